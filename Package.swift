@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Settings every Swift target shares. `ExistentialAny`, `MemberImportVisibility` and
+/// `InternalImportsByDefault` keep boxing visible and module boundaries honest (see STYLE.md).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "gateway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gateway", targets: ["GatewayServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C shims: the only module that includes liburing, libcurl and the Linux socket headers,
+        // so Clang sees glibc's headers through one module (see ../shared/notes/io_uring.md).
+        .target(
+            name: "CGatewayShims",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl")]
+        ),
+        .target(name: "GatewayBuffers", swiftSettings: swiftSettings),
+        .target(name: "GatewayIO", dependencies: ["CGatewayShims", "GatewayBuffers"], swiftSettings: swiftSettings),
+        .target(name: "GatewayHTTP1", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
+        .target(name: "GatewayWebSocket", dependencies: ["GatewayBuffers", "GatewayHTTP1"], swiftSettings: swiftSettings),
+        .target(name: "GatewayJSON", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
+        .target(
+            name: "GatewayBackend",
+            dependencies: ["CGatewayShims", "GatewayIO", "GatewayBuffers"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "GatewayBuffers", "GatewayIO", "GatewayHTTP1", "GatewayWebSocket", "GatewayJSON", "GatewayBackend",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "GatewayServer",
+            dependencies: [
+                "Gateway", "GatewayIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "GatewayBuffersTests", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayIOTests", dependencies: ["GatewayIO", "CGatewayShims"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayJSONTests", dependencies: ["GatewayJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayBackendTests", dependencies: ["GatewayBackend", "GatewayIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway"], swiftSettings: swiftSettings),
+    ]
+)

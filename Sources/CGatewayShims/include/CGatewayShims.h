@@ -1,0 +1,81 @@
+// The one C module of the gateway. Everything that includes glibc, liburing or libcurl headers sits
+// behind this header so Clang sees those headers through a single module (two system-library modules
+// that both include glibc fail with "'__fds_bits' ... not present in definition of 'fd_set'").
+// Each shim exists because Swift cannot use the C construct directly; the comment says which.
+#ifndef C_GATEWAY_SHIMS_H
+#define C_GATEWAY_SHIMS_H
+
+#if __has_include(<liburing.h>)
+#include <liburing.h>
+#else
+#error "liburing.h not found: install liburing-dev (apt-get install -y liburing-dev)"
+#endif
+
+#if __has_include(<curl/curl.h>)
+#include <curl/curl.h>
+#else
+#error "curl/curl.h not found: install libcurl4-openssl-dev (apt-get install -y libcurl4-openssl-dev)"
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+// MARK: io_uring
+
+/// `IOSQE_BUFFER_SELECT` is `(1U << IOSQE_BUFFER_SELECT_BIT)` over an enum constant: Swift does not import it.
+static inline uint8_t CGW_IOSQE_BUFFER_SELECT(void) { return (uint8_t)IOSQE_BUFFER_SELECT; }
+
+/// `IORING_CQE_BUFFER_SHIFT` as a function for symmetry with the flag accessors.
+static inline uint32_t CGW_IORING_CQE_BUFFER_SHIFT(void) { return IORING_CQE_BUFFER_SHIFT; }
+
+/// Multishot recv is selected through `ioprio` (`IORING_RECV_MULTISHOT`); liburing 2.3 has the helper,
+/// but buffer selection needs the flag set on the SQE as well, which this does in one place.
+static inline void cgw_prep_recv_multishot_select(struct io_uring_sqe *sqe, int fd, uint16_t group, uint64_t user_data) {
+    io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = group;
+    io_uring_sqe_set_data64(sqe, user_data);
+}
+
+/// Size of one `io_uring_buf` ring entry; the ring memory must be allocated and page-aligned by the caller
+/// because liburing 2.3 lacks `io_uring_setup_buf_ring`.
+static inline size_t cgw_buf_ring_entry_size(void) { return sizeof(struct io_uring_buf); }
+
+// MARK: libcurl (curl_easy_setopt / curl_multi_setopt / curl_easy_getinfo are variadic: Swift cannot call them)
+
+typedef size_t (*cgw_curl_data_fn)(char *ptr, size_t size, size_t nmemb, void *userdata);
+typedef int (*cgw_curl_socket_fn)(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp);
+typedef int (*cgw_curl_timer_fn)(CURLM *multi, long timeout_ms, void *userp);
+
+static inline CURLcode cgw_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode cgw_easy_setopt_ptr(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode cgw_easy_setopt_str(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode cgw_easy_setopt_off(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode cgw_easy_setopt_slist(CURL *h, CURLoption o, struct curl_slist *v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode cgw_easy_setopt_data_fn(CURL *h, CURLoption o, cgw_curl_data_fn v) { return curl_easy_setopt(h, o, v); }
+static inline CURLcode cgw_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode cgw_easy_getinfo_ptr(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
+
+static inline CURLMcode cgw_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLMcode cgw_multi_setopt_ptr(CURLM *m, CURLMoption o, void *v) { return curl_multi_setopt(m, o, v); }
+static inline CURLMcode cgw_multi_setopt_socket_fn(CURLM *m, cgw_curl_socket_fn v) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, v); }
+static inline CURLMcode cgw_multi_setopt_timer_fn(CURLM *m, cgw_curl_timer_fn v) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, v); }
+
+/// `CURLMsg.data` is a union; Swift imports it, but this keeps the accessor obvious.
+static inline CURLcode cgw_msg_result(CURLMsg *m) { return m->data.result; }
+
+/// `CURL_SOCKET_TIMEOUT` is `CURL_SOCKET_BAD`, a macro over a cast Swift does not import.
+static inline curl_socket_t cgw_curl_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
+
+#endif

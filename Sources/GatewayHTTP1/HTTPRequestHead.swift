@@ -1,0 +1,98 @@
+/// An HTTP method. The common ones are cases so a `switch` stays cheap; anything else is `.other`.
+public enum HTTPMethod: Sendable, Equatable, Hashable, CustomStringConvertible {
+    case GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS
+    /// A method token that is not one of the above (e.g. `CONNECT`, `PROPFIND`).
+    case other(String)
+
+    /// Parses a method token (case-sensitive, RFC 9110 §9.1).
+    public init(token: String) {
+        switch token {
+        case "GET": self = .GET
+        case "HEAD": self = .HEAD
+        case "POST": self = .POST
+        case "PUT": self = .PUT
+        case "DELETE": self = .DELETE
+        case "PATCH": self = .PATCH
+        case "OPTIONS": self = .OPTIONS
+        default: self = .other(token)
+        }
+    }
+
+    /// The method token.
+    public var description: String {
+        switch self {
+        case .GET: "GET"
+        case .HEAD: "HEAD"
+        case .POST: "POST"
+        case .PUT: "PUT"
+        case .DELETE: "DELETE"
+        case .PATCH: "PATCH"
+        case .OPTIONS: "OPTIONS"
+        case .other(let token): token
+        }
+    }
+}
+
+/// An HTTP version such as 1.1.
+public struct HTTPVersion: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// Major version.
+    public var major: Int
+    /// Minor version.
+    public var minor: Int
+
+    /// Creates a version.
+    public init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+
+    /// HTTP/1.1.
+    public static let http1_1 = HTTPVersion(major: 1, minor: 1)
+    /// HTTP/1.0.
+    public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+
+    /// `HTTP/1.1` and so on.
+    public var description: String { "HTTP/\(major).\(minor)" }
+}
+
+/// The request line and header fields of one HTTP/1.x request.
+public struct HTTPRequestHead: Sendable, Equatable {
+    /// The request method.
+    public var method: HTTPMethod
+    /// The request-target exactly as received (origin-form `/path?query` in practice).
+    public var target: String
+    /// The protocol version.
+    public var version: HTTPVersion
+    /// The header fields.
+    public var headers: HTTPHeaders
+
+    /// Creates a head.
+    public init(method: HTTPMethod, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = HTTPHeaders()) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+    }
+
+    /// The path part of the target (before `?`), not percent-decoded.
+    public var path: Substring {
+        if let q = target.firstIndex(of: "?") { return target[..<q] }
+        return target[...]
+    }
+
+    /// The query part of the target (after `?`), or an empty string.
+    public var query: Substring {
+        if let q = target.firstIndex(of: "?") { return target[target.index(after: q)...] }
+        return ""
+    }
+
+    /// Whether the connection stays open after this request: HTTP/1.1 unless `Connection: close`,
+    /// HTTP/1.0 only with `Connection: keep-alive` (RFC 9112 §9.3).
+    public var isKeepAlive: Bool {
+        if headers.contains(name: "connection", token: "close") { return false }
+        if version.major == 1 && version.minor == 0 {
+            return headers.contains(name: "connection", token: "keep-alive")
+        }
+        return true
+    }
+}
