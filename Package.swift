@@ -24,7 +24,6 @@ let package = Package(
         // so Clang sees glibc's headers through one module (see ../shared/notes/io_uring.md).
         .target(
             name: "CGatewayShims",
-            cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl")]
         ),
         .target(name: "GatewayBuffers", swiftSettings: swiftSettings),

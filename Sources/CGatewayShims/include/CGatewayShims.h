@@ -5,6 +5,11 @@
 #ifndef C_GATEWAY_SHIMS_H
 #define C_GATEWAY_SHIMS_H
 
+// Included first on purpose: glibc's feature macros are fixed by the first system header. liburing.h
+// defines _GNU_SOURCE itself; if it came first, this module's glibc declarations would differ from
+// Swift's Glibc module ("__rusage_who has different definitions in different modules").
+#include <sys/types.h>
+
 #if __has_include(<liburing.h>)
 #include <liburing.h>
 #else
@@ -26,7 +31,6 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -48,9 +52,30 @@ static inline void cgw_prep_recv_multishot_select(struct io_uring_sqe *sqe, int 
     io_uring_sqe_set_data64(sqe, user_data);
 }
 
-/// Size of one `io_uring_buf` ring entry; the ring memory must be allocated and page-aligned by the caller
-/// because liburing 2.3 lacks `io_uring_setup_buf_ring`.
-static inline size_t cgw_buf_ring_entry_size(void) { return sizeof(struct io_uring_buf); }
+/// Allocates (page-aligned, as the kernel requires) and registers a provided-buffer ring of `entries`
+/// (a power of two) for buffer group `bgid`. liburing 2.3 lacks `io_uring_setup_buf_ring`, and Swift
+/// cannot see `struct io_uring_buf_ring` (flexible array member in a union), so the ring is a void*.
+/// Returns NULL and sets *err (negative errno) on failure.
+void *cgw_buf_ring_setup(struct io_uring *ring, unsigned entries, int bgid, int *err);
+
+/// Unregisters and frees a ring made by `cgw_buf_ring_setup`.
+void cgw_buf_ring_free(struct io_uring *ring, void *br, unsigned entries, int bgid);
+
+/// Hands buffer `bid` (at `addr`, `len` bytes) to the kernel at position tail+`offset`.
+static inline void cgw_buf_ring_add(void *br, void *addr, unsigned len, unsigned short bid, int mask, int offset) {
+    io_uring_buf_ring_add((struct io_uring_buf_ring *)br, addr, len, bid, mask, offset);
+}
+
+/// Publishes `count` buffers added with `cgw_buf_ring_add`.
+static inline void cgw_buf_ring_advance(void *br, int count) {
+    io_uring_buf_ring_advance((struct io_uring_buf_ring *)br, count);
+}
+
+// MARK: sockets
+
+/// `accept4` is a GNU extension that Swift's Glibc module does not expose (it is built without
+/// _GNU_SOURCE); shims.c defines _GNU_SOURCE for its own translation unit only.
+int cgw_accept4(int fd, int flags);
 
 // MARK: libcurl (curl_easy_setopt / curl_multi_setopt / curl_easy_getinfo are variadic: Swift cannot call them)
 

@@ -1,0 +1,140 @@
+public import GatewayBuffers
+internal import CGatewayShims
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// One accepted TCP connection, owned by one event loop. Only that loop's thread may touch it.
+///
+/// Writes are optimistic and batched: `write` appends to the send queue and marks the connection
+/// dirty; at the end of the loop tick every dirty connection is flushed with one `sendmsg` (epoll) or
+/// one queued send operation (io_uring, submitted with everything else in one `io_uring_enter`).
+public final class TCPConnection {
+    /// The socket descriptor (owned by this object until it closes).
+    public let fd: Int32
+    /// The loop this connection lives on.
+    public unowned let loop: EventLoop
+    /// The peer's address.
+    public let remoteAddress: SocketAddress?
+    /// Receives this connection's events.
+    public var handler: (any ConnectionHandler)?
+    /// Time (loop clock, nanoseconds) at which `connectionDidTimeOut` fires; `0` means no deadline.
+    /// Checked by the loop's sweep, so it fires up to `EventLoop.sweepIntervalNanos` late.
+    public var deadline: UInt64 = 0
+    /// When true, `connectionDidDrain` is called once the send queue becomes empty.
+    public var notifyWhenDrained = false
+    /// Free for the handler's use (e.g. an index into its own tables).
+    public var userTag: Int = 0
+
+    let slot: UInt32
+    let generation: UInt32
+    var outbound = OutboundQueue()
+
+    // Engine state (loop thread only).
+    var isDirty = false
+    var closeState: CloseState = .open
+    var readPaused = false
+    var eof = false
+    /// io_uring: a multishot recv is armed (until a CQE without F_MORE).
+    var recvArmed = false
+    /// io_uring: a send (or its POLLOUT wait) is in flight.
+    var sendInFlight = false
+    /// io_uring: the recv should be re-armed after ENOBUFS.
+    var needsRearm = false
+    /// io_uring: the iovec/msghdr storage of the send in flight.
+    var sendBatch: SendBatch?
+    /// epoll: EPOLLOUT is registered.
+    var wantsWritable = false
+    /// epoll: registered interest mask.
+    var epollEvents: UInt32 = 0
+    var closeError: IOError?
+    var lingerDeadline: UInt64 = 0
+
+    enum CloseState {
+        case open
+        /// Flush the queue, then shut down writing and wait for the peer's EOF (bounded).
+        case flushing
+        case lingering
+        /// Waiting for in-flight io_uring operations before the descriptor can be closed.
+        case closing
+        case closed
+    }
+
+    init(fd: Int32, loop: EventLoop, slot: UInt32, generation: UInt32, remoteAddress: SocketAddress?) {
+        self.fd = fd
+        self.loop = loop
+        self.slot = slot
+        self.generation = generation
+        self.remoteAddress = remoteAddress
+    }
+
+    /// Bytes queued and not yet written.
+    public var queuedBytes: Int { outbound.count }
+
+    /// Whether the connection still accepts writes.
+    public var isWritable: Bool { closeState == .open }
+
+    /// Whether the connection is open (not closing or closed).
+    public var isOpen: Bool { closeState == .open }
+
+    /// Appends bytes to the send queue through `body`, which writes into a pooled buffer.
+    /// Ignored (returns nil) when the connection is closing.
+    @discardableResult
+    public func write<R>(_ body: (inout ByteBuffer) throws -> R) rethrows -> R? {
+        guard closeState == .open || closeState == .flushing else { return nil }
+        let r = try outbound.append(pool: &loop.bufferPool, body)
+        markDirty()
+        return r
+    }
+
+    /// Appends a copy of `bytes` to the send queue.
+    public func write(bytes: UnsafeRawBufferPointer) {
+        write { $0.write(bytes) }
+    }
+
+    /// Appends a shared, immutable frame to the send queue without copying it.
+    public func write(shared: SharedBytes) {
+        guard closeState == .open || closeState == .flushing else { return }
+        outbound.append(shared: shared)
+        markDirty()
+    }
+
+    /// Stops delivering received bytes until `resumeReading()` (backpressure). Bytes already in
+    /// flight may still be delivered.
+    public func pauseReading() {
+        guard !readPaused else { return }
+        readPaused = true
+        loop.engineUpdateReading(self)
+    }
+
+    /// Resumes delivering received bytes.
+    public func resumeReading() {
+        guard readPaused else { return }
+        readPaused = false
+        loop.engineUpdateReading(self)
+    }
+
+    /// Closes gracefully: writes what is queued, shuts down the write side, then waits (at most
+    /// `lingerNanos`) for the peer to close so that a final frame is not destroyed by a reset.
+    public func close(lingerNanos: UInt64 = 2_000_000_000) {
+        guard closeState == .open else { return }
+        closeState = .flushing
+        lingerDeadline = lingerNanos
+        readPaused = false
+        loop.engineUpdateReading(self)
+        markDirty()
+    }
+
+    /// Closes now, dropping anything still queued.
+    public func abort(error: IOError? = nil) {
+        if closeError == nil { closeError = error }
+        loop.beginClose(self)
+    }
+
+    func markDirty() {
+        if !isDirty {
+            isDirty = true
+            loop.dirty.append(self)
+        }
+    }
+}
