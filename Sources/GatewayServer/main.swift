@@ -1,1 +1,101 @@
-print("gateway")
+import ArgumentParser
+import Gateway
+import GatewayIO
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `gateway`: the command-line entry point (DESIGN §6).
+@main
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "WebSocket and HTTP gateway in front of HTTP microservices.",
+        version: GatewayVersion.current,
+        subcommands: [Serve.self, CheckConfig.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// `gateway serve`: runs the gateway until SIGTERM/SIGINT.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the gateway (the default command).")
+
+    @Option(name: .shortAndLong, help: "Path of the configuration file.")
+    var config = "gateway.json"
+
+    @Option(name: .customLong("io-engine"), help: "auto, io_uring or epoll. Overrides GATEWAY_IO_ENGINE and io.engine.")
+    var ioEngine: String?
+
+    @Option(help: "Number of event loops (threads). Overrides io.loops; default one per core.")
+    var loops: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: GATEWAY_LOG_LEVEL or info).")
+    var logLevel: String?
+
+    func run() throws {
+        let logger = makeLogger(logLevel)
+        let cfg: GatewayConfig
+        do {
+            cfg = try GatewayConfig.load(path: config)
+        } catch {
+            printError("gateway: invalid configuration \(config):\n\(error)")
+            throw ExitCode(2)
+        }
+        var engine: IOEngineKind?
+        if let e = ioEngine ?? getenv("GATEWAY_IO_ENGINE").map({ String(cString: $0) }), !e.isEmpty {
+            guard let k = IOEngineKind(parsing: e) else {
+                printError("gateway: unknown I/O engine \"\(e)\" (use auto, io_uring or epoll)")
+                throw ExitCode(2)
+            }
+            engine = k
+        }
+        if let loops, loops < 1 || loops > 256 {
+            printError("gateway: --loops must be between 1 and 256")
+            throw ExitCode(2)
+        }
+        let service = GatewayService(config: cfg, logger: logger, engine: engine, loops: loops)
+        do {
+            try service.run()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `gateway check-config`: validates a configuration file and exits.
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate a configuration file; exit 0 when it is valid.")
+
+    @Option(name: .shortAndLong, help: "Path of the configuration file.")
+    var config = "gateway.json"
+
+    func run() throws {
+        do {
+            let cfg = try GatewayConfig.load(path: config)
+            print("\(config): ok (listen \(cfg.listen), \(cfg.modules.count) module(s), \(cfg.http.count) HTTP route(s))")
+        } catch {
+            printError("\(config): invalid\n\(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
+func printError(_ s: String) {
+    var line = s + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+func makeLogger(_ level: String?) -> Logger {
+    let text = level ?? getenv("GATEWAY_LOG_LEVEL").map { String(cString: $0) } ?? "info"
+    let parsed = Logger.Level(rawValue: text.lowercased()) ?? .info
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = parsed
+        return h
+    }
+    return Logger(label: "gateway")
+}

@@ -1,0 +1,200 @@
+internal import GatewayJSON
+internal import GatewayIO
+
+extension ConfigDecoder {
+    mutating func decodeRoot(_ root: JSONValue) -> GatewayConfig? {
+        guard let o = object(root, "", allowed: ["listen", "io", "admin", "limits", "modules", "http"]) else { return nil }
+        var listen: SocketAddress?
+        if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
+        var io = GatewayConfig.IOSettings()
+        if let v = o["io"], let io1 = object(v, "io", allowed: ["engine", "loops"]) {
+            if let e = io1["engine"], let s = string(e, "io.engine") {
+                if let k = IOEngineKind(parsing: s) { io.engine = k } else { fail("io.engine", "must be auto, io_uring or epoll, got \"\(s)\"") }
+            }
+            if let l = io1["loops"], let n = int(l, "io.loops", min: 0, max: 256) { io.loops = n }
+        }
+        var admin: GatewayConfig.AdminSettings?
+        if let v = o["admin"], let a = object(v, "admin", allowed: ["listen", "token"]) {
+            let l = a["listen"].flatMap { address($0, "admin.listen") }
+            let t = a["token"].flatMap { string($0, "admin.token") }
+            if a["listen"] == nil { fail("admin.listen", "required") }
+            if a["token"] == nil { fail("admin.token", "required") }
+            if let t, t.utf8.count < 16 { fail("admin.token", "must be at least 16 characters") }
+            if let l, let t { admin = .init(listen: l, token: t) }
+        }
+        let limits = o["limits"].map { decodeLimits($0, "limits") } ?? Limits()
+        var modules: [ModuleConfig] = []
+        if let v = o["modules"] {
+            if let arr = v.arrayValue {
+                var seen: [String: Int] = [:]
+                for (i, m) in arr.enumerated() {
+                    let p = "modules[\(i)]"
+                    guard let mod = decodeModule(m, p) else { continue }
+                    if let j = seen[mod.path] { fail("\(p).path", "duplicate path \"\(mod.path)\" (also modules[\(j)].path)") }
+                    seen[mod.path] = i
+                    modules.append(mod)
+                }
+            } else {
+                fail("modules", "expected an array")
+            }
+        } else {
+            fail("modules", "required (an array of modules)")
+        }
+        var http: [HTTPProxyRoute] = []
+        if let v = o["http"] {
+            if let arr = v.arrayValue {
+                for (i, r) in arr.enumerated() {
+                    if let route = decodeProxyRoute(r, "http[\(i)]") {
+                        if modules.contains(where: { route.prefix.hasPrefix($0.path) && $0.path.count == route.prefix.count }) {
+                            fail("http[\(i)].prefix", "\"\(route.prefix)\" is also a module path")
+                        }
+                        http.append(route)
+                    }
+                }
+            } else {
+                fail("http", "expected an array")
+            }
+        }
+        if let listen, let admin, listen == admin.listen {
+            fail("admin.listen", "must differ from listen (\(listen))")
+        }
+        guard let listen else { return nil }
+        return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http)
+    }
+
+    mutating func decodeLimits(_ v: JSONValue, _ path: String) -> Limits {
+        var l = Limits()
+        let keys: [(String, WritableKeyPath<Limits, Int>, Int, Int)] = [
+            ("maxMessageBytes", \.maxMessageBytes, 1, 1 << 30),
+            ("sendQueueBytes", \.sendQueueBytes, 1024, 1 << 31),
+            ("idleTimeoutSeconds", \.idleTimeoutSeconds, 1, 86_400),
+            ("pingIntervalSeconds", \.pingIntervalSeconds, 1, 86_400),
+            ("backendTimeoutMs", \.backendTimeoutMs, 1, 3_600_000),
+            ("handshakeTimeoutSeconds", \.handshakeTimeoutSeconds, 1, 3_600),
+            ("maxHeaderBytes", \.maxHeaderBytes, 1024, 1 << 20),
+            ("maxRequestBodyBytes", \.maxRequestBodyBytes, 0, 1 << 30),
+            ("maxInflightPerConnection", \.maxInflightPerConnection, 1, 65_536),
+            ("maxBackendResponseBytes", \.maxBackendResponseBytes, 1, 1 << 30),
+            ("drainTimeoutSeconds", \.drainTimeoutSeconds, 0, 3_600),
+            ("closeTimeoutSeconds", \.closeTimeoutSeconds, 1, 600),
+        ]
+        guard let o = object(v, path, allowed: keys.map(\.0)) else { return l }
+        for (name, kp, lo, hi) in keys {
+            if let x = o[name], let n = int(x, Self.child(path, name), min: lo, max: hi) { l[keyPath: kp] = n }
+        }
+        return l
+    }
+
+    mutating func decodeModule(_ v: JSONValue, _ p: String) -> ModuleConfig? {
+        let allowed = ["path", "parser", "handshake", "disconnect", "routes", "default", "command", "origins",
+                       "subprotocols", "forwardHeaders", "hookTimeoutMs"]
+        guard let o = object(v, p, allowed: allowed) else { return nil }
+        var path: String?
+        if let x = o["path"], let s = string(x, "\(p).path") {
+            if s.hasPrefix("/") && !s.contains("?") && !s.contains("#") && !s.contains(" ") { path = s }
+            else { fail("\(p).path", "must start with / and contain no query, fragment or space: \"\(s)\"") }
+        } else if o["path"] == nil {
+            fail("\(p).path", "required")
+        }
+        var parser = ParserKind.json
+        if let x = o["parser"], let s = string(x, "\(p).parser") {
+            if let k = ParserKind(rawValue: s) { parser = k } else { fail("\(p).parser", "must be json, text or raw, got \"\(s)\"") }
+        }
+        let handshake = o["handshake"].flatMap { url($0, "\(p).handshake") }
+        let disconnect = o["disconnect"].flatMap { url($0, "\(p).disconnect") }
+        var routes: [String: Route] = [:]
+        if let x = o["routes"] {
+            if let ro = object(x, "\(p).routes", allowed: x.objectValue?.keys ?? []) {
+                for (cmd, rv) in ro {
+                    let rp = Self.child("\(p).routes", cmd)
+                    if cmd.isEmpty { fail(rp, "empty command"); continue }
+                    if cmd.contains("*") && !(cmd.hasSuffix(".*") && cmd.dropLast(2).firstIndex(of: "*") == nil) && cmd != "*" {
+                        fail(rp, "a wildcard must be a whole last segment, like \"user.*\"")
+                        continue
+                    }
+                    if let r = decodeRoute(rv, rp) { routes[cmd] = r }
+                }
+            }
+        }
+        let def = o["default"].flatMap { decodeRoute($0, "\(p).default") }
+        let command = o["command"].flatMap { string($0, "\(p).command") } ?? "message"
+        let origins = o["origins"].flatMap { stringArray($0, "\(p).origins") }
+        let subprotocols = o["subprotocols"].flatMap { stringArray($0, "\(p).subprotocols") } ?? []
+        let forward = o["forwardHeaders"].flatMap { stringArray($0, "\(p).forwardHeaders") } ?? []
+        for (i, h) in forward.enumerated() where h.lowercased().hasPrefix("gateway-") {
+            fail("\(p).forwardHeaders[\(i)]", "Gateway-* headers are set by the gateway and never forwarded from clients")
+        }
+        let hookTimeout = o["hookTimeoutMs"].flatMap { int($0, "\(p).hookTimeoutMs", min: 1, max: 3_600_000) }
+        if routes.isEmpty && def == nil && o["routes"] != nil {
+            // Allowed (every command is unknown), but almost certainly a mistake worth a clear error.
+            fail("\(p).routes", "no routes and no default: every message would be unknown_command")
+        }
+        guard let path else { return nil }
+        return ModuleConfig(
+            path: path, parser: parser, handshake: handshake, disconnect: disconnect, routes: routes,
+            defaultRoute: def, command: command, origins: origins, subprotocols: subprotocols,
+            forwardHeaders: forward, hookTimeoutMs: hookTimeout)
+    }
+
+    mutating func decodeRoute(_ v: JSONValue, _ p: String) -> Route? {
+        if v.stringValue != nil {
+            guard let u = url(v, p) else { return nil }
+            return Route(target: .url(u))
+        }
+        guard let o = object(v, p, allowed: ["url", "local", "deliver", "method", "timeoutMs", "forwardHeaders"]) else { return nil }
+        var target: Route.Target?
+        switch (o["url"], o["local"]) {
+        case (let u?, nil):
+            if let s = url(u, "\(p).url") { target = .url(s) }
+        case (nil, let l?):
+            if let s = string(l, "\(p).local") {
+                if let h = Route.LocalHandler(rawValue: s) { target = .local(h) }
+                else { fail("\(p).local", "unknown local handler \"\(s)\" (known: \(Route.LocalHandler.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            }
+        case (nil, nil):
+            fail(p, "needs \"url\" or \"local\"")
+        case (.some, .some):
+            fail(p, "has both \"url\" and \"local\"; choose one")
+        }
+        var route = Route(target: target ?? .local(.echo))
+        if let d = o["deliver"], let s = string(d, "\(p).deliver") {
+            switch s {
+            case "sender": route.deliver = .sender
+            case "all": route.deliver = .all
+            case "others": route.deliver = .others
+            case "room": route.deliver = .senderRooms
+            case "none": route.deliver = .none
+            default:
+                if s.hasPrefix("room:") && s.count > 5 { route.deliver = .room(String(s.dropFirst(5))) }
+                else { fail("\(p).deliver", "must be sender, all, others, room, room:<name> or none, got \"\(s)\"") }
+            }
+        }
+        if let m = o["method"], let s = string(m, "\(p).method") {
+            let upper = s.uppercased()
+            if ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(upper) { route.method = upper }
+            else { fail("\(p).method", "must be GET, POST, PUT, PATCH or DELETE, got \"\(s)\"") }
+        }
+        if let t = o["timeoutMs"] { route.timeoutMs = int(t, "\(p).timeoutMs", min: 1, max: 3_600_000) }
+        if let f = o["forwardHeaders"], let list = stringArray(f, "\(p).forwardHeaders") {
+            for (i, h) in list.enumerated() where h.lowercased().hasPrefix("gateway-") {
+                fail("\(p).forwardHeaders[\(i)]", "Gateway-* headers are set by the gateway and never forwarded from clients")
+            }
+            route.forwardHeaders = list.map { $0.lowercased() }
+        }
+        if target == nil { return nil }
+        return route
+    }
+
+    mutating func decodeProxyRoute(_ v: JSONValue, _ p: String) -> HTTPProxyRoute? {
+        guard let o = object(v, p, allowed: ["prefix", "url", "timeoutMs"]) else { return nil }
+        var prefix: String?
+        if let x = o["prefix"], let s = string(x, "\(p).prefix") {
+            if s.hasPrefix("/") { prefix = s } else { fail("\(p).prefix", "must start with /") }
+        } else if o["prefix"] == nil { fail("\(p).prefix", "required") }
+        var target: String?
+        if let x = o["url"] { target = url(x, "\(p).url") } else { fail("\(p).url", "required") }
+        let timeout = o["timeoutMs"].flatMap { int($0, "\(p).timeoutMs", min: 1, max: 3_600_000) }
+        guard let prefix, let target else { return nil }
+        return HTTPProxyRoute(prefix: prefix, url: target, timeoutMs: timeout)
+    }
+}

@@ -1,0 +1,163 @@
+public import GatewayIO
+
+/// The whole gateway configuration (`gateway.json`), validated. Immutable and shared by every loop.
+public struct GatewayConfig: Sendable {
+    /// Public listener (WebSocket, `POST <module path>`, `/healthz`, `http[]` proxy routes).
+    public var listen: SocketAddress
+    /// I/O engine and loop count.
+    public var io: IOSettings
+    /// Admin listener; nil when the admin API is disabled.
+    public var admin: AdminSettings?
+    /// Limits and timeouts.
+    public var limits: Limits
+    /// WebSocket modules, by path.
+    public var modules: [ModuleConfig]
+    /// Plain HTTP reverse-proxy routes on the public listener.
+    public var http: [HTTPProxyRoute]
+
+    /// I/O engine settings.
+    public struct IOSettings: Sendable {
+        /// `auto` probes io_uring and falls back to epoll.
+        public var engine: IOEngineKind = .auto
+        /// Event loops (threads); 0 means one per CPU core.
+        public var loops: Int = 0
+    }
+
+    /// Admin API settings.
+    public struct AdminSettings: Sendable {
+        /// Where the admin API listens. Keep it on loopback or a private network.
+        public var listen: SocketAddress
+        /// Bearer token every admin request must carry.
+        public var token: String
+    }
+}
+
+/// Limits and timeouts, each with a default that suits a public-facing gateway.
+public struct Limits: Sendable, Equatable {
+    /// Largest WebSocket message (all fragments together). 1 MiB fits any sane command and bounds the
+    /// memory one client can make the gateway buffer; larger messages close with 1009.
+    public var maxMessageBytes = 1_048_576
+    /// Most bytes queued for one client before it counts as a slow consumer and is closed with 1008.
+    /// 4 MiB absorbs bursts of replies for a client on a slow link without letting one stalled reader
+    /// hold unbounded memory.
+    public var sendQueueBytes = 4_194_304
+    /// A WebSocket that sends nothing (not even a pong) for this long is closed. 120 s outlives the
+    /// ping interval several times over, so only dead peers are closed.
+    public var idleTimeoutSeconds = 120
+    /// The gateway pings a WebSocket after this long without traffic. 30 s keeps NAT and proxy
+    /// mappings alive (many drop idle TCP after 60 s).
+    public var pingIntervalSeconds = 30
+    /// Default timeout of a backend call, unless a route sets `timeoutMs`.
+    public var backendTimeoutMs = 5000
+    /// A client must finish its HTTP request (including the WebSocket handshake) within this time.
+    /// 10 s is generous for real clients and stops slowloris-style connections from holding slots.
+    public var handshakeTimeoutSeconds = 10
+    /// Largest HTTP request head (request line + headers). 16 KiB fits large cookies and tokens.
+    public var maxHeaderBytes = 16_384
+    /// Largest HTTP request body (`POST <module path>`). Same default as `maxMessageBytes`.
+    public var maxRequestBodyBytes = 1_048_576
+    /// Backend calls one connection may have in flight; further messages wait (the gateway stops
+    /// reading that socket) instead of piling up. 64 lets a client pipeline freely.
+    public var maxInflightPerConnection = 64
+    /// Largest backend response body accepted; larger replies fail with `backend_error`.
+    /// 16 MiB is far above any sane reply and bounds memory per call.
+    public var maxBackendResponseBytes = 16_777_216
+    /// On SIGTERM, how long in-flight backend calls and disconnect hooks may take before exit.
+    public var drainTimeoutSeconds = 10
+    /// After the gateway sends a close frame, how long it waits for the client's before dropping TCP.
+    public var closeTimeoutSeconds = 5
+
+    /// The defaults.
+    public init() {}
+}
+
+/// One WebSocket module: a path, a wire format, hooks and a command map.
+public struct ModuleConfig: Sendable {
+    /// The request path that selects this module (exact match, query ignored).
+    public var path: String
+    /// How messages are parsed and replies packed.
+    public var parser: ParserKind
+    /// Handshake hook URL, or nil to accept every valid handshake.
+    public var handshake: String?
+    /// Disconnect hook URL, or nil.
+    public var disconnect: String?
+    /// Command → route.
+    public var routes: [String: Route]
+    /// Route for commands no entry matches; nil gives `unknown_command`.
+    public var defaultRoute: Route?
+    /// For the `raw` parser: the command every message maps to. Defaults to `message`.
+    public var command: String
+    /// Allowed `Origin` values; nil allows any (and requests without Origin).
+    public var origins: [String]?
+    /// Subprotocols the module speaks, in preference order.
+    public var subprotocols: [String]
+    /// Handshake headers forwarded to backends on every call (e.g. `Authorization`, `Cookie`).
+    /// Empty by default: credentials reach backends only when the operator says so.
+    public var forwardHeaders: [String]
+    /// Timeout for the handshake hook; defaults to `limits.backendTimeoutMs`.
+    public var hookTimeoutMs: Int?
+}
+
+/// Wire format of a module (DESIGN §3).
+public enum ParserKind: String, Sendable, CaseIterable {
+    /// `{"cmd","id","data"}` envelopes in text frames.
+    case json
+    /// `cmd:body` text.
+    case text
+    /// The whole frame is the body; the command is the module's `command`.
+    case raw
+}
+
+/// Where a command goes and how its reply is delivered.
+public struct Route: Sendable, Equatable {
+    /// A backend URL or a handler inside the gateway.
+    public enum Target: Sendable, Equatable {
+        /// Call this URL.
+        case url(String)
+        /// A built-in handler.
+        case local(LocalHandler)
+    }
+
+    /// Built-in handlers.
+    public enum LocalHandler: String, Sendable, CaseIterable {
+        /// Replies with the message's body (health checks, benchmarks).
+        case echo
+    }
+
+    /// Who receives the reply.
+    public enum Deliver: Sendable, Equatable {
+        /// Only the sender (default).
+        case sender
+        /// Every connection.
+        case all
+        /// Every connection except the sender.
+        case others
+        /// Every room the sender has joined (each recipient once).
+        case senderRooms
+        /// One named room.
+        case room(String)
+        /// Nobody (fire and forget).
+        case none
+    }
+
+    /// The target.
+    public var target: Target
+    /// Reply delivery.
+    public var deliver: Deliver = .sender
+    /// HTTP method for the backend call.
+    public var method: String = "POST"
+    /// Timeout for this route's calls; nil uses `limits.backendTimeoutMs`.
+    public var timeoutMs: Int?
+    /// Extra handshake headers forwarded on this route's calls (added to the module's), lower-cased.
+    public var forwardHeaders: [String] = []
+}
+
+/// A plain HTTP prefix proxied to a backend.
+public struct HTTPProxyRoute: Sendable {
+    /// Request path prefix, e.g. `/api/`.
+    public var prefix: String
+    /// Backend base URL; the path after the prefix is appended.
+    public var url: String
+    /// Timeout for proxied calls; nil uses `limits.backendTimeoutMs`.
+    public var timeoutMs: Int?
+}

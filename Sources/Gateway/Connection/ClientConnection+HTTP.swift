@@ -1,0 +1,219 @@
+internal import GatewayBackend
+internal import GatewayBuffers
+internal import GatewayHTTP1
+internal import GatewayIO
+internal import GatewayJSON
+internal import GatewayWebSocket
+internal import Logging
+
+extension ClientConnection {
+    /// Bytes in the HTTP phase: parse requests one at a time (pipelined ones wait in `held` while an
+    /// earlier one is answered asynchronously).
+    func receiveHTTP(_ bytes: UnsafeMutableRawBufferPointer) {
+        if httpBusy || !held.isEmpty {
+            held.write(UnsafeRawBufferPointer(bytes))
+            if !httpBusy { resumeHTTP() }
+            return
+        }
+        parseHTTP(UnsafeRawBufferPointer(bytes))
+    }
+
+    /// Continues with held bytes after an asynchronous response was written.
+    func resumeHTTP() {
+        guard phase == .http, !httpBusy, !held.isEmpty else { return }
+        let bytes = held
+        held = ByteBuffer()
+        bytes.withUnsafeReadableBytes { parseHTTP($0) }
+    }
+
+    private func parseHTTP(_ input: UnsafeRawBufferPointer) {
+        guard var parser = httpParser else { return }
+        if parser.isIdle {
+            tcp.deadline = context.loop.now &+ UInt64(context.limits.handshakeTimeoutSeconds) * 1_000_000_000
+        }
+        let consumed: Int
+        do {
+            consumed = try parser.feed(input) { event in
+                switch event {
+                case .head(let h):
+                    requestHead = h
+                    requestBody.clear()
+                    return .proceed
+                case .body(let chunk):
+                    requestBody.write(chunk)
+                    return .proceed
+                case .end:
+                    return dispatchRequest()
+                }
+            }
+        } catch {
+            httpParser = parser
+            context.logger.debug("bad request from \(tcp.remoteAddress?.description ?? "?"): \(error)")
+            tcp.write { HTTPResponseWriter.writeError(error, into: &$0) }
+            phase = .closed
+            tcp.close()
+            return
+        }
+        if phase == .http || phase == .awaitingHook {
+            httpParser = parser
+        }
+        if consumed < input.count && phase != .closed {
+            held.write(UnsafeRawBufferPointer(rebasing: input[consumed...]))
+        }
+    }
+
+    /// A complete request: answer it. Returns `.pause` when parsing must stop (asynchronous answer,
+    /// WebSocket upgrade, or the connection closes).
+    private func dispatchRequest() -> HTTPParserAction {
+        guard let head = requestHead else { return .proceed }
+        let path = String(head.path)
+        if path == "/healthz" && (head.method == .GET || head.method == .HEAD) {
+            writeSimpleResponse(status: 200, body: context.draining ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}",
+                                contentType: "application/json", close: !head.isKeepAlive, head: head.method == .HEAD)
+            return phase == .http ? .proceed : .pause
+        }
+        guard let module = context.runtime.modules[path] else {
+            writeSimpleResponse(status: 404, body: "{\"error\":\"not found\"}", contentType: "application/json", close: !head.isKeepAlive)
+            return phase == .http ? .proceed : .pause
+        }
+        if head.headers.contains(name: "upgrade", token: "websocket") {
+            handleUpgrade(head, module)
+            return .pause
+        }
+        switch head.method {
+        case .POST:
+            handleCommandPost(head, module)
+            return httpBusy || phase != .http ? .pause : .proceed
+        case .GET, .HEAD:
+            writeSimpleResponse(status: 426, body: "{\"error\":\"this path speaks WebSocket\"}", contentType: "application/json",
+                                close: !head.isKeepAlive, extraHeaders: ["Upgrade": "websocket"])
+        default:
+            writeSimpleResponse(status: 405, body: "{\"error\":\"method not allowed\"}", contentType: "application/json",
+                                close: !head.isKeepAlive, extraHeaders: ["Allow": "GET, POST"])
+        }
+        return phase == .http ? .proceed : .pause
+    }
+
+    /// Writes a complete response. Closes afterwards when asked or when the connection must end.
+    func writeSimpleResponse(
+        status: Int, body: String, contentType: String = "text/plain; charset=utf-8", close: Bool,
+        extraHeaders: HTTPHeaders = HTTPHeaders(), head: Bool = false
+    ) {
+        var headers = extraHeaders
+        headers.add(name: "Content-Type", value: contentType)
+        let shouldClose = close || closeAfterResponse || context.draining
+        tcp.write { buf in
+            HTTPResponseWriter.writeHead(status: status, headers: headers, contentLength: body.utf8.count, keepAlive: !shouldClose, into: &buf)
+            if !head { buf.write(string: body) }
+        }
+        finishResponse(close: shouldClose)
+    }
+
+    /// After a response: close, or wait for the next request.
+    func finishResponse(close: Bool) {
+        if close {
+            phase = .closed
+            tcp.close()
+        } else {
+            tcp.deadline = context.loop.now &+ UInt64(context.limits.idleTimeoutSeconds) * 1_000_000_000
+        }
+    }
+
+    // MARK: POST <module path>
+
+    private func handleCommandPost(_ head: HTTPRequestHead, _ module: ModuleRuntime) {
+        let result: Result<JSONEnvelope, JSONEnvelopeError> = requestBody.withUnsafeReadableBytes { raw in
+            Result { () throws(JSONEnvelopeError) in try JSONEnvelope.parse(raw) }
+        }
+        let parsed: JSONEnvelope
+        switch result {
+        case .success(let p):
+            parsed = p
+        case .failure(let error):
+            writeEnvelopeResponse(command: nil, id: nil, error: GatewayReplyError(code: .badMessage, message: error.description, status: nil), keepAlive: head.isKeepAlive)
+            return
+        }
+        let id: String? = parsed.id.map { r in requestBody.withUnsafeReadableBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[r]), as: UTF8.self) } }
+        guard let route = module.router.route(for: parsed.cmd) else {
+            writeEnvelopeResponse(command: parsed.cmd, id: id, error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(parsed.cmd)\"", status: nil), keepAlive: head.isKeepAlive)
+            return
+        }
+        let dataRange = parsed.data ?? 0..<0
+        switch route.target {
+        case .local(.echo):
+            let ctx = context
+            ctx.scratch.clear()
+            requestBody.withUnsafeReadableBytes { raw in
+                let body = UnsafeRawBufferPointer(rebasing: raw[dataRange])
+                _ = MessageCodec.encodeReply(parser: .json, command: parsed.cmd, id: id, body: body, bodyIsJSON: !body.isEmpty, requestBinary: false, into: &ctx.scratch)
+            }
+            writeScratchResponse(status: 200, keepAlive: head.isKeepAlive)
+        case .url(let url):
+            guard let r = context.backend.makeRequest() else {
+                writeEnvelopeResponse(command: parsed.cmd, id: id, error: GatewayReplyError(code: .backendUnavailable, message: "cannot create a backend request", status: 503), keepAlive: head.isKeepAlive)
+                return
+            }
+            r.url = url
+            r.method = route.method
+            r.hasBody = route.method != "GET"
+            r.timeoutMs = route.timeoutMs ?? context.limits.backendTimeoutMs
+            r.maxResponseBytes = context.limits.maxBackendResponseBytes
+            requestBody.withUnsafeReadableBytes { raw in r.body.write(UnsafeRawBufferPointer(rebasing: raw[dataRange])) }
+            r.contentType = "application/json"
+            addGatewayHeaders(r, command: parsed.cmd, requestID: "\(self.id)-http", session: nil, route: route)
+            let allowed = Set(module.forwardHeaders).union(route.forwardHeaders)
+            for f in head.headers where allowed.contains(f.name.lowercased()) {
+                r.headers.append("\(f.name): \(Self.headerSafe(f.value))")
+            }
+            r.context = CallContext(kind: .httpCommand, command: parsed.cmd, id: id, binary: false, parser: .json)
+            r.handler = self
+            if !head.isKeepAlive { closeAfterResponse = true }
+            httpBusy = true
+            context.backend.start(r)
+        }
+    }
+
+    func httpCommandCompleted(_ r: BackendRequest, call: CallContext) {
+        httpBusy = false
+        guard phase == .http else { return }
+        if let e = r.error {
+            writeEnvelopeResponse(command: call.command, id: call.id, error: Self.replyError(for: e), keepAlive: true)
+        } else if !(200..<300).contains(r.response.status) {
+            let st = r.response.status
+            writeEnvelopeResponse(command: call.command, id: call.id, error: GatewayReplyError(code: .backendError, message: "backend answered \(st)", status: st), keepAlive: true)
+        } else if r.response.status == 204 {
+            let close = closeAfterResponse || context.draining
+            tcp.write { HTTPResponseWriter.writeHead(status: 204, headers: HTTPHeaders(), contentLength: nil, keepAlive: !close, into: &$0) }
+            finishResponse(close: close)
+        } else {
+            let ctx = context
+            ctx.scratch.clear()
+            let media = r.response.mediaType
+            r.response.body.withUnsafeReadableBytes { body in
+                _ = MessageCodec.encodeReply(parser: .json, command: call.command, id: call.id, body: body,
+                                             bodyIsJSON: MessageCodec.bodyIsJSON(mediaType: media, body: body), requestBinary: false, into: &ctx.scratch)
+            }
+            writeScratchResponse(status: 200, keepAlive: true)
+        }
+        resumeHTTP()
+    }
+
+    private func writeEnvelopeResponse(command: String?, id: String?, error: GatewayReplyError, keepAlive: Bool) {
+        let ctx = context
+        ctx.scratch.clear()
+        MessageCodec.encodeError(parser: .json, command: command, id: id, error: error, into: &ctx.scratch)
+        writeScratchResponse(status: error.code.httpStatus, keepAlive: keepAlive)
+    }
+
+    /// Writes `context.scratch` as a JSON response.
+    private func writeScratchResponse(status: Int, keepAlive: Bool) {
+        let close = !keepAlive || closeAfterResponse || context.draining
+        let ctx = context
+        tcp.write { buf in
+            HTTPResponseWriter.writeHead(status: status, headers: ["Content-Type": "application/json"],
+                                         contentLength: ctx.scratch.readableBytes, keepAlive: !close, into: &buf)
+            buf.write(buffer: ctx.scratch)
+        }
+        finishResponse(close: close)
+    }
+}

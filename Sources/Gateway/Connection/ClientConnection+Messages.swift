@@ -1,0 +1,217 @@
+internal import GatewayBackend
+internal import GatewayBuffers
+internal import GatewayIO
+internal import GatewayWebSocket
+
+/// What a backend call was made for, kept in `BackendRequest.context`.
+final class CallContext {
+    enum Kind {
+        /// A WebSocket message with this sequence number.
+        case message(seq: UInt64)
+        /// `POST <module path>`.
+        case httpCommand
+        /// The module's handshake hook.
+        case handshake
+    }
+
+    let kind: Kind
+    let command: String
+    let id: String?
+    let binary: Bool
+    let parser: ParserKind
+
+    init(kind: Kind, command: String, id: String?, binary: Bool, parser: ParserKind) {
+        self.kind = kind
+        self.command = command
+        self.id = id
+        self.binary = binary
+        self.parser = parser
+    }
+}
+
+extension ClientConnection: BackendResponseHandler {
+    /// One WebSocket message: parse, route, then answer locally or call the backend.
+    func handleMessage(_ payload: UnsafeRawBufferPointer, binary: Bool, _ s: WebSocketSession) {
+        let module = s.module
+        let seq = s.replies.reserve()
+        let decoded: DecodedMessage
+        switch MessageCodec.decode(payload, binary: binary, module: module.config) {
+        case .success(let d):
+            decoded = d
+        case .failure(let err):
+            // Even a message we could not parse gets its answer in order.
+            let cmd = module.config.parser == .json ? nil : module.config.command
+            replyError(seq: seq, command: cmd, id: nil, error: err, s)
+            return
+        }
+        guard let route = module.router.route(for: decoded.command) else {
+            replyError(seq: seq, command: decoded.command, id: decoded.id,
+                       error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(decoded.command)\"", status: nil), s)
+            return
+        }
+        let body = UnsafeRawBufferPointer(rebasing: payload[decoded.body])
+        switch route.target {
+        case .local(.echo):
+            if route.deliver == .none {
+                complete(seq: seq, reply: nil, s)
+                return
+            }
+            let ctx = context
+            ctx.scratch.clear()
+            let isJSON = module.config.parser == .json && !body.isEmpty  // `data` is valid JSON already
+            let opcode = MessageCodec.encodeReply(
+                parser: module.config.parser, command: decoded.command, id: decoded.id, body: body,
+                bodyIsJSON: isJSON, requestBinary: binary, into: &ctx.scratch)
+            completeFromScratch(seq: seq, opcode: opcode, s)
+        case .url(let url):
+            startCall(url: url, route: route, message: decoded, body: body, seq: seq, s)
+        }
+    }
+
+    private func startCall(url: String, route: Route, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64, _ s: WebSocketSession) {
+        guard let r = context.backend.makeRequest() else {
+            replyError(seq: seq, command: message.command, id: message.id,
+                       error: GatewayReplyError(code: .backendUnavailable, message: "cannot create a backend request", status: 503), s)
+            return
+        }
+        r.url = url
+        r.method = route.method
+        r.timeoutMs = route.timeoutMs ?? context.limits.backendTimeoutMs
+        r.maxResponseBytes = context.limits.maxBackendResponseBytes
+        r.hasBody = route.method != "GET"
+        r.body.write(body)
+        r.contentType = Self.contentType(parser: s.module.config.parser, binary: message.binary)
+        addGatewayHeaders(r, command: message.command, requestID: "\(id)-\(seq)", session: s, route: route)
+        r.context = CallContext(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary, parser: s.module.config.parser)
+        r.handler = self
+        s.inflight += 1
+        s.replies.markWaiting(seq)
+        context.backend.start(r)
+    }
+
+    static func contentType(parser: ParserKind, binary: Bool) -> String {
+        switch parser {
+        case .json: "application/json"
+        case .text: "text/plain; charset=utf-8"
+        case .raw: binary ? "application/octet-stream" : "text/plain; charset=utf-8"
+        }
+    }
+
+    /// The backend protocol's request headers (DESIGN §4).
+    func addGatewayHeaders(_ r: BackendRequest, command: String, requestID: String, session: WebSocketSession?, route: Route?) {
+        r.headers.append("Gateway-Connection-Id: \(id)")
+        r.headers.append("Gateway-Command: \(Self.headerSafe(command))")
+        r.headers.append("Gateway-Request-Id: \(requestID)")
+        if let s = session {
+            if let u = s.user { r.headers.append("Gateway-User: \(Self.headerSafe(u))") }
+            if !s.rooms.isEmpty { r.headers.append("Gateway-Rooms: \(Self.headerSafe(s.rooms.joined(separator: ",")))") }
+            for f in s.forwardable where s.module.forwardHeaders.contains(f.lower) || (route?.forwardHeaders.contains(f.lower) ?? false) {
+                r.headers.append(f.line)
+            }
+        }
+        r.headers.append("traceparent: \(ConnectionID.traceparent())")
+    }
+
+    /// Strips CR/LF so a value can never inject a header line.
+    static func headerSafe(_ s: String) -> String {
+        if !s.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) { return s }
+        return String(s.unicodeScalars.filter { $0 != "\r" && $0 != "\n" && $0 != "\0" }.map(Character.init))
+    }
+
+    // MARK: Completion
+
+    func backendRequestDidComplete(_ request: BackendRequest) {
+        guard let call = request.context as? CallContext else { return }
+        switch call.kind {
+        case .message(let seq):
+            guard let s = ws else { return }  // closed meanwhile: the reply has nobody to go to
+            s.inflight -= 1
+            messageCallCompleted(request, call: call, seq: seq, s)
+            if s.paused && s.inflight < context.limits.maxInflightPerConnection && phase == .websocket {
+                resumeWebSocket()
+            }
+            if s.draining && s.inflight == 0 && phase == .websocket {
+                closeWebSocket(code: .goingAway, reason: "server shutting down")
+            }
+        case .httpCommand:
+            httpCommandCompleted(request, call: call)
+        case .handshake:
+            handshakeHookCompleted(request)
+        }
+    }
+
+    private func messageCallCompleted(_ r: BackendRequest, call: CallContext, seq: UInt64, _ s: WebSocketSession) {
+        if let e = r.error {
+            replyError(seq: seq, command: call.command, id: call.id, error: Self.replyError(for: e), s)
+            return
+        }
+        let status = r.response.status
+        guard (200..<300).contains(status) else {
+            replyError(seq: seq, command: call.command, id: call.id,
+                       error: GatewayReplyError(code: .backendError, message: "backend answered \(status)", status: status), s)
+            return
+        }
+        if status == 204 {
+            complete(seq: seq, reply: nil, s)
+            return
+        }
+        let ctx = context
+        ctx.scratch.clear()
+        let media = r.response.mediaType
+        let opcode = r.response.body.withUnsafeReadableBytes { body in
+            MessageCodec.encodeReply(
+                parser: call.parser, command: call.command, id: call.id, body: body,
+                bodyIsJSON: MessageCodec.bodyIsJSON(mediaType: media, body: body),
+                requestBinary: call.binary, into: &ctx.scratch)
+        }
+        completeFromScratch(seq: seq, opcode: opcode, s)
+    }
+
+    static func replyError(for e: BackendError) -> GatewayReplyError {
+        switch e {
+        case .unavailable(let why): GatewayReplyError(code: .backendUnavailable, message: "backend unavailable: \(why)", status: 503)
+        case .timeout(let ms): GatewayReplyError(code: .backendTimeout, message: "backend did not answer within \(ms) ms", status: 504)
+        case .responseTooLarge(let limit): GatewayReplyError(code: .backendError, message: "backend response larger than \(limit) bytes", status: 502)
+        case .badResponse(let why): GatewayReplyError(code: .backendError, message: "invalid backend response: \(why)", status: 502)
+        case .cancelled: GatewayReplyError(code: .backendUnavailable, message: "gateway shutting down", status: 503)
+        }
+    }
+
+    // MARK: Ordered replies
+
+    func replyError(seq: UInt64, command: String?, id: String?, error: GatewayReplyError, _ s: WebSocketSession) {
+        let ctx = context
+        ctx.scratch.clear()
+        MessageCodec.encodeError(parser: s.module.config.parser, command: command, id: id, error: error, into: &ctx.scratch)
+        completeFromScratch(seq: seq, opcode: .text, s)
+    }
+
+    /// The reply payload for `seq` is in `context.scratch`: write it now if it is next in line,
+    /// otherwise keep a framed copy until the earlier replies are out.
+    func completeFromScratch(seq: UInt64, opcode: WebSocketOpcode, _ s: WebSocketSession) {
+        let ctx = context
+        if s.replies.isNext(seq) {
+            s.replies.skipImmediate(seq)
+            ctx.scratch.withUnsafeReadableBytes { writeFrame(opcode: opcode, payload: $0) }
+            return
+        }
+        var framed = ByteBuffer(capacity: ctx.scratch.readableBytes + WebSocketFrameEncoder.maxHeaderSize)
+        ctx.scratch.withUnsafeReadableBytes {
+            WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: $0, into: &framed)
+        }
+        complete(seq: seq, reply: framed, s)
+    }
+
+    /// Records the outcome for `seq` (a framed reply, or nil for none) and writes what is in order.
+    func complete(seq: UInt64, reply: ByteBuffer?, _ s: WebSocketSession) {
+        if reply == nil && s.replies.isNext(seq) {
+            s.replies.skipImmediate(seq)
+            return
+        }
+        s.replies.complete(seq, with: reply) { framed in
+            guard s.closeState.canSendData, phase == .websocket else { return }
+            framed.withUnsafeReadableBytes { tcp.write(bytes: $0) }
+            enforceSendQueueLimit(s)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+internal import GatewayBackend
+internal import GatewayBuffers
+internal import GatewayHTTP1
+internal import GatewayIO
+internal import GatewayWebSocket
+
+/// One client connection: HTTP/1.1 until a WebSocket handshake succeeds, then WebSocket. It owns the
+/// protocol state machines (sans-IO parsers) and carries out their actions on its `TCPConnection`.
+final class ClientConnection: ConnectionHandler {
+    unowned let context: LoopContext
+    let tcp: TCPConnection
+    /// Cluster-unique, unguessable id (`Gateway-Connection-Id`).
+    let id: String
+    let acceptedAt: UInt64
+    var registryIndex = -1
+
+    enum Phase {
+        /// Reading HTTP requests.
+        case http
+        /// A WebSocket handshake waits for the module's handshake hook.
+        case awaitingHook
+        /// WebSocket frames.
+        case websocket
+        /// Closed or closing; nothing more is processed.
+        case closed
+    }
+
+    var phase: Phase = .http
+
+    // HTTP state (released after the upgrade).
+    var httpParser: HTTPRequestParser?
+    var requestHead: HTTPRequestHead?
+    var requestBody = ByteBuffer()
+    /// A request is being answered asynchronously (command POST or hook); parsing waits.
+    var httpBusy = false
+    /// Bytes received while parsing waits (pipelined requests, or frames sent before the 101).
+    var held = ByteBuffer()
+    var closeAfterResponse = false
+
+    /// A handshake waiting for its hook.
+    var pendingUpgrade: PendingUpgrade?
+
+    // WebSocket state.
+    var ws: WebSocketSession?
+
+    init(context: LoopContext, tcp: TCPConnection) {
+        self.context = context
+        self.tcp = tcp
+        self.id = ConnectionID.make(loop: context.loop.index)
+        self.acceptedAt = context.loop.now
+        let limits = context.limits
+        self.httpParser = HTTPRequestParser(limits: HTTPParserLimits(
+            maxRequestLineBytes: min(8192, limits.maxHeaderBytes), maxHeaderBytes: limits.maxHeaderBytes,
+            maxHeaderCount: 100, maxBodyBytes: limits.maxRequestBodyBytes))
+        tcp.deadline = context.loop.now &+ UInt64(limits.handshakeTimeoutSeconds) * 1_000_000_000
+    }
+
+    // MARK: ConnectionHandler
+
+    func connectionDidReceive(_ connection: TCPConnection, _ bytes: UnsafeMutableRawBufferPointer) {
+        switch phase {
+        case .http:
+            receiveHTTP(bytes)
+        case .awaitingHook:
+            held.write(UnsafeRawBufferPointer(bytes))
+        case .websocket:
+            receiveWebSocket(bytes)
+        case .closed:
+            break
+        }
+    }
+
+    func connectionDidReachEOF(_ connection: TCPConnection) {
+        switch phase {
+        case .websocket:
+            // The peer vanished without a close frame: 1006 for the disconnect hook.
+            ws?.closeCode = ws?.closeCode ?? WebSocketCloseCode(rawValue: 1006)
+            ws?.closeReason = ws?.closeReason ?? "connection lost"
+            phase = .closed
+            tcp.abort()
+        case .http, .awaitingHook:
+            // Half-closed HTTP client: answer what is in progress, then close.
+            if httpBusy || phase == .awaitingHook {
+                closeAfterResponse = true
+            } else {
+                phase = .closed
+                tcp.close()
+            }
+        case .closed:
+            tcp.abort()
+        }
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {
+        if phase == .websocket { ws?.didDrain(self) }
+    }
+
+    func connectionDidTimeOut(_ connection: TCPConnection) {
+        switch phase {
+        case .http:
+            if let p = httpParser, !p.isIdle || httpBusy {
+                if httpBusy { return }  // waiting for a backend: its own timeout applies
+                writeSimpleResponse(status: 408, body: "request timeout\n", close: true)
+            } else {
+                phase = .closed
+                tcp.close()
+            }
+        case .awaitingHook:
+            break  // the hook call has its own timeout
+        case .websocket:
+            websocketTimeout()
+        case .closed:
+            tcp.abort()
+        }
+    }
+
+    func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
+        let wasWebSocket = ws != nil
+        phase = .closed
+        context.unregister(self)
+        if wasWebSocket, let session = ws {
+            session.replies.removeAll()
+            sendDisconnectHook(session)
+        }
+        ws = nil
+        httpParser = nil
+    }
+
+    // MARK: Drain
+
+    /// SIGTERM: stop taking new work; close once what was started is answered.
+    func beginDrain() {
+        switch phase {
+        case .http:
+            if httpBusy { closeAfterResponse = true } else { phase = .closed; tcp.close() }
+        case .awaitingHook:
+            closeAfterResponse = true
+        case .websocket:
+            guard let s = ws else { return }
+            s.draining = true
+            tcp.pauseReading()
+            if s.inflight == 0 { closeWebSocket(code: .goingAway, reason: "server shutting down") }
+        case .closed:
+            break
+        }
+    }
+
+    /// The drain timeout passed: close now.
+    func forceClose() {
+        if phase == .websocket, let s = ws, s.closeState.canSendData {
+            closeWebSocket(code: .goingAway, reason: "server shutting down")
+        }
+        phase = .closed
+        tcp.abort()
+    }
+}

@@ -1,0 +1,89 @@
+internal import GatewayBuffers
+
+/// Keeps replies in the order the client sent its messages, even when backend calls finish out of
+/// order. Message `n` gets sequence number `n`; a reply is written only when every earlier message
+/// has been answered (or produced no reply). Replies that finish early wait here, encoded.
+struct ReplyQueue {
+    enum Slot {
+        /// A backend call is in flight for this message.
+        case waiting
+        /// The reply is encoded and waits for earlier ones.
+        case ready(ByteBuffer)
+        /// The message produced no reply (204, `deliver: none`).
+        case empty
+    }
+
+    /// Sequence number of `slots[head]`: the oldest unanswered message.
+    private(set) var base: UInt64 = 0
+    private var slots: [Slot] = []
+    private var head = 0
+    /// Sequence number the next message gets.
+    private(set) var next: UInt64 = 0
+
+    /// Whether every message so far has been answered.
+    var isIdle: Bool { head == slots.count }
+
+    /// Takes a sequence number for a new message.
+    mutating func reserve() -> UInt64 {
+        defer { next += 1 }
+        return next
+    }
+
+    /// Whether a reply for `seq` can be written right away (nothing earlier is pending).
+    func isNext(_ seq: UInt64) -> Bool {
+        seq == base && head == slots.count
+    }
+
+    /// Records that `seq` is answered right away (written directly by the caller).
+    mutating func skipImmediate(_ seq: UInt64) {
+        precondition(isNext(seq))
+        base += 1
+    }
+
+    /// Records that `seq` waits for a backend call.
+    mutating func markWaiting(_ seq: UInt64) {
+        // Sequence numbers are reserved in order and each is either answered at once or marked here,
+        // so `seq` is always the slot after the last one.
+        while base + UInt64(slots.count - head) < seq { slots.append(.empty) }
+        slots.append(.waiting)
+    }
+
+    /// Stores the outcome for `seq` and calls `write` for every reply that is now in order.
+    mutating func complete(_ seq: UInt64, with reply: ByteBuffer?, write: (inout ByteBuffer) -> Void) {
+        guard seq >= base else { return }
+        while base + UInt64(slots.count - head) <= seq { slots.append(.empty) }
+        let i = head + Int(seq - base)
+        if let reply { slots[i] = .ready(reply) } else { slots[i] = .empty }
+        while head < slots.count {
+            switch slots[head] {
+            case .waiting:
+                return compact()
+            case .ready(var b):
+                slots[head] = .empty
+                write(&b)
+            case .empty:
+                break
+            }
+            head += 1
+            base += 1
+        }
+        compact()
+    }
+
+    /// Drops everything pending (connection closed).
+    mutating func removeAll() {
+        slots.removeAll()
+        head = 0
+        base = next
+    }
+
+    private mutating func compact() {
+        if head == slots.count {
+            slots.removeAll(keepingCapacity: slots.capacity <= 64)
+            head = 0
+        } else if head > 32 {
+            slots.removeSubrange(0..<head)
+            head = 0
+        }
+    }
+}

@@ -1,0 +1,54 @@
+internal import GatewayBuffers
+internal import GatewayWebSocket
+
+/// The WebSocket half of a client connection: reader, closing handshake, reply ordering, and the
+/// session data (user, rooms, forwarded headers) that backend calls carry.
+final class WebSocketSession {
+    let module: ModuleRuntime
+    var reader: WebSocketFrameReader
+    var closeState = WebSocketCloseState()
+    var replies = ReplyQueue()
+    /// Backend calls in flight for this connection.
+    var inflight = 0
+    /// Reading is paused because `inflight` reached the limit (or the send queue is full).
+    var paused = false
+    /// Bytes received while paused; parsed on resume.
+    var held = ByteBuffer()
+    /// Loop time of the last frame received.
+    var lastActivity: UInt64
+    /// A ping was sent since `lastActivity`.
+    var pingOutstanding = false
+    /// SIGTERM: close with 1001 once in-flight calls are answered.
+    var draining = false
+    /// The user id (`Gateway-Set-User`), if known.
+    var user: String?
+    /// Rooms joined (`Gateway-Join`), in join order.
+    var rooms: [String] = []
+    /// Handshake headers that some route may forward to backends: lower-cased name and the
+    /// ready `Name: value` line.
+    var forwardable: [(lower: String, line: String)] = []
+    /// Close code and reason for the disconnect hook: the one received, or the one we sent.
+    var closeCode: WebSocketCloseCode?
+    var closeReason: String?
+    let openedAt: UInt64
+
+    init(module: ModuleRuntime, maxMessageBytes: Int, now: UInt64) {
+        self.module = module
+        self.reader = WebSocketFrameReader(maxMessageBytes: maxMessageBytes)
+        self.lastActivity = now
+        self.openedAt = now
+    }
+
+    /// Called when the connection's send queue drained (used for close-after-flush decisions).
+    func didDrain(_ connection: ClientConnection) {}
+
+    /// Adds rooms (deduplicated, order kept).
+    func join(_ names: [String]) {
+        for n in names where !n.isEmpty && !rooms.contains(n) { rooms.append(n) }
+    }
+
+    /// Removes rooms.
+    func leave(_ names: [String]) {
+        rooms.removeAll { names.contains($0) }
+    }
+}

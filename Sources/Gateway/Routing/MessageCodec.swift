@@ -1,0 +1,161 @@
+internal import GatewayBuffers
+internal import GatewayJSON
+internal import GatewayWebSocket
+
+/// A client message split into command and body by the module's parser.
+struct DecodedMessage {
+    /// The command.
+    var command: String
+    /// The raw `id` token (json), echoed back byte for byte; nil when absent.
+    var id: String?
+    /// Byte range of the body inside the message payload.
+    var body: Range<Int>
+    /// Whether the message was a binary frame.
+    var binary: Bool
+}
+
+/// The three wire formats (DESIGN §3): parse messages, pack replies and errors. Encoders write the
+/// payload only; the caller frames it.
+enum MessageCodec {
+    /// Parses a message payload.
+    static func decode(
+        _ payload: UnsafeRawBufferPointer, binary: Bool, module: ModuleConfig
+    ) -> Result<DecodedMessage, GatewayReplyError> {
+        switch module.parser {
+        case .json:
+            if binary {
+                return .failure(GatewayReplyError(code: .badMessage, message: "json modules take text frames", status: nil))
+            }
+            do {
+                let env = try JSONEnvelope.parse(payload)
+                let id = env.id.map { String(decoding: UnsafeRawBufferPointer(rebasing: payload[$0]), as: UTF8.self) }
+                return .success(DecodedMessage(command: env.cmd, id: id, body: env.data ?? 0..<0, binary: false))
+            } catch {
+                return .failure(GatewayReplyError(code: .badMessage, message: error.description, status: nil))
+            }
+        case .text:
+            if binary {
+                return .failure(GatewayReplyError(code: .badMessage, message: "text modules take text frames", status: nil))
+            }
+            // `cmd:body`; a message without a colon is a command with an empty body.
+            if let colon = payload.firstIndex(of: UInt8(ascii: ":")) {
+                let cmd = String(decoding: UnsafeRawBufferPointer(rebasing: payload[..<colon]), as: UTF8.self)
+                if cmd.isEmpty {
+                    return .failure(GatewayReplyError(code: .badMessage, message: "empty command before ':'", status: nil))
+                }
+                return .success(DecodedMessage(command: cmd, id: nil, body: (colon + 1)..<payload.count, binary: false))
+            }
+            if payload.isEmpty {
+                return .failure(GatewayReplyError(code: .badMessage, message: "empty message", status: nil))
+            }
+            return .success(DecodedMessage(command: String(decoding: payload, as: UTF8.self), id: nil, body: payload.count..<payload.count, binary: false))
+        case .raw:
+            return .success(DecodedMessage(command: module.command, id: nil, body: 0..<payload.count, binary: binary))
+        }
+    }
+
+    /// Writes a reply payload. Returns the opcode to frame it with.
+    /// - Parameters:
+    ///   - body: the backend's body (or the echoed body).
+    ///   - bodyIsJSON: whether `body` may be inserted as JSON as-is (validated by the caller's rule).
+    static func encodeReply(
+        parser: ParserKind, command: String, id: String?, body: UnsafeRawBufferPointer, bodyIsJSON: Bool,
+        requestBinary: Bool, into out: inout ByteBuffer
+    ) -> WebSocketOpcode {
+        switch parser {
+        case .json:
+            writeEnvelopeStart(command: command, id: id, into: &out)
+            out.write(string: ",\"data\":")
+            if body.isEmpty {
+                out.write(string: "null")
+            } else if bodyIsJSON {
+                out.write(body)
+            } else {
+                JSONWriter.writeString(bytes: body, into: &out)
+            }
+            out.write(byte: UInt8(ascii: "}"))
+            return .text
+        case .text:
+            out.write(string: command)
+            out.write(byte: UInt8(ascii: ":"))
+            out.write(body)
+            return isValidUTF8(body) ? .text : .binary
+        case .raw:
+            out.write(body)
+            if requestBinary { return .binary }
+            return isValidUTF8(body) ? .text : .binary
+        }
+    }
+
+    /// Writes a push payload (`{"cmd","data"}` for json) — used for the handshake hook's first message
+    /// and, later, fan-out.
+    static func encodeError(
+        parser: ParserKind, command: String?, id: String?, error: GatewayReplyError, into out: inout ByteBuffer
+    ) {
+        switch parser {
+        case .json:
+            out.write(byte: UInt8(ascii: "{"))
+            var first = true
+            if let command {
+                out.write(string: "\"cmd\":")
+                JSONWriter.writeString(command, into: &out)
+                first = false
+            }
+            if let id {
+                out.write(string: first ? "\"id\":" : ",\"id\":")
+                out.write(string: id)
+                first = false
+            }
+            out.write(string: first ? "\"error\":" : ",\"error\":")
+            writeErrorObject(error, command: nil, into: &out)
+            out.write(byte: UInt8(ascii: "}"))
+        case .text:
+            out.write(string: "error:")
+            writeErrorObject(error, command: command, into: &out)
+        case .raw:
+            out.write(string: "{\"error\":")
+            writeErrorObject(error, command: nil, into: &out)
+            out.write(byte: UInt8(ascii: "}"))
+        }
+    }
+
+    /// `{"code":"…","message":"…","status":N}` (plus `"cmd"` for the text format).
+    static func writeErrorObject(_ error: GatewayReplyError, command: String?, into out: inout ByteBuffer) {
+        out.write(byte: UInt8(ascii: "{"))
+        if let command {
+            out.write(string: "\"cmd\":")
+            JSONWriter.writeString(command, into: &out)
+            out.write(byte: UInt8(ascii: ","))
+        }
+        out.write(string: "\"code\":\"")
+        out.write(string: error.code.rawValue)
+        out.write(string: "\",\"message\":")
+        JSONWriter.writeString(error.message, into: &out)
+        if let status = error.status {
+            out.write(string: ",\"status\":")
+            out.write(decimal: status)
+        }
+        out.write(byte: UInt8(ascii: "}"))
+    }
+
+    private static func writeEnvelopeStart(command: String, id: String?, into out: inout ByteBuffer) {
+        out.write(string: "{\"cmd\":")
+        JSONWriter.writeString(command, into: &out)
+        if let id {
+            out.write(string: ",\"id\":")
+            out.write(string: id)
+        }
+    }
+
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var v = UTF8Validator()
+        return v.validate(bytes) && v.isAtBoundary
+    }
+
+    /// Whether a backend body is inserted into a json reply as JSON: its media type says JSON
+    /// (`application/json` or `+json`) and it parses. Anything else becomes a JSON string.
+    static func bodyIsJSON(mediaType: String?, body: UnsafeRawBufferPointer) -> Bool {
+        guard let mt = mediaType, mt == "application/json" || mt.hasSuffix("+json") else { return false }
+        return JSONValidator.isValid(body)
+    }
+}

@@ -1,0 +1,36 @@
+/// A module ready to serve: its config plus what is derived from it once (router, lower-cased
+/// header names). Immutable and shared by every loop.
+final class ModuleRuntime: Sendable {
+    let config: ModuleConfig
+    let router: CommandRouter
+    /// Lower-cased names of handshake headers forwarded to backends on every call.
+    let forwardHeaders: [String]
+    /// Lower-cased names of every handshake header any route of the module may forward: the
+    /// handshake keeps only these.
+    let anyForwardHeaders: Set<String>
+
+    init(_ config: ModuleConfig) {
+        self.config = config
+        self.router = CommandRouter(routes: config.routes, defaultRoute: config.defaultRoute)
+        self.forwardHeaders = config.forwardHeaders.map { $0.lowercased() }
+        var all = Set(forwardHeaders)
+        for r in config.routes.values { all.formUnion(r.forwardHeaders) }
+        if let d = config.defaultRoute { all.formUnion(d.forwardHeaders) }
+        self.anyForwardHeaders = all
+    }
+}
+
+/// Everything the loops need from one config, built once and shared.
+final class RuntimeConfig: Sendable {
+    let config: GatewayConfig
+    let modules: [String: ModuleRuntime]
+
+    init(_ config: GatewayConfig) {
+        self.config = config
+        var m: [String: ModuleRuntime] = [:]
+        for mod in config.modules { m[mod.path] = ModuleRuntime(mod) }
+        self.modules = m
+    }
+
+    var limits: Limits { config.limits }
+}

@@ -1,0 +1,86 @@
+internal import GatewayBackend
+internal import GatewayBuffers
+internal import GatewayIO
+internal import Logging
+
+/// Per-loop state of the gateway: the config in force, the backend client, hook delivery and a
+/// scratch buffer for encoding replies. Lives on (and is only touched from) its loop's thread.
+final class LoopContext: AcceptHandler {
+    unowned let loop: EventLoop
+    let runtime: RuntimeConfig
+    let backend: BackendClient
+    var hooks: HookDispatcher!
+    let logger: Logger
+    /// Reused for encoding reply payloads before they are framed into a connection's queue.
+    var scratch = ByteBuffer(capacity: 4096)
+    var listenerID: Int?
+    private(set) var draining = false
+    /// Open client connections on this loop.
+    private(set) var clients: [ClientConnection] = []
+
+    init?(loop: EventLoop, runtime: RuntimeConfig, logger: Logger) {
+        guard let backend = BackendClient(loop: loop) else { return nil }
+        self.loop = loop
+        self.runtime = runtime
+        self.backend = backend
+        self.logger = logger
+        self.hooks = HookDispatcher(context: self)
+    }
+
+    var limits: Limits { runtime.limits }
+
+    func accepted(_ connection: TCPConnection) {
+        if draining {
+            connection.abort()
+            return
+        }
+        let c = ClientConnection(context: self, tcp: connection)
+        c.registryIndex = clients.count
+        clients.append(c)
+        connection.handler = c
+    }
+
+    func unregister(_ c: ClientConnection) {
+        let i = c.registryIndex
+        guard i >= 0, i < clients.count, clients[i] === c else { return }
+        let last = clients.count - 1
+        if i != last {
+            clients[i] = clients[last]
+            clients[i].registryIndex = i
+        }
+        clients.removeLast()
+        c.registryIndex = -1
+    }
+
+    /// Graceful shutdown of this loop: stop accepting, let each connection finish what it started and
+    /// close (WebSockets with 1001), wait for backend calls and disconnect hooks, bounded by
+    /// `drainTimeoutSeconds`. Calls `done` on this loop when finished.
+    func drain(done: @escaping () -> Void) {
+        guard !draining else { return }
+        draining = true
+        if let id = listenerID { loop.removeListener(id) }
+        for c in clients { c.beginDrain() }
+        let deadline = loop.now &+ UInt64(limits.drainTimeoutSeconds) * 1_000_000_000
+        var forced = false
+        var timer: LoopTimer?
+        timer = loop.makeTimer { [unowned self] in
+            let idle = self.clients.isEmpty && self.backend.inFlight == 0 && self.hooks.isIdle
+            if idle || self.loop.now >= deadline {
+                if !idle && !forced {
+                    forced = true
+                    self.logger.warning("drain timeout: closing \(self.clients.count) connection(s), abandoning \(self.backend.inFlight) backend call(s) and \(self.hooks.pendingCount) hook(s)")
+                    for c in self.clients { c.forceClose() }
+                    self.backend.close()
+                    // One more tick for the closes to finish.
+                    timer?.schedule(afterNanos: 50_000_000)
+                    return
+                }
+                timer = nil
+                done()
+            } else {
+                timer?.schedule(afterNanos: 20_000_000)
+            }
+        }
+        timer?.schedule(afterNanos: 1_000_000)
+    }
+}

@@ -1,0 +1,279 @@
+public import GatewayIO
+internal import GatewayBuffers
+internal import CGatewayShims
+#if canImport(Glibc)
+internal import Glibc
+#endif
+
+/// HTTP calls to backends through libcurl's multi-socket interface, driven by one event loop: libcurl
+/// tells us which sockets to watch (`CURLMOPT_SOCKETFUNCTION` → `EventLoop.watch`) and when to call it
+/// back (`CURLMOPT_TIMERFUNCTION` → a `LoopTimer`); the loop reports readiness and we hand it to
+/// `curl_multi_socket_action`. No thread besides the loop's is involved, and libcurl's connection
+/// cache keeps connections to each backend origin alive between calls.
+public final class BackendClient: FDWatcher {
+    /// The loop that drives this client.
+    public unowned let loop: EventLoop
+    private let multi: UnsafeMutableRawPointer
+    private var timer: LoopTimer!
+    private var free: [BackendRequest] = []
+    /// Requests in flight; each knows its index (`activeIndex`) for O(1) removal.
+    private var active: [BackendRequest] = []
+    /// Calls in flight.
+    public private(set) var inFlight = 0
+    private var closed = false
+
+    /// Initializes libcurl for the process. Call once, before any thread starts.
+    public static func globalInit() {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }
+
+    /// Creates a client on `loop`. Call on the loop's thread.
+    /// - Parameter maxConnectionsPerHost: cap on parallel connections to one backend host (0 = no
+    ///   cap). Calls beyond it queue inside libcurl.
+    public init?(loop: EventLoop, maxConnectionsPerHost: Int = 0) {
+        guard let m = curl_multi_init() else { return nil }
+        self.loop = loop
+        multi = m
+        timer = loop.makeTimer { [unowned self] in self.timerFired() }
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        cgw_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
+        cgw_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
+        cgw_multi_setopt_socket_fn(multi, { _, fd, what, userp, socketp in
+            guard let userp else { return 0 }
+            let client = Unmanaged<BackendClient>.fromOpaque(userp).takeUnretainedValue()
+            client.socketCallback(fd: fd, what: what, socketp: socketp)
+            return 0
+        })
+        cgw_multi_setopt_timer_fn(multi, { _, timeoutMs, userp in
+            guard let userp else { return 0 }
+            let client = Unmanaged<BackendClient>.fromOpaque(userp).takeUnretainedValue()
+            client.timerCallback(timeoutMs: timeoutMs)
+            return 0
+        })
+        if maxConnectionsPerHost > 0 {
+            cgw_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
+        }
+        // Keep enough idle connections for a busy loop's backends (default is 4 × easy handles).
+        cgw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
+    }
+
+    deinit {
+        if !closed { close() }
+    }
+
+    /// A request from the pool, reset to defaults.
+    public func makeRequest() -> BackendRequest? {
+        if let r = free.popLast() { return r }
+        return BackendRequest()
+    }
+
+    /// Starts a call. The outcome reaches `request.handler` on this loop, never synchronously.
+    public func start(_ request: BackendRequest) {
+        guard !closed else {
+            finish(request, error: .cancelled)
+            return
+        }
+        let e = request.easy
+        cgw_easy_setopt_str(e, CURLOPT_URL, request.url)
+        cgw_easy_setopt_long(e, CURLOPT_NOSIGNAL, 1)
+        cgw_easy_setopt_long(e, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
+        cgw_easy_setopt_str(e, CURLOPT_PROTOCOLS_STR, "http,https")
+        cgw_easy_setopt_long(e, CURLOPT_TIMEOUT_MS, request.timeoutMs)
+        let me = Unmanaged.passUnretained(request).toOpaque()
+        cgw_easy_setopt_ptr(e, CURLOPT_PRIVATE, me)
+        cgw_easy_setopt_ptr(e, CURLOPT_WRITEDATA, me)
+        cgw_easy_setopt_ptr(e, CURLOPT_HEADERDATA, me)
+        cgw_easy_setopt_data_fn(e, CURLOPT_WRITEFUNCTION, { ptr, size, n, userdata in
+            guard let userdata else { return 0 }
+            let r = Unmanaged<BackendRequest>.fromOpaque(userdata).takeUnretainedValue()
+            let count = size * n
+            if r.response.body.readableBytes + count > r.maxResponseBytes {
+                r.aborted = .responseTooLarge(limit: r.maxResponseBytes)
+                return 0  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
+            }
+            if count > 0, let ptr { r.response.body.write(UnsafeRawBufferPointer(start: ptr, count: count)) }
+            return count
+        })
+        cgw_easy_setopt_data_fn(e, CURLOPT_HEADERFUNCTION, { ptr, size, n, userdata in
+            guard let userdata else { return 0 }
+            let r = Unmanaged<BackendRequest>.fromOpaque(userdata).takeUnretainedValue()
+            let count = size * n
+            guard count > 0, let ptr else { return count }
+            r.headerLine(UnsafeRawBufferPointer(start: ptr, count: count))
+            return count
+        })
+
+        if let h = request.headerList { curl_slist_free_all(h) }
+        var list: UnsafeMutablePointer<curl_slist>?
+        // No `Expect: 100-continue`: it costs a round trip on every body over 1 KiB.
+        list = curl_slist_append(list, "Expect:")
+        if request.hasBody { list = curl_slist_append(list, "Content-Type: \(request.contentType)") }
+        for h in request.headers { list = curl_slist_append(list, h) }
+        request.headerList = list
+        cgw_easy_setopt_slist(e, CURLOPT_HTTPHEADER, list)
+
+        if request.hasBody {
+            cgw_easy_setopt_long(e, CURLOPT_POST, 1)
+            request.body.withUnsafeReadableBytes { raw in
+                // libcurl reads the body in place; `body` is not touched until completion.
+                cgw_easy_setopt_ptr(e, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress))
+                cgw_easy_setopt_off(e, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(raw.count))
+            }
+            cgw_easy_setopt_str(e, CURLOPT_CUSTOMREQUEST, request.method == "POST" ? nil : request.method)
+        } else {
+            cgw_easy_setopt_long(e, CURLOPT_HTTPGET, 1)
+            cgw_easy_setopt_str(e, CURLOPT_CUSTOMREQUEST, request.method == "GET" ? nil : request.method)
+            cgw_easy_setopt_long(e, CURLOPT_NOBODY, request.method == "HEAD" ? 1 : 0)
+        }
+        request.inFlight = true
+        request.activeIndex = active.count
+        active.append(request)
+        inFlight += 1
+        let rc = curl_multi_add_handle(multi, e)
+        if rc != CURLM_OK {
+            deactivate(request)
+            finish(request, error: .badResponse("curl_multi_add_handle: \(String(cString: curl_multi_strerror(rc)))"))
+        }
+    }
+
+    /// Cancels every call in flight (each completes with `.cancelled`) and frees libcurl's state.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        timer.cancel()
+        let pending = active
+        for r in pending {
+            curl_multi_remove_handle(multi, r.easy)
+            deactivate(r)
+            finish(r, error: .cancelled)
+        }
+        curl_multi_cleanup(multi)
+        free.removeAll()
+    }
+
+    private func deactivate(_ request: BackendRequest) {
+        let i = request.activeIndex
+        guard i >= 0, i < active.count, active[i] === request else { return }
+        let last = active.count - 1
+        if i != last {
+            active[i] = active[last]
+            active[i].activeIndex = i
+        }
+        active.removeLast()
+        request.activeIndex = -1
+        request.inFlight = false
+        inFlight -= 1
+    }
+
+    // MARK: libcurl callbacks
+
+    private func socketCallback(fd: curl_socket_t, what: Int32, socketp: UnsafeMutableRawPointer?) {
+        let current = socketp.map { Int(bitPattern: $0) - 1 }
+        switch what {
+        case Int32(CURL_POLL_REMOVE):
+            if let id = current {
+                loop.unwatch(id)
+                curl_multi_assign(multi, fd, nil)
+            }
+        default:
+            let readable = what == Int32(CURL_POLL_IN) || what == Int32(CURL_POLL_INOUT)
+            let writable = what == Int32(CURL_POLL_OUT) || what == Int32(CURL_POLL_INOUT)
+            if let id = current {
+                loop.updateWatch(id, readable: readable, writable: writable)
+            } else {
+                let id = loop.watch(fd: fd, readable: readable, writable: writable, token: Int(fd), watcher: self)
+                curl_multi_assign(multi, fd, UnsafeMutableRawPointer(bitPattern: id + 1))
+            }
+        }
+    }
+
+    private func timerCallback(timeoutMs: Int) {
+        if timeoutMs < 0 {
+            timer.cancel()
+        } else {
+            // 0 means "call me as soon as possible": the timer fires after this tick's events.
+            timer.schedule(afterNanos: UInt64(timeoutMs) * 1_000_000)
+        }
+    }
+
+    private func timerFired() {
+        var running: Int32 = 0
+        curl_multi_socket_action(multi, cgw_curl_socket_timeout(), 0, &running)
+        drainMessages()
+    }
+
+    /// Readiness of one of libcurl's sockets.
+    public func fdReady(_ fd: Int32, token: Int, readable: Bool, writable: Bool, error: Bool) {
+        var mask: Int32 = 0
+        if readable { mask |= Int32(CURL_CSELECT_IN) }
+        if writable { mask |= Int32(CURL_CSELECT_OUT) }
+        if error { mask |= Int32(CURL_CSELECT_ERR) }
+        var running: Int32 = 0
+        curl_multi_socket_action(multi, fd, mask, &running)
+        drainMessages()
+    }
+
+    private func drainMessages() {
+        var left: Int32 = 0
+        while let msg = curl_multi_info_read(multi, &left) {
+            guard msg.pointee.msg == CURLMSG_DONE, let easy = msg.pointee.easy_handle else { continue }
+            let code = cgw_msg_result(msg)
+            var priv: UnsafeMutableRawPointer?
+            cgw_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &priv)
+            curl_multi_remove_handle(multi, easy)
+            guard let priv else { continue }
+            let request = Unmanaged<BackendRequest>.fromOpaque(priv).takeUnretainedValue()
+            deactivate(request)
+            if code == CURLE_OK {
+                var status = 0
+                cgw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+                request.response.status = status
+                finish(request, error: nil)
+            } else {
+                finish(request, error: Self.map(code, request: request))
+            }
+        }
+    }
+
+    private func finish(_ request: BackendRequest, error: BackendError?) {
+        request.error = error
+        let h = request.handler
+        h?.backendRequestDidComplete(request)
+        request.reset()
+        if !closed && free.count < 1024 { free.append(request) }
+    }
+
+    static func map(_ code: CURLcode, request: BackendRequest) -> BackendError {
+        if let a = request.aborted { return a }
+        let text = String(cString: curl_easy_strerror(code))
+        switch code {
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return .unavailable(text)
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timeout(milliseconds: request.timeoutMs)
+        default:
+            return .badResponse(text)
+        }
+    }
+}
+
+extension BackendRequest {
+    /// Parses one header line from libcurl. A status line starts a new header block (after `100
+    /// Continue` or a redirect the earlier headers are discarded).
+    func headerLine(_ raw: UnsafeRawBufferPointer) {
+        if raw.count >= 5, raw[0] == UInt8(ascii: "H"), raw[1] == UInt8(ascii: "T"), raw[2] == UInt8(ascii: "T"),
+           raw[3] == UInt8(ascii: "P"), raw[4] == UInt8(ascii: "/") {
+            response.headers.removeAll(keepingCapacity: true)
+            return
+        }
+        guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return }
+        // Trim bytes, not Characters: "\r\n" is a single Character in Swift.
+        var start = colon + 1
+        var end = raw.count
+        while start < end, raw[start] == 0x20 || raw[start] == 0x09 { start += 1 }
+        while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 || raw[end - 1] == 0x0D || raw[end - 1] == 0x0A { end -= 1 }
+        let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[..<colon]), as: UTF8.self)
+        let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<end]), as: UTF8.self)
+        response.headers.append((name: name, value: value))
+    }
+}

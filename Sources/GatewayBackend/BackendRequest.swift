@@ -1,0 +1,118 @@
+public import GatewayBuffers
+internal import CGatewayShims
+
+/// Receives the outcome of a backend call on the loop that started it.
+public protocol BackendResponseHandler: AnyObject {
+    /// The call finished. `request.response` holds the status, headers and body, or `request.error`
+    /// says why there is none. The request object is recycled as soon as this returns: copy or
+    /// `takeResponseBody()` what must outlive the call.
+    func backendRequestDidComplete(_ request: BackendRequest)
+}
+
+/// One HTTP call to a backend, reusable: the client keeps a pool of these (each wraps one libcurl
+/// easy handle, whose connection cache and buffers survive between calls).
+public final class BackendRequest {
+    /// HTTP method. POST is the backend protocol's default.
+    public var method: String = "POST"
+    /// Absolute http(s) URL.
+    public var url: String = ""
+    /// Request header lines (`Name: value`). `Content-Type` is added from `contentType`.
+    public var headers: [String] = []
+    /// Content type of `body`.
+    public var contentType: String = "application/json"
+    /// The request body. Must not change while the call is in flight (libcurl reads it in place).
+    public var body = ByteBuffer()
+    /// Whether to send a body at all (a GET usually has none).
+    public var hasBody = true
+    /// Overall timeout of the call in milliseconds.
+    public var timeoutMs = 5000
+    /// Largest accepted response body; larger ones fail with `.responseTooLarge`.
+    /// 16 MiB is far above any reply a client message should produce, and bounds memory per call.
+    public var maxResponseBytes = 16 * 1024 * 1024
+    /// Receives the outcome.
+    public var handler: (any BackendResponseHandler)?
+    /// Free for the caller (e.g. a sequence number).
+    public var tag: Int = 0
+    /// Free for the caller.
+    public var context: AnyObject?
+
+    /// The response, once complete.
+    public internal(set) var response = BackendResponse()
+    /// Set when the call failed without a usable response.
+    public internal(set) var error: BackendError?
+
+    let easy: UnsafeMutableRawPointer
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var aborted: BackendError?
+    var inFlight = false
+    var activeIndex = -1
+
+    init?() {
+        guard let e = curl_easy_init() else { return nil }
+        easy = e
+    }
+
+    deinit {
+        if let h = headerList { curl_slist_free_all(h) }
+        curl_easy_cleanup(easy)
+    }
+
+    /// Moves the response body out (no copy) so it can outlive the request.
+    public func takeResponseBody() -> ByteBuffer {
+        var b = ByteBuffer()
+        swap(&b, &response.body)
+        return b
+    }
+
+    func reset() {
+        method = "POST"
+        url = ""
+        headers.removeAll(keepingCapacity: true)
+        contentType = "application/json"
+        body.clear()
+        hasBody = true
+        handler = nil
+        context = nil
+        tag = 0
+        response.reset()
+        error = nil
+        aborted = nil
+        if let h = headerList {
+            curl_slist_free_all(h)
+            headerList = nil
+        }
+    }
+}
+
+/// Status, headers and body of a backend response.
+public struct BackendResponse {
+    /// HTTP status code (0 until known).
+    public var status: Int = 0
+    /// Response header fields in order; names as sent by the backend.
+    public var headers: [(name: String, value: String)] = []
+    /// The body.
+    public var body = ByteBuffer()
+
+    /// The first value of a header (case-insensitive), or nil.
+    public func header(_ name: String) -> String? {
+        for h in headers where h.name.utf8.count == name.utf8.count && h.name.lowercased() == name.lowercased() {
+            return h.value
+        }
+        return nil
+    }
+
+    /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).
+    public var mediaType: String? {
+        guard let ct = header("content-type") else { return nil }
+        let main = ct.split(separator: ";", maxSplits: 1).first ?? ""
+        return String(main.unicodeScalars.filter { $0 != " " && $0 != "\t" }).lowercased()
+    }
+
+    mutating func reset() {
+        status = 0
+        headers.removeAll(keepingCapacity: true)
+        body.clear()
+        body.releaseCapacityIfEmpty(above: 64 * 1024)
+    }
+}
+

@@ -1,0 +1,335 @@
+import GatewayBuffers
+
+/// The incremental, sans-IO reader a WebSocket connection feeds with received bytes. It parses frames,
+/// assembles fragmented messages, and enforces the protocol rules and the size limit, delivering
+/// whole messages and control frames as `WebSocketEvent`s.
+///
+/// **No copy in the common case.** When no bytes are left over from earlier calls, frames are parsed
+/// straight from the caller's input: payloads are unmasked in place and a single-frame message is
+/// delivered from the input itself. Only the bytes of a frame cut off at the end of the input, or
+/// everything after a `.pause`, are copied into `pending`. On the next call just enough new input is
+/// appended to complete that frame, then parsing returns to the caller's buffer.
+///
+/// **Fragments** are copied into one message buffer and delivered when the final fragment arrives;
+/// control frames may come between them (RFC 6455 §5.4). Text is UTF-8 validated fragment by fragment,
+/// so an invalid fragment fails before the rest of the message arrives. A single frame is validated
+/// when it is complete.
+///
+/// **Limits** are checked as soon as a frame's length is known, before any payload is buffered.
+///
+/// **Memory.** When a call returns with nothing buffered, buffers above `retainedCapacity` are freed,
+/// so an idle reader holds no heap memory by default. The buffers are still reused within a call.
+///
+/// **After a close frame** the reader ignores all further input, including bytes that followed the
+/// close frame in the same call: RFC 6455 §5.5.1 forbids data after a close, and ignoring it lets the
+/// closing handshake finish cleanly. **After an error** the reader is dead: every later `feed` and
+/// `resume` throws the same error.
+public struct WebSocketFrameReader {
+    /// The largest message (one frame, or all fragments together) accepted, in bytes.
+    public let maxMessageBytes: Int
+    /// Whether unmasked frames fail the connection (true on a server, RFC 6455 §5.1). When false,
+    /// frames may be masked or not and masked ones are unmasked.
+    public let requireMaskedFrames: Bool
+    /// Buffer capacity kept for reuse when a call returns with nothing buffered.
+    public let retainedCapacity: Int
+
+    private var pending = ByteBuffer()
+    /// When `pending` holds a partial frame: bytes still missing before it can be parsed further.
+    private var pendingMissing = 0
+    private var message = ByteBuffer()
+    private var messageOpcode: WebSocketOpcode?
+    private var utf8 = UTF8Validator()
+    private var failure: WebSocketError?
+    /// Whether a close frame was received; the reader ignores input from then on.
+    public private(set) var isClosed = false
+
+    /// Creates a reader.
+    /// - Parameters:
+    ///   - maxMessageBytes: largest accepted message; anything bigger fails with 1009 as soon as its
+    ///     length is announced. There is no default: it depends on the gateway's modules.
+    ///   - requireMaskedFrames: defaults to true, the server side: clients must mask (RFC 6455 §5.1).
+    ///   - retainedCapacity: buffer capacity kept between calls. Defaults to 0, so that 100k idle
+    ///     connections hold no buffers; raise it for clients that stream fragmented messages, to save
+    ///     one allocation per message.
+    public init(maxMessageBytes: Int, requireMaskedFrames: Bool = true, retainedCapacity: Int = 0) {
+        precondition(maxMessageBytes >= 0, "maxMessageBytes must not be negative")
+        self.maxMessageBytes = maxMessageBytes
+        self.requireMaskedFrames = requireMaskedFrames
+        self.retainedCapacity = retainedCapacity
+    }
+
+    /// Whether bytes are kept from an earlier call: a partial frame, or input left after a pause.
+    public var hasBufferedInput: Bool { !pending.isEmpty }
+
+    /// Number of bytes kept from earlier calls (see `hasBufferedInput`). Does not count the fragments
+    /// of a message being assembled.
+    public var bufferedBytes: Int { pending.readableBytes }
+
+    /// Heap capacity held by the reader's buffers, for memory accounting and tests.
+    public var allocatedBytes: Int { pending.capacity + message.capacity }
+
+    /// Consumes received bytes, calling `onEvent` for each message or control frame.
+    ///
+    /// Returns when the input is exhausted or `onEvent` returned `.pause`. If bytes are kept from a
+    /// pause, they are parsed first, so calling `feed` after a pause also resumes.
+    /// - Parameters:
+    ///   - input: the received bytes. Mutable because payloads are unmasked in place; the caller must
+    ///     not rely on its contents afterwards.
+    ///   - onEvent: called for each event; payload pointers are valid only during the call.
+    /// - Throws: the protocol violation that must fail the connection (send `error.closeCode`).
+    public mutating func feed(
+        _ input: UnsafeMutableRawBufferPointer, _ onEvent: (WebSocketEvent) -> WebSocketReaderAction
+    ) throws(WebSocketError) {
+        if let failure { throw failure }
+        guard !isClosed else { return }
+        if pending.isEmpty {
+            parseDirect(input, onEvent)
+        } else {
+            parseWithPending(input, onEvent)
+        }
+        try finishCall()
+    }
+
+    /// Continues after a pause with the bytes that were kept.
+    public mutating func resume(_ onEvent: (WebSocketEvent) -> WebSocketReaderAction) throws(WebSocketError) {
+        if let failure { throw failure }
+        guard !isClosed else { return }
+        if !pending.isEmpty {
+            parseWithPending(UnsafeMutableRawBufferPointer(start: nil, count: 0), onEvent)
+        }
+        try finishCall()
+    }
+
+    // MARK: - Buffer management
+
+    private enum Stop {
+        case needMore(missing: Int)
+        case paused
+        case closed
+        case failed
+    }
+
+    /// Parses from the caller's buffer and keeps what is left.
+    private mutating func parseDirect(_ input: UnsafeMutableRawBufferPointer, _ onEvent: (WebSocketEvent) -> WebSocketReaderAction) {
+        let (consumed, stop) = parseFrames(input, onEvent)
+        switch stop {
+        case .needMore(let missing):
+            if consumed < input.count {
+                keep(UnsafeRawBufferPointer(rebasing: input[consumed...]))
+                pendingMissing = missing
+            }
+        case .paused:
+            if consumed < input.count { keep(UnsafeRawBufferPointer(rebasing: input[consumed...])) }
+            pendingMissing = 0
+        case .closed, .failed:
+            break
+        }
+    }
+
+    /// Completes the frame (or drains the events) in `pending`, then parses the rest of `input` directly.
+    private mutating func parseWithPending(_ input: UnsafeMutableRawBufferPointer, _ onEvent: (WebSocketEvent) -> WebSocketReaderAction) {
+        var used = 0
+        while !pending.isEmpty {
+            if pendingMissing > 0 {
+                let take = min(pendingMissing, input.count - used)
+                guard take > 0 else { return }
+                keep(UnsafeRawBufferPointer(rebasing: input[used..<(used + take)]))
+                used += take
+                pendingMissing -= take
+                if pendingMissing > 0 { return }  // input exhausted
+            }
+            switch parsePending(onEvent) {
+            case .needMore:
+                continue
+            case .paused:
+                if used < input.count { keep(UnsafeRawBufferPointer(rebasing: input[used...])) }
+                pendingMissing = 0
+                return
+            case .closed, .failed:
+                return
+            }
+        }
+        if used < input.count {
+            parseDirect(UnsafeMutableRawBufferPointer(rebasing: input[used...]), onEvent)
+        }
+    }
+
+    private mutating func parsePending(_ onEvent: (WebSocketEvent) -> WebSocketReaderAction) -> Stop {
+        // Move the buffer out so parsing (which mutates self) does not overlap an access to self.pending.
+        var buffer = ByteBuffer()
+        swap(&buffer, &pending)
+        let (consumed, stop) = buffer.withUnsafeMutableReadableBytes { raw in parseFrames(raw, onEvent) }
+        buffer.moveReaderIndex(forwardBy: consumed)
+        pending = buffer
+        if case .needMore(let missing) = stop { pendingMissing = pending.isEmpty ? 0 : missing }
+        return stop
+    }
+
+    private mutating func keep(_ bytes: UnsafeRawBufferPointer) {
+        if pending.readerIndex > 0 { pending.discardReadBytes() }
+        pending.write(bytes)
+    }
+
+    private mutating func finishCall() throws(WebSocketError) {
+        if failure != nil || isClosed {
+            pending = ByteBuffer()
+            message = ByteBuffer()
+            messageOpcode = nil
+            pendingMissing = 0
+            if let failure { throw failure }
+            return
+        }
+        pending.releaseCapacityIfEmpty(above: retainedCapacity)
+        if messageOpcode == nil { message.releaseCapacityIfEmpty(above: retainedCapacity) }
+    }
+
+    // MARK: - Frames
+
+    private enum Step {
+        case proceed
+        case pause
+        case close
+        case fail
+    }
+
+    /// Parses complete frames from `buffer` and dispatches them.
+    /// - Returns: bytes consumed (whole frames only) and why parsing stopped.
+    private mutating func parseFrames(
+        _ buffer: UnsafeMutableRawBufferPointer, _ onEvent: (WebSocketEvent) -> WebSocketReaderAction
+    ) -> (consumed: Int, stop: Stop) {
+        var offset = 0
+        while true {
+            let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
+            let header: WebSocketFrameHeader
+            let headerSize: Int
+            do {
+                switch try WebSocketFrameHeader.parse(UnsafeRawBufferPointer(rest), requireMasked: requireMaskedFrames) {
+                case .incomplete(let minimumBytes):
+                    return (offset, .needMore(missing: minimumBytes - rest.count))
+                case .complete(let parsed, let size):
+                    header = parsed
+                    headerSize = size
+                }
+            } catch {
+                failure = error
+                return (offset, .failed)
+            }
+            if let error = checkSequenceAndSize(header) {
+                failure = error
+                return (offset, .failed)
+            }
+            let available = rest.count - headerSize
+            guard available >= header.payloadLength else {
+                return (offset, .needMore(missing: header.payloadLength - available))
+            }
+            let payload = UnsafeMutableRawBufferPointer(rebasing: rest[headerSize..<(headerSize + header.payloadLength)])
+            if let maskingKey = header.maskingKey {
+                WebSocketMasking.apply(maskingKey: maskingKey, to: payload)
+            }
+            offset += headerSize + header.payloadLength
+            switch dispatch(header, UnsafeRawBufferPointer(payload), onEvent) {
+            case .proceed: continue
+            case .pause: return (offset, .paused)
+            case .close: return (offset, .closed)
+            case .fail: return (offset, .failed)
+            }
+        }
+    }
+
+    /// The message-level rules that can be checked from the header alone (RFC 6455 §5.4), and the
+    /// size limit, so an oversized payload is refused before it is buffered.
+    private func checkSequenceAndSize(_ header: WebSocketFrameHeader) -> WebSocketError? {
+        switch header.opcode {
+        case .continuation:
+            guard messageOpcode != nil else { return .unexpectedContinuation }
+            if header.payloadLength > maxMessageBytes - message.readableBytes {
+                return .messageTooBig(length: UInt64(message.readableBytes) + UInt64(header.payloadLength), limit: maxMessageBytes)
+            }
+        case .text, .binary:
+            if messageOpcode != nil { return .newMessageDuringFragmentedMessage(header.opcode) }
+            if header.payloadLength > maxMessageBytes {
+                return .messageTooBig(length: UInt64(header.payloadLength), limit: maxMessageBytes)
+            }
+        case .close, .ping, .pong:
+            break  // ≤ 125 bytes, checked by the header parser
+        }
+        return nil
+    }
+
+    private mutating func dispatch(
+        _ header: WebSocketFrameHeader, _ payload: UnsafeRawBufferPointer, _ onEvent: (WebSocketEvent) -> WebSocketReaderAction
+    ) -> Step {
+        switch header.opcode {
+        case .ping:
+            return Self.step(onEvent(.ping(payload)))
+        case .pong:
+            return Self.step(onEvent(.pong(payload)))
+        case .close:
+            return dispatchClose(payload, onEvent)
+        case .text, .binary:
+            let isText = header.opcode == .text
+            if header.fin {
+                if isText && !UTF8Validator.isValid(payload) { return fail(.invalidUTF8) }
+                return Self.step(onEvent(isText ? .text(payload) : .binary(payload)))
+            }
+            if isText {
+                utf8.reset()
+                guard utf8.validate(payload) else { return fail(.invalidUTF8) }
+            }
+            messageOpcode = header.opcode
+            message.write(payload)
+            return .proceed
+        case .continuation:
+            guard let opcode = messageOpcode else { return fail(.unexpectedContinuation) }
+            let isText = opcode == .text
+            if isText {
+                guard utf8.validate(payload), !header.fin || utf8.isAtBoundary else { return fail(.invalidUTF8) }
+            }
+            message.write(payload)
+            guard header.fin else { return .proceed }
+            messageOpcode = nil
+            let action = message.withUnsafeReadableBytes { bytes in onEvent(isText ? .text(bytes) : .binary(bytes)) }
+            message.clear()
+            return Self.step(action)
+        }
+    }
+
+    /// Validates a close payload (RFC 6455 §5.5.1, §7.4) and delivers it.
+    private mutating func dispatchClose(
+        _ payload: UnsafeRawBufferPointer, _ onEvent: (WebSocketEvent) -> WebSocketReaderAction
+    ) -> Step {
+        let code: WebSocketCloseCode?
+        let reason: UnsafeRawBufferPointer
+        switch payload.count {
+        case 0:
+            code = nil
+            reason = payload
+        case 1:
+            return fail(.closePayloadTooShort)
+        default:
+            let raw = UInt16(payload[0]) << 8 | UInt16(payload[1])
+            guard WebSocketCloseCode.isValidReceived(raw) else { return fail(.invalidCloseCode(raw)) }
+            reason = UnsafeRawBufferPointer(rebasing: payload[2...])
+            guard UTF8Validator.isValid(reason) else { return fail(.invalidCloseReason) }
+            code = WebSocketCloseCode(rawValue: raw)
+        }
+        isClosed = true
+        _ = onEvent(.close(code: code, reason: reason))
+        return .close
+    }
+
+    private mutating func fail(_ error: WebSocketError) -> Step {
+        failure = error
+        return .fail
+    }
+
+    private static func step(_ action: WebSocketReaderAction) -> Step {
+        switch action {
+        case .proceed: .proceed
+        case .pause: .pause
+        }
+    }
+}
+
+@available(*, unavailable)
+extension WebSocketFrameReader: Sendable {}

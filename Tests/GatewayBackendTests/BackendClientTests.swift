@@ -1,0 +1,119 @@
+import GatewayBackend
+import GatewayBuffers
+import GatewayIO
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Outcome of one call, copied out on the loop thread.
+struct Outcome: Sendable, Equatable {
+    var status: Int
+    var body: String
+    var error: BackendError?
+    var headers: [String: String]
+}
+
+/// Runs calls on a real loop (each engine) through real libcurl against a real HTTP server.
+final class CallRunner: BackendResponseHandler, @unchecked Sendable {
+    // @unchecked: `client` is used only on the loop thread; results cross threads through a Mutex.
+    var client: BackendClient?
+    let results = Mutex<[Int: Outcome]>([:])
+
+    func backendRequestDidComplete(_ request: BackendRequest) {
+        var headers: [String: String] = [:]
+        for h in request.response.headers { headers[h.name.lowercased()] = h.value }
+        let o = Outcome(status: request.response.status, body: request.response.body.description, error: request.error, headers: headers)
+        results.withLock { $0[request.tag] = o }
+    }
+
+    func wait(for count: Int) -> [Int: Outcome] {
+        for _ in 0..<1000 {
+            let r = results.withLock { $0 }
+            if r.count >= count { return r }
+            usleep(10_000)
+        }
+        return results.withLock { $0 }
+    }
+}
+
+func availableEngines() -> [IOEngineKind] {
+    IOEngineProbe.probeURing() == nil ? [.ioUring, .epoll] : [.epoll]
+}
+
+@Suite("Backend client over libcurl multi-socket")
+struct BackendClientTests {
+    static let server = TinyHTTPServer()
+
+    func withRunner(_ engine: IOEngineKind, _ body: (EventLoop, CallRunner) throws -> Void) throws {
+        BackendClient.globalInit()
+        let runner = CallRunner()
+        let group = try EventLoopGroup(count: 1, engine: engine) { loop in
+            runner.client = BackendClient(loop: loop)
+        }
+        defer {
+            group.loops[0].execute { runner.client?.close(); runner.client = nil }
+            usleep(50_000)
+            group.stop()
+            group.join()
+        }
+        try body(group.loops[0], runner)
+    }
+
+    static func call(_ runner: CallRunner, on loop: EventLoop, tag: Int, path: String, body: String = "", timeoutMs: Int = 3000, maxBytes: Int = 1 << 20) {
+        loop.execute {
+            guard let client = runner.client, let r = client.makeRequest() else { return }
+            r.url = server.baseURL + path
+            r.tag = tag
+            r.timeoutMs = timeoutMs
+            r.maxResponseBytes = maxBytes
+            r.body.write(string: body)
+            r.headers = ["Gateway-Command: test"]
+            r.handler = runner
+            client.start(r)
+        }
+    }
+
+    @Test(arguments: availableEngines())
+    func echoesBodiesConcurrently(engine: IOEngineKind) throws {
+        try withRunner(engine) { loop, runner in
+            for i in 0..<50 { Self.call(runner, on: loop, tag: i, path: "/echo", body: "{\"n\":\(i)}") }
+            let r = runner.wait(for: 50)
+            #expect(r.count == 50)
+            for i in 0..<50 {
+                #expect(r[i]?.status == 200)
+                #expect(r[i]?.body == "{\"n\":\(i)}")
+                #expect(r[i]?.headers["content-type"] == "application/json")
+            }
+        }
+    }
+
+    @Test(arguments: availableEngines())
+    func mapsFailures(engine: IOEngineKind) throws {
+        try withRunner(engine) { loop, runner in
+            Self.call(runner, on: loop, tag: 1, path: "/status/500")
+            Self.call(runner, on: loop, tag: 2, path: "/delay/2000", timeoutMs: 200)
+            Self.call(runner, on: loop, tag: 3, path: "/garbage")
+            Self.call(runner, on: loop, tag: 4, path: "/reset")
+            Self.call(runner, on: loop, tag: 5, path: "/big/5000", maxBytes: 1000)
+            Self.call(runner, on: loop, tag: 6, path: "/headers")
+            loop.execute {
+                // Nothing listens on port 1: connection refused.
+                guard let client = runner.client, let r = client.makeRequest() else { return }
+                r.url = "http://127.0.0.1:1/x"
+                r.tag = 7
+                r.handler = runner
+                client.start(r)
+            }
+            let r = runner.wait(for: 7)
+            #expect(r[1]?.status == 500 && r[1]?.error == nil)
+            #expect(r[2]?.error == .timeout(milliseconds: 200))
+            if case .badResponse = r[3]?.error {} else { Issue.record("garbage: \(String(describing: r[3]))") }
+            if case .badResponse = r[4]?.error {} else { Issue.record("reset: \(String(describing: r[4]))") }
+            #expect(r[5]?.error == .responseTooLarge(limit: 1000))
+            #expect(r[6]?.headers["gateway-join"] == "a,b")
+            if case .unavailable = r[7]?.error {} else { Issue.record("refused: \(String(describing: r[7]))") }
+        }
+    }
+}
