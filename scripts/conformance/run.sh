@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the Autobahn|Testsuite fuzzingclient against the gateway (raw module, local echo) under one
+# or more I/O engines and fails if any case FAILED.
+#
+#   scripts/conformance/run.sh [--engines "io_uring epoll"] [--cases '["1.*",…]'] [--full] [--bin PATH]
+#
+# Defaults: both engines, groups 1–10 (under a minute each). --full runs every group (about 20 min
+# per engine). Needs ../shared/conformance (install-autobahn.sh, run-autobahn.sh) or AUTOBAHN_SCRIPTS.
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+ENGINES="io_uring epoll"
+CASES='["1.*","2.*","3.*","4.*","5.*","6.*","7.*","8.*","9.*","10.*"]'
+BIN="${GATEWAY_BIN:-$ROOT/.build/debug/gateway}"
+SCRIPTS="${AUTOBAHN_SCRIPTS:-$ROOT/../shared/conformance}"
+OUT="${AUTOBAHN_OUT:-$ROOT/reports/autobahn}"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --engines) ENGINES="$2"; shift 2 ;;
+    --cases) CASES="$2"; shift 2 ;;
+    --full) CASES='["*"]'; shift ;;
+    --bin) BIN="$2"; shift 2 ;;
+    *) echo "usage: $0 [--engines LIST] [--cases JSON] [--full] [--bin PATH]" >&2; exit 2 ;;
+  esac
+done
+[[ -x "$BIN" ]] || { echo "conformance: $BIN not found; run swift build first" >&2; exit 2; }
+[[ -x "$SCRIPTS/run-autobahn.sh" ]] || { echo "conformance: $SCRIPTS/run-autobahn.sh not found (set AUTOBAHN_SCRIPTS)" >&2; exit 2; }
+bash "$SCRIPTS/install-autobahn.sh" >/dev/null 2>&1 || bash "$SCRIPTS/install-autobahn.sh"
+
+status=0
+for engine in $ENGINES; do
+  port=$(( 20000 + RANDOM % 20000 ))
+  cfg="$(mktemp /tmp/gateway-autobahn.XXXXXX.json)"
+  sed "s/127.0.0.1:9001/127.0.0.1:$port/" "$HERE/autobahn.json" > "$cfg"
+  "$BIN" serve --config "$cfg" --io-engine "$engine" --loops 2 > "$OUT-$engine.gateway.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.05
+  done
+  mkdir -p "$OUT-$engine"
+  if line=$(bash "$SCRIPTS/run-autobahn.sh" "ws://127.0.0.1:$port" "$CASES" "$OUT-$engine"); then
+    echo "autobahn ($engine): ${line#autobahn: }"
+  else
+    echo "autobahn ($engine): ${line#autobahn: } — FAILED (details: $OUT-$engine/summary.txt)"
+    status=1
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$cfg"
+done
+exit $status
