@@ -78,10 +78,11 @@ public final class TCPConnection {
     public var isOpen: Bool { closeState == .open }
 
     /// Appends bytes to the send queue through `body`, which writes into a pooled buffer.
-    /// Ignored (returns nil) when the connection is closing.
+    /// Ignored (returns nil) once `close()` or `abort()` was called: what was queued before is sent,
+    /// nothing after.
     @discardableResult
     public func write<R>(_ body: (inout ByteBuffer) throws -> R) rethrows -> R? {
-        guard closeState == .open || closeState == .flushing else { return nil }
+        guard closeState == .open else { return nil }
         let r = try outbound.append(pool: &loop.bufferPool, body)
         markDirty()
         return r
@@ -94,7 +95,7 @@ public final class TCPConnection {
 
     /// Appends a shared, immutable frame to the send queue without copying it.
     public func write(shared: SharedBytes) {
-        guard closeState == .open || closeState == .flushing else { return }
+        guard closeState == .open else { return }
         outbound.append(shared: shared)
         markDirty()
     }

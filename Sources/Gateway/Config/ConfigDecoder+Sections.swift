@@ -125,9 +125,9 @@ extension ConfigDecoder {
             fail("\(p).forwardHeaders[\(i)]", "Gateway-* headers are set by the gateway and never forwarded from clients")
         }
         let hookTimeout = o["hookTimeoutMs"].flatMap { int($0, "\(p).hookTimeoutMs", min: 1, max: 3_600_000) }
-        if routes.isEmpty && def == nil && o["routes"] != nil {
-            // Allowed (every command is unknown), but almost certainly a mistake worth a clear error.
-            fail("\(p).routes", "no routes and no default: every message would be unknown_command")
+        if (o["routes"]?.objectValue?.isEmpty ?? true) && o["default"] == nil {
+            // Every message would be unknown_command: certainly a mistake, so say so.
+            fail(p, "needs \"routes\" or a \"default\" route")
         }
         guard let path else { return nil }
         return ModuleConfig(

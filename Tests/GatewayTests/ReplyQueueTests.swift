@@ -1,0 +1,49 @@
+@testable import Gateway
+import GatewayBuffers
+import Testing
+
+@Suite("Reply ordering")
+struct ReplyQueueTests {
+    @Test func repliesLeaveInSendOrderWhateverOrderCallsFinish() {
+        var q = ReplyQueue()
+        var out: [String] = []
+        let s0 = q.reserve(), s1 = q.reserve(), s2 = q.reserve(), s3 = q.reserve()
+        q.markWaiting(s0)
+        q.markWaiting(s1)
+        // s2 is answered at once but must wait behind s0 and s1.
+        #expect(!q.isNext(s2))
+        q.complete(s2, with: ByteBuffer(string: "2")) { out.append($0.description) }
+        q.markWaiting(s3)
+        q.complete(s1, with: ByteBuffer(string: "1")) { out.append($0.description) }
+        #expect(out.isEmpty)
+        q.complete(s0, with: ByteBuffer(string: "0")) { out.append($0.description) }
+        #expect(out == ["0", "1", "2"])
+        q.complete(s3, with: nil) { out.append($0.description) }
+        #expect(out == ["0", "1", "2"])
+        #expect(q.isIdle)
+        let s4 = q.reserve()
+        #expect(q.isNext(s4))
+    }
+
+    @Test func manyInterleavedRandomCompletions() {
+        var q = ReplyQueue()
+        var out: [Int] = []
+        var rng = SystemRandomNumberGenerator()
+        var pending: [UInt64] = []
+        for _ in 0..<500 {
+            let s = q.reserve()
+            q.markWaiting(s)
+            pending.append(s)
+            if Int.random(in: 0..<3, using: &rng) == 0, !pending.isEmpty {
+                let i = Int.random(in: 0..<pending.count, using: &rng)
+                let done = pending.remove(at: i)
+                q.complete(done, with: ByteBuffer(string: "\(done)")) { out.append(Int($0.description) ?? -1) }
+            }
+        }
+        for s in pending.shuffled(using: &rng) {
+            q.complete(s, with: ByteBuffer(string: "\(s)")) { out.append(Int($0.description) ?? -1) }
+        }
+        #expect(out == Array(0..<500))
+        #expect(q.isIdle)
+    }
+}
