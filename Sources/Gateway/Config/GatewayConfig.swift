@@ -136,8 +136,33 @@ public struct Route: Sendable, Equatable {
         case senderRooms
         /// One named room.
         case room(String)
+        /// Every connection of a user (only from the `Gateway-Deliver` response header).
+        case user(String)
+        /// These connections (only from the `Gateway-Deliver` response header).
+        case connections([String])
         /// Nobody (fire and forget).
         case none
+
+        /// Parses a `Gateway-Deliver` value: `sender`, `all`, `others`, `room` (the sender's rooms),
+        /// `room:<name>`, `user:<id>`, `connections:<id>,<id>` or `none`.
+        public init?(header value: String) {
+            let v = value.trimmedSpaces()
+            switch v {
+            case "sender": self = .sender
+            case "all": self = .all
+            case "others": self = .others
+            case "room": self = .senderRooms
+            case "none": self = .none
+            default:
+                if v.hasPrefix("room:"), v.count > 5 { self = .room(String(v.dropFirst(5))) }
+                else if v.hasPrefix("user:"), v.count > 5 { self = .user(String(v.dropFirst(5))) }
+                else if v.hasPrefix("connections:") {
+                    let ids = v.dropFirst(12).split(separator: ",").map { String($0).trimmedSpaces() }.filter { !$0.isEmpty }
+                    if ids.isEmpty { return nil }
+                    self = .connections(ids)
+                } else { return nil }
+            }
+        }
     }
 
     /// The target.

@@ -145,7 +145,8 @@ extension ClientConnection {
             ctx.scratch.clear()
             requestBody.withUnsafeReadableBytes { raw in
                 let body = UnsafeRawBufferPointer(rebasing: raw[dataRange])
-                _ = MessageCodec.encodeReply(parser: .json, command: parsed.cmd, id: id, body: body, bodyIsJSON: !body.isEmpty, requestBinary: false, into: &ctx.scratch)
+                deliverPush(command: parsed.cmd, body: body, bodyIsJSON: true, deliver: route.deliver)
+                _ = MessageCodec.encodeReply(parser: .json, command: parsed.cmd, id: id, body: body, bodyIsJSON: true, requestBinary: false, into: &ctx.scratch)
             }
             writeScratchResponse(status: 200, keepAlive: head.isKeepAlive)
         case .url(let url):
@@ -165,7 +166,7 @@ extension ClientConnection {
             for f in head.headers where allowed.contains(f.name.lowercased()) {
                 r.headers.append("\(f.name): \(Self.headerSafe(f.value))")
             }
-            r.context = CallContext(kind: .httpCommand, command: parsed.cmd, id: id, binary: false, parser: .json)
+            r.context = CallContext(kind: .httpCommand, command: parsed.cmd, id: id, binary: false, parser: .json, deliver: route.deliver)
             r.handler = self
             if !head.isKeepAlive { closeAfterResponse = true }
             httpBusy = true
@@ -189,9 +190,13 @@ extension ClientConnection {
             let ctx = context
             ctx.scratch.clear()
             let media = r.response.mediaType
+            var deliver = call.deliver
+            if let h = r.response.header("gateway-deliver"), let d = Route.Deliver(header: h) { deliver = d }
             r.response.body.withUnsafeReadableBytes { body in
+                let isJSON = MessageCodec.bodyIsJSON(mediaType: media, body: body)
+                deliverPush(command: call.command, body: body, bodyIsJSON: isJSON, deliver: deliver)
                 _ = MessageCodec.encodeReply(parser: .json, command: call.command, id: call.id, body: body,
-                                             bodyIsJSON: MessageCodec.bodyIsJSON(mediaType: media, body: body), requestBinary: false, into: &ctx.scratch)
+                                             bodyIsJSON: isJSON, requestBinary: false, into: &ctx.scratch)
             }
             writeScratchResponse(status: 200, keepAlive: true)
         }

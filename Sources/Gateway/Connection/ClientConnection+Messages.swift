@@ -2,6 +2,7 @@ internal import GatewayBackend
 internal import GatewayBuffers
 internal import GatewayIO
 internal import GatewayWebSocket
+internal import Logging
 
 /// What a backend call was made for, kept in `BackendRequest.context`.
 final class CallContext {
@@ -19,13 +20,16 @@ final class CallContext {
     let id: String?
     let binary: Bool
     let parser: ParserKind
+    /// The route's delivery (the `Gateway-Deliver` response header overrides it).
+    let deliver: Route.Deliver
 
-    init(kind: Kind, command: String, id: String?, binary: Bool, parser: ParserKind) {
+    init(kind: Kind, command: String, id: String?, binary: Bool, parser: ParserKind, deliver: Route.Deliver = .sender) {
         self.kind = kind
         self.command = command
         self.id = id
         self.binary = binary
         self.parser = parser
+        self.deliver = deliver
     }
 }
 
@@ -52,17 +56,10 @@ extension ClientConnection: BackendResponseHandler {
         let body = UnsafeRawBufferPointer(rebasing: payload[decoded.body])
         switch route.target {
         case .local(.echo):
-            if route.deliver == .none {
-                complete(seq: seq, reply: nil, s)
-                return
-            }
-            let ctx = context
-            ctx.scratch.clear()
-            let isJSON = module.config.parser == .json && !body.isEmpty  // `data` is valid JSON already
-            let opcode = MessageCodec.encodeReply(
-                parser: module.config.parser, command: decoded.command, id: decoded.id, body: body,
-                bodyIsJSON: isJSON, requestBinary: binary, into: &ctx.scratch)
-            completeFromScratch(seq: seq, opcode: opcode, s)
+            // For json, `data` is valid JSON already (the whole envelope was validated).
+            let outcome = ReplyOutcome(command: decoded.command, id: decoded.id, binary: binary,
+                                       bodyIsJSON: module.config.parser == .json, deliver: route.deliver)
+            deliverReply(seq: seq, outcome: outcome, body: body, s)
         case .url(let url):
             startCall(url: url, route: route, message: decoded, body: body, seq: seq, s)
         }
@@ -82,7 +79,8 @@ extension ClientConnection: BackendResponseHandler {
         r.body.write(body)
         r.contentType = Self.contentType(parser: s.module.config.parser, binary: message.binary)
         addGatewayHeaders(r, command: message.command, requestID: "\(id)-\(seq)", session: s, route: route)
-        r.context = CallContext(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary, parser: s.module.config.parser)
+        r.context = CallContext(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary,
+                                parser: s.module.config.parser, deliver: route.deliver)
         r.handler = self
         s.inflight += 1
         s.replies.markWaiting(seq)
@@ -130,8 +128,12 @@ extension ClientConnection: BackendResponseHandler {
             if s.paused && s.inflight < context.limits.maxInflightPerConnection && phase == .websocket {
                 resumeWebSocket()
             }
-            if s.draining && s.inflight == 0 && phase == .websocket {
-                closeWebSocket(code: .goingAway, reason: "server shutting down")
+            if s.inflight == 0 && phase == .websocket {
+                if let (code, reason) = s.pendingClose {
+                    closeWebSocket(code: code, reason: reason)
+                } else if s.draining {
+                    closeWebSocket(code: .goingAway, reason: "server shutting down")
+                }
             }
         case .httpCommand:
             httpCommandCompleted(request, call: call)
@@ -151,20 +153,27 @@ extension ClientConnection: BackendResponseHandler {
                        error: GatewayReplyError(code: .backendError, message: "backend answered \(status)", status: status), s)
             return
         }
+        // Session changes first, then delivery, then Gateway-Close.
+        let close = applySessionHeaders(r.response)
+        var deliver = call.deliver
+        if let h = r.response.header("gateway-deliver") {
+            if let d = Route.Deliver(header: h) {
+                deliver = d
+            } else {
+                context.logger.warning("ignoring invalid Gateway-Deliver \"\(h)\" from \(r.url)")
+            }
+        }
         if status == 204 {
             complete(seq: seq, reply: nil, s)
-            return
+        } else {
+            let media = r.response.mediaType
+            r.response.body.withUnsafeReadableBytes { body in
+                let outcome = ReplyOutcome(command: call.command, id: call.id, binary: call.binary,
+                                           bodyIsJSON: MessageCodec.bodyIsJSON(mediaType: media, body: body), deliver: deliver)
+                deliverReply(seq: seq, outcome: outcome, body: body, s)
+            }
         }
-        let ctx = context
-        ctx.scratch.clear()
-        let media = r.response.mediaType
-        let opcode = r.response.body.withUnsafeReadableBytes { body in
-            MessageCodec.encodeReply(
-                parser: call.parser, command: call.command, id: call.id, body: body,
-                bodyIsJSON: MessageCodec.bodyIsJSON(mediaType: media, body: body),
-                requestBinary: call.binary, into: &ctx.scratch)
-        }
-        completeFromScratch(seq: seq, opcode: opcode, s)
+        if let (code, reason) = close { closeAfterReplies(code: code, reason: reason, s) }
     }
 
     static func replyError(for e: BackendError) -> GatewayReplyError {

@@ -10,6 +10,7 @@ extension ClientConnection {
     func becomeWebSocket(_ session: WebSocketSession) {
         ws = session
         phase = .websocket
+        context.sessions.add(self)
         httpParser = nil
         requestHead = nil
         requestBody = ByteBuffer()
@@ -174,6 +175,16 @@ extension ClientConnection {
             tcp.write { WebSocketFrameEncoder.writeFrame(opcode: .ping, payload: UnsafeRawBufferPointer(start: nil, count: 0), into: &$0) }
         }
         scheduleWebSocketDeadline()
+    }
+
+    /// Writes a shared push frame (fan-out) for this connection's wire format. Returns whether it was
+    /// queued.
+    func push(_ frames: PushFrames) -> Bool {
+        guard phase == .websocket, let s = ws, s.closeState.canSendData,
+              let f = frames.frame(for: s.module.config.parser) else { return false }
+        tcp.write(shared: f)
+        enforceSendQueueLimit(s)
+        return true
     }
 
     /// Writes a complete frame (payload already in `payload`) to the socket, enforcing the send queue

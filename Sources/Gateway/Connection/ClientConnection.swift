@@ -13,6 +13,10 @@ final class ClientConnection: ConnectionHandler {
     let id: String
     let acceptedAt: UInt64
     var registryIndex = -1
+    /// Position in this loop's `SessionShard.sessions` while a WebSocket session is registered.
+    var sessionIndex = -1
+    /// Serial of the last delivery written to this connection (dedup across rooms).
+    var deliveryMark: UInt64 = 0
 
     enum Phase {
         /// Reading HTTP requests.
@@ -119,6 +123,7 @@ final class ClientConnection: ConnectionHandler {
         phase = .closed
         context.unregister(self)
         if wasWebSocket, let session = ws {
+            context.sessions.remove(self)
             session.replies.removeAll()
             sendDisconnectHook(session)
         }

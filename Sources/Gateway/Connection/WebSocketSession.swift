@@ -20,6 +20,8 @@ final class WebSocketSession {
     var pingOutstanding = false
     /// SIGTERM: close with 1001 once in-flight calls are answered.
     var draining = false
+    /// `Gateway-Close`: close with this code once in-flight calls are answered.
+    var pendingClose: (WebSocketCloseCode, String)?
     /// The user id (`Gateway-Set-User`), if known.
     var user: String?
     /// Rooms joined (`Gateway-Join`), in join order.
@@ -42,13 +44,8 @@ final class WebSocketSession {
     /// Called when the connection's send queue drained (used for close-after-flush decisions).
     func didDrain(_ connection: ClientConnection) {}
 
-    /// Adds rooms (deduplicated, order kept).
+    /// Adds rooms (deduplicated, order kept) before the session is indexed (handshake hook).
     func join(_ names: [String]) {
         for n in names where !n.isEmpty && !rooms.contains(n) { rooms.append(n) }
-    }
-
-    /// Removes rooms.
-    func leave(_ names: [String]) {
-        rooms.removeAll { names.contains($0) }
     }
 }

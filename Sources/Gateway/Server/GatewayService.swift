@@ -52,17 +52,17 @@ public final class GatewayService: Sendable {
         let bound = sockets.first?.address ?? config.listen
         BackendClient.globalInit()
 
-        let contexts = LoopContextRegistry(count: loopCount)
+        let contexts = GatewayHub(loopCount: loopCount, parsers: Set(config.modules.map(\.parser)))
         let runtime = self.runtime
         let logger = self.logger
         let socketBox = SocketList(sockets)
         let group = try EventLoopGroup(count: loopCount, engine: resolution.engine) { loop in
-            guard let ctx = LoopContext(loop: loop, runtime: runtime, logger: logger) else {
+            guard let ctx = LoopContext(loop: loop, runtime: runtime, hub: contexts, logger: logger) else {
                 logger.critical("loop \(loop.index): cannot initialize libcurl")
                 return
             }
             ctx.listenerID = loop.addListener(socketBox.take(loop.index), handler: ctx)
-            contexts.set(ctx, at: loop.index)
+            contexts.register(ctx)
         }
 
         var line = "gateway \(GatewayVersion.current) listening on \(bound) with \(loopCount) loop(s), engine \(resolution.engine)"
@@ -81,7 +81,7 @@ public final class GatewayService: Sendable {
         let remaining = Counter(loopCount)
         for loop in group.loops {
             loop.execute {
-                guard let ctx = contexts.get(loop.index) else {
+                guard let ctx = contexts.context(loop.index) else {
                     remaining.decrement()
                     return
                 }
@@ -99,26 +99,13 @@ public final class GatewayService: Sendable {
         }
         for loop in group.loops {
             loop.execute {
-                if let ctx = contexts.get(loop.index) { ctx.backend.close() }
+                if let ctx = contexts.context(loop.index) { ctx.backend.close() }
             }
         }
         group.stop()
         group.join()
         logger.notice("stopped")
     }
-}
-
-/// Each loop's context, found by loop index. A context is only ever used on its own loop's thread
-/// (inside `loop.execute`), so only the array needs the lock.
-final class LoopContextRegistry: @unchecked Sendable {
-    // @unchecked: `contexts` is guarded by `lock`; each element is touched only on its loop's thread.
-    private var contexts: [LoopContext?]
-    private let lock = Mutex<Void>(())
-
-    init(count: Int) { contexts = Array(repeating: nil, count: count) }
-
-    func set(_ c: LoopContext, at i: Int) { lock.withLock { _ in contexts[i] = c } }
-    func get(_ i: Int) -> LoopContext? { lock.withLock { _ in contexts[i] } }
 }
 
 /// Hands each loop its own listening socket.

@@ -11,6 +11,10 @@ final class LoopContext: AcceptHandler {
     let backend: BackendClient
     var hooks: HookDispatcher!
     let logger: Logger
+    /// This loop's share of the session index.
+    let sessions = SessionShard()
+    /// All loops of the process, for deliveries that cross loops.
+    let hub: GatewayHub
     /// Reused for encoding reply payloads before they are framed into a connection's queue.
     var scratch = ByteBuffer(capacity: 4096)
     var listenerID: Int?
@@ -18,9 +22,10 @@ final class LoopContext: AcceptHandler {
     /// Open client connections on this loop.
     private(set) var clients: [ClientConnection] = []
 
-    init?(loop: EventLoop, runtime: RuntimeConfig, logger: Logger) {
+    init?(loop: EventLoop, runtime: RuntimeConfig, hub: GatewayHub, logger: Logger) {
         guard let backend = BackendClient(loop: loop) else { return nil }
         self.loop = loop
+        self.hub = hub
         self.runtime = runtime
         self.backend = backend
         self.logger = logger

@@ -1,0 +1,44 @@
+internal import Synchronization
+
+/// Who a delivery goes to (DESIGN §4 `Gateway-Deliver`, §5 publish).
+enum DeliveryTarget: Sendable, Equatable {
+    /// Every WebSocket connection.
+    case all
+    /// Members of one room.
+    case room(String)
+    /// Members of any of these rooms, each connection once.
+    case rooms([String])
+    /// Every connection of a user.
+    case user(String)
+    /// These connections.
+    case connections([String])
+}
+
+/// One push on its way to its recipients: target, exclusions and the frames, immutable so the same
+/// object is handed to every loop.
+final class Delivery: Sendable {
+    let target: DeliveryTarget
+    /// Connection ids that must not receive it (the sender when it gets the reply form instead).
+    let except: [String]
+    let frames: PushFrames
+    /// Unique per process: lets a loop mark connections it already wrote to, so a connection in two
+    /// target rooms receives the push once, without a set allocation per delivery.
+    let serial: UInt64
+
+    private static let counter = Atomic<UInt64>(1)
+
+    init(target: DeliveryTarget, except: [String], frames: PushFrames) {
+        self.target = target
+        self.except = except
+        self.frames = frames
+        self.serial = Self.counter.add(1, ordering: .relaxed).newValue
+    }
+
+    /// Loops that can hold recipients: the owner of each listed connection, or every loop.
+    func loops(count: Int) -> [Int] {
+        guard case .connections(let ids) = target else { return Array(0..<count) }
+        var set = Set<Int>()
+        for id in ids { if let l = ConnectionID.loopIndex(of: id), l < count { set.insert(l) } }
+        return set.sorted()
+    }
+}

@@ -1,0 +1,88 @@
+internal import GatewayIO
+internal import Synchronization
+
+/// The loops of one gateway process, reachable from any loop: hands deliveries to the loops that may
+/// hold recipients and runs per-connection operations on the connection's own loop.
+final class GatewayHub: @unchecked Sendable {
+    // @unchecked: `contexts` is guarded by `lock`; a context itself is only used on its own loop's
+    // thread (every access goes through that loop's `execute`, or happens on it).
+    private var contexts: [LoopContext?]
+    private let lock = Mutex<Void>(())
+    /// Parsers used by the configured modules: pushes are encoded for these only.
+    let parsers: Set<ParserKind>
+
+    init(loopCount: Int, parsers: Set<ParserKind>) {
+        contexts = Array(repeating: nil, count: loopCount)
+        self.parsers = parsers
+    }
+
+    var loopCount: Int { lock.withLock { _ in contexts.count } }
+
+    func register(_ c: LoopContext) { lock.withLock { _ in contexts[c.loop.index] = c } }
+    func context(_ i: Int) -> LoopContext? { lock.withLock { _ in i < contexts.count ? contexts[i] : nil } }
+
+    /// Runs `body` with loop `i`'s context on that loop's thread.
+    func onLoop(_ i: Int, _ body: @escaping @Sendable (LoopContext) -> Void) {
+        guard let loop = context(i)?.loop else { return }
+        loop.execute { [self] in
+            if let ctx = self.context(i) { body(ctx) }
+        }
+    }
+
+    /// Delivers on every loop that may hold recipients. The origin loop's share is written at once
+    /// (no hop); other loops get a task. `done`, if given, runs on the origin loop with the number of
+    /// connections written to.
+    func dispatch(_ d: Delivery, from origin: LoopContext, done: ((Int) -> Void)? = nil) {
+        let targets = d.loops(count: loopCount)
+        if targets.count == 1 && targets[0] == origin.loop.index || targets.isEmpty {
+            let n = targets.isEmpty ? 0 : origin.sessions.deliver(d)
+            done?(n)
+            return
+        }
+        let tally = done.map { Tally(expected: targets.count, origin: origin.loop, done: $0) }
+        for i in targets {
+            if i == origin.loop.index {
+                let n = origin.sessions.deliver(d)
+                tally?.add(n)
+            } else {
+                let t = tally.map { SendableBox($0) }
+                onLoop(i) { ctx in
+                    let n = ctx.sessions.deliver(d)
+                    t?.value.add(n)
+                }
+            }
+        }
+    }
+}
+
+/// Sums per-loop results and calls back on the origin loop once every loop reported.
+final class Tally: @unchecked Sendable {
+    // @unchecked: `state` is behind a Mutex; `done` is only called on `origin`'s thread.
+    private let state: Mutex<(remaining: Int, sum: Int)>
+    private let origin: EventLoop
+    private let done: (Int) -> Void
+
+    init(expected: Int, origin: EventLoop, done: @escaping (Int) -> Void) {
+        state = Mutex((expected, 0))
+        self.origin = origin
+        self.done = done
+    }
+
+    func add(_ n: Int) {
+        let finished: Int? = state.withLock { s in
+            s.remaining -= 1
+            s.sum += n
+            return s.remaining == 0 ? s.sum : nil
+        }
+        guard let total = finished else { return }
+        let cb = SendableBox(done)
+        origin.execute { cb.value(total) }
+    }
+}
+
+/// Carries a loop-confined value through a `@Sendable` closure to the loop that owns it.
+struct SendableBox<T>: @unchecked Sendable {
+    // @unchecked: used only to move a value to the single thread that will use it.
+    let value: T
+    init(_ value: T) { self.value = value }
+}
