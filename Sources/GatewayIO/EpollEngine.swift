@@ -174,6 +174,7 @@ final class EpollEngine {
             msg.msg_iovlen = n
             let w = sendmsg(c.fd, &msg, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
             if w >= 0 {
+                loop.bytesSent &+= UInt64(w)
                 c.outbound.consume(w, pool: &loop.bufferPool)
                 continue
             }

@@ -41,6 +41,10 @@ public final class EventLoop: @unchecked Sendable {
     public private(set) var now: UInt64 = Syscall.monotonicNanos()
     /// Number of open connections on this loop.
     public private(set) var connectionCount = 0
+    /// Bytes received from and written to connections on this loop since start.
+    public internal(set) var bytesReceived: UInt64 = 0
+    /// Bytes written to connections on this loop since start.
+    public internal(set) var bytesSent: UInt64 = 0
 
     enum Engine {
         case uring(URingEngine)
@@ -299,6 +303,7 @@ public final class EventLoop: @unchecked Sendable {
 
     @inline(__always)
     func deliver(_ c: TCPConnection, _ bytes: UnsafeMutableRawBufferPointer) {
+        bytesReceived &+= UInt64(bytes.count)
         switch c.closeState {
         case .open, .flushing, .lingering:
             c.handler?.connectionDidReceive(c, bytes)

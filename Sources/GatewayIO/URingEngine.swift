@@ -336,6 +336,7 @@ final class URingEngine {
             return
         }
         if res >= 0 {
+            loop.bytesSent &+= UInt64(res)
             c.outbound.consume(Int(res), pool: &loop.bufferPool)
             flush(c)
         } else if res == -EAGAIN {

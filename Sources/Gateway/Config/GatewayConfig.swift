@@ -175,6 +175,8 @@ public struct Route: Sendable, Equatable {
     public var timeoutMs: Int?
     /// Extra handshake headers forwarded on this route's calls (added to the module's), lower-cased.
     public var forwardHeaders: [String] = []
+    /// Index of this route's metrics (assigned when the config is put in force; -1 before).
+    var metricsIndex = -1
 }
 
 /// A plain HTTP prefix proxied to a backend.

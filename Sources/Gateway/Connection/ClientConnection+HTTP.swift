@@ -122,6 +122,7 @@ extension ClientConnection {
     // MARK: POST <module path>
 
     private func handleCommandPost(_ head: HTTPRequestHead, _ module: ModuleRuntime) {
+        context.metrics.httpCommands += 1
         let result: Result<JSONEnvelope, JSONEnvelopeError> = requestBody.withUnsafeReadableBytes { raw in
             Result { () throws(JSONEnvelopeError) in try JSONEnvelope.parse(raw) }
         }
@@ -166,7 +167,10 @@ extension ClientConnection {
             for f in head.headers where allowed.contains(f.name.lowercased()) {
                 r.headers.append("\(f.name): \(Self.headerSafe(f.value))")
             }
-            r.context = CallContext(kind: .httpCommand, command: parsed.cmd, id: id, binary: false, parser: .json, deliver: route.deliver)
+            let call = CallContext(kind: .httpCommand, command: parsed.cmd, id: id, binary: false, parser: .json,
+                                   deliver: route.deliver, routeIndex: route.metricsIndex)
+            call.startedAt = context.loop.now
+            r.context = call
             r.handler = self
             if !head.isKeepAlive { closeAfterResponse = true }
             httpBusy = true

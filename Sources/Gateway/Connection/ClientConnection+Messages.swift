@@ -22,14 +22,19 @@ final class CallContext {
     let parser: ParserKind
     /// The route's delivery (the `Gateway-Deliver` response header overrides it).
     let deliver: Route.Deliver
+    /// The route's metrics index (-1 for hooks).
+    let routeIndex: Int
+    /// Loop time when the call started.
+    var startedAt: UInt64 = 0
 
-    init(kind: Kind, command: String, id: String?, binary: Bool, parser: ParserKind, deliver: Route.Deliver = .sender) {
+    init(kind: Kind, command: String, id: String?, binary: Bool, parser: ParserKind, deliver: Route.Deliver = .sender, routeIndex: Int = -1) {
         self.kind = kind
         self.command = command
         self.id = id
         self.binary = binary
         self.parser = parser
         self.deliver = deliver
+        self.routeIndex = routeIndex
     }
 }
 
@@ -38,6 +43,7 @@ extension ClientConnection: BackendResponseHandler {
     func handleMessage(_ payload: UnsafeRawBufferPointer, binary: Bool, _ s: WebSocketSession) {
         let module = s.module
         let seq = s.replies.reserve()
+        context.metrics.messagesReceived += 1
         let decoded: DecodedMessage
         switch MessageCodec.decode(payload, binary: binary, module: module.config) {
         case .success(let d):
@@ -79,8 +85,10 @@ extension ClientConnection: BackendResponseHandler {
         r.body.write(body)
         r.contentType = Self.contentType(parser: s.module.config.parser, binary: message.binary)
         addGatewayHeaders(r, command: message.command, requestID: "\(id)-\(seq)", session: s, route: route)
-        r.context = CallContext(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary,
-                                parser: s.module.config.parser, deliver: route.deliver)
+        let call = CallContext(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary,
+                               parser: s.module.config.parser, deliver: route.deliver, routeIndex: route.metricsIndex)
+        call.startedAt = context.loop.now
+        r.context = call
         r.handler = self
         s.inflight += 1
         s.replies.markWaiting(seq)
@@ -120,6 +128,10 @@ extension ClientConnection: BackendResponseHandler {
 
     func backendRequestDidComplete(_ request: BackendRequest) {
         guard let call = request.context as? CallContext else { return }
+        if call.routeIndex >= 0 {
+            let seconds = Double(context.loop.now &- call.startedAt) / 1e9
+            context.metrics.recordCall(route: call.routeIndex, outcome: Self.outcome(request), seconds: seconds)
+        }
         switch call.kind {
         case .message(let seq):
             guard let s = ws else { return }  // closed meanwhile: the reply has nobody to go to
@@ -176,6 +188,18 @@ extension ClientConnection: BackendResponseHandler {
         if let (code, reason) = close { closeAfterReplies(code: code, reason: reason, s) }
     }
 
+    static func outcome(_ r: BackendRequest) -> GatewayMetrics.Outcome {
+        switch r.error {
+        case nil:
+            let s = r.response.status
+            return s >= 500 ? .status5xx : (s >= 400 ? .status4xx : .ok)
+        case .unavailable: return .unavailable
+        case .timeout: return .timeout
+        case .responseTooLarge, .badResponse: return .badResponse
+        case .cancelled: return .cancelled
+        }
+    }
+
     static func replyError(for e: BackendError) -> GatewayReplyError {
         switch e {
         case .unavailable(let why): GatewayReplyError(code: .backendUnavailable, message: "backend unavailable: \(why)", status: 503)
@@ -220,6 +244,7 @@ extension ClientConnection: BackendResponseHandler {
         s.replies.complete(seq, with: reply) { framed in
             guard s.closeState.canSendData, phase == .websocket else { return }
             framed.withUnsafeReadableBytes { tcp.write(bytes: $0) }
+            context.metrics.messagesSent += 1
             enforceSendQueueLimit(s)
         }
     }

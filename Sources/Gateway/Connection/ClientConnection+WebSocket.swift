@@ -11,6 +11,7 @@ extension ClientConnection {
         ws = session
         phase = .websocket
         context.sessions.add(self)
+        context.metrics.websocketsOpened += 1
         httpParser = nil
         requestHead = nil
         requestBody = ByteBuffer()
@@ -183,6 +184,8 @@ extension ClientConnection {
         guard phase == .websocket, let s = ws, s.closeState.canSendData,
               let f = frames.frame(for: s.module.config.parser) else { return false }
         tcp.write(shared: f)
+        context.metrics.messagesSent += 1
+        context.metrics.fanoutDeliveries += 1
         enforceSendQueueLimit(s)
         return true
     }
@@ -192,6 +195,7 @@ extension ClientConnection {
     func writeFrame(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) {
         guard let s = ws, s.closeState.canSendData, phase == .websocket else { return }
         tcp.write { WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: payload, into: &$0) }
+        context.metrics.messagesSent += 1
         enforceSendQueueLimit(s)
     }
 
@@ -199,6 +203,7 @@ extension ClientConnection {
     /// `sendQueueBytes` wait for it, so one stalled reader cannot grow the gateway's memory.
     func enforceSendQueueLimit(_ s: WebSocketSession) {
         if tcp.queuedBytes > context.limits.sendQueueBytes && phase == .websocket {
+            context.metrics.slowConsumersClosed += 1
             context.logger.warning("closing slow consumer \(id): \(tcp.queuedBytes) bytes queued (limit \(context.limits.sendQueueBytes))")
             s.closeCode = .policyViolation
             s.closeReason = "send queue full"

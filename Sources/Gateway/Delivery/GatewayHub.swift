@@ -86,3 +86,33 @@ struct SendableBox<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+extension GatewayHub {
+    /// Runs `body` on every loop and calls `done` on `origin` with the results in loop order.
+    func gather<T: Sendable>(
+        from origin: EventLoop, _ body: @escaping @Sendable (LoopContext) -> T, done: @escaping ([T]) -> Void
+    ) {
+        let n = loopCount
+        let results = Mutex<[T?]>(Array(repeating: nil, count: n))
+        let remaining = Mutex(n)
+        let cb = SendableBox(done)
+        for i in 0..<n {
+            let finish: @Sendable (T?) -> Void = { value in
+                results.withLock { $0[i] = value }
+                let last = remaining.withLock { r -> Bool in
+                    r -= 1
+                    return r == 0
+                }
+                if last {
+                    let all = results.withLock { $0.compactMap { $0 } }
+                    origin.execute { cb.value(all) }
+                }
+            }
+            if context(i) == nil {
+                finish(nil)
+            } else {
+                onLoop(i) { ctx in finish(body(ctx)) }
+            }
+        }
+    }
+}

@@ -26,8 +26,8 @@ final class SessionShard {
         c.sessionIndex = sessions.count
         sessions.append(c)
         byID[c.id] = c
-        if let u = s.user { users[u, default: Members()].byObject[ObjectIdentifier(c)] = c }
-        for r in s.rooms { rooms[r, default: Members()].byObject[ObjectIdentifier(c)] = c }
+        if let u = s.user { insert(c, into: &users, key: u) }
+        for r in s.rooms { insert(c, into: &rooms, key: r) }
     }
 
     /// Removes a connection from every index (close, for whatever reason).
@@ -53,7 +53,7 @@ final class SessionShard {
         guard let s = c.ws else { return }
         for n in names where !n.isEmpty && !s.rooms.contains(n) {
             s.rooms.append(n)
-            if c.sessionIndex >= 0 { rooms[n, default: Members()].byObject[ObjectIdentifier(c)] = c }
+            if c.sessionIndex >= 0 { insert(c, into: &rooms, key: n) }
         }
     }
 
@@ -72,7 +72,20 @@ final class SessionShard {
         guard let s = c.ws, s.user != user else { return }
         if let old = s.user, c.sessionIndex >= 0 { drop(c, from: &users, key: old) }
         s.user = user
-        if let u = user, c.sessionIndex >= 0 { users[u, default: Members()].byObject[ObjectIdentifier(c)] = c }
+        if let u = user, c.sessionIndex >= 0 { insert(c, into: &users, key: u) }
+    }
+
+    /// Adds `c` under `key`, creating the set. (Not `index[key, default: Members()].byObject[…] = c`:
+    /// with a class value that mutates a temporary default that is never stored.)
+    private func insert(_ c: ClientConnection, into index: inout [String: Members], key: String) {
+        let m: Members
+        if let existing = index[key] {
+            m = existing
+        } else {
+            m = Members()
+            index[key] = m
+        }
+        m.byObject[ObjectIdentifier(c)] = c
     }
 
     private func drop(_ c: ClientConnection, from index: inout [String: Members], key: String) {

@@ -63,13 +63,19 @@ final class HookDispatcher: BackendResponseHandler {
     func backendRequestDidComplete(_ request: BackendRequest) {
         inFlight -= 1
         guard let job = request.context as? Job else { return }
-        if request.error == nil && (200..<300).contains(request.response.status) { return }
+        if request.error == nil && (200..<300).contains(request.response.status) {
+            context.metrics.hooksDelivered += 1
+            return
+        }
+        context.metrics.hookFailures += 1
         let why = request.error.map { "\($0)" } ?? "status \(request.response.status)"
         if request.error == .cancelled {
+            context.metrics.hooksDropped += 1
             context.logger.error("\(job.what) hook to \(job.url) abandoned at shutdown after \(job.attempt) attempt(s): \(why)")
             return
         }
         if job.attempt >= Self.maxAttempts {
+            context.metrics.hooksDropped += 1
             context.logger.error("\(job.what) hook to \(job.url) dropped after \(job.attempt) attempts: \(why)")
             return
         }

@@ -9,7 +9,15 @@ final class ModuleRuntime: Sendable {
     /// handshake keeps only these.
     let anyForwardHeaders: Set<String>
 
-    init(_ config: ModuleConfig) {
+    init(_ config: ModuleConfig, firstRouteIndex: Int) {
+        var config = config
+        // Number the routes for metrics: sorted keys, then the default.
+        var i = firstRouteIndex
+        for key in config.routes.keys.sorted() {
+            config.routes[key]?.metricsIndex = i
+            i += 1
+        }
+        config.defaultRoute?.metricsIndex = i
         self.config = config
         self.router = CommandRouter(routes: config.routes, defaultRoute: config.defaultRoute)
         self.forwardHeaders = config.forwardHeaders.map { $0.lowercased() }
@@ -24,12 +32,20 @@ final class ModuleRuntime: Sendable {
 final class RuntimeConfig: Sendable {
     let config: GatewayConfig
     let modules: [String: ModuleRuntime]
+    /// `(module path, route key)` for each route's metrics index; the default route's key is `default`.
+    let routeLabels: [(module: String, route: String)]
 
     init(_ config: GatewayConfig) {
         self.config = config
         var m: [String: ModuleRuntime] = [:]
-        for mod in config.modules { m[mod.path] = ModuleRuntime(mod) }
+        var labels: [(module: String, route: String)] = []
+        for mod in config.modules {
+            m[mod.path] = ModuleRuntime(mod, firstRouteIndex: labels.count)
+            for key in mod.routes.keys.sorted() { labels.append((mod.path, key)) }
+            labels.append((mod.path, "default"))
+        }
         self.modules = m
+        self.routeLabels = labels
     }
 
     var limits: Limits { config.limits }

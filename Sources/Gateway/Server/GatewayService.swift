@@ -50,6 +50,8 @@ public final class GatewayService: Sendable {
             sockets.append(try ListeningSocket(address: config.listen, reusePort: true))
         }
         let bound = sockets.first?.address ?? config.listen
+        let adminSocket = try config.admin.map { a throws(IOError) in try ListeningSocket(address: a.listen, reusePort: false) }
+        let adminBox = adminSocket.map { SocketList([$0]) }
         BackendClient.globalInit()
 
         let contexts = GatewayHub(loopCount: loopCount, parsers: Set(config.modules.map(\.parser)))
@@ -63,11 +65,17 @@ public final class GatewayService: Sendable {
             }
             ctx.listenerID = loop.addListener(socketBox.take(loop.index), handler: ctx)
             contexts.register(ctx)
+            if loop.index == 0, let adminBox, let token = config.admin?.token {
+                let admin = AdminServer(context: ctx, token: token, engine: resolution.engine)
+                ctx.admin = admin
+                loop.addListener(adminBox.take(0), handler: admin)
+            }
         }
 
         var line = "gateway \(GatewayVersion.current) listening on \(bound) with \(loopCount) loop(s), engine \(resolution.engine)"
         if let why = resolution.fallbackReason { line += " (io_uring unavailable: \(why))" }
         line += ", \(config.modules.count) module(s): \(config.modules.map(\.path).joined(separator: " "))"
+        if let a = adminSocket { line += ", admin API on \(a.address)" }
         logger.notice("\(line)")
 
         // Wait for a signal.

@@ -15,9 +15,13 @@ final class LoopContext: AcceptHandler {
     let sessions = SessionShard()
     /// All loops of the process, for deliveries that cross loops.
     let hub: GatewayHub
+    /// This loop's counters.
+    var metrics: GatewayMetrics
     /// Reused for encoding reply payloads before they are framed into a connection's queue.
     var scratch = ByteBuffer(capacity: 4096)
     var listenerID: Int?
+    /// The admin API (loop 0 only).
+    var admin: AdminServer?
     private(set) var draining = false
     /// Open client connections on this loop.
     private(set) var clients: [ClientConnection] = []
@@ -26,6 +30,7 @@ final class LoopContext: AcceptHandler {
         guard let backend = BackendClient(loop: loop) else { return nil }
         self.loop = loop
         self.hub = hub
+        self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)
         self.runtime = runtime
         self.backend = backend
         self.logger = logger
@@ -39,10 +44,21 @@ final class LoopContext: AcceptHandler {
             connection.abort()
             return
         }
+        metrics.connectionsAccepted += 1
         let c = ClientConnection(context: self, tcp: connection)
         c.registryIndex = clients.count
         clients.append(c)
         connection.handler = c
+    }
+
+    /// A snapshot of this loop for stats and metrics.
+    func snapshot() -> LoopSnapshot {
+        var queued = 0
+        for c in clients { queued += c.tcp.queuedBytes }
+        return LoopSnapshot(
+            index: loop.index, metrics: metrics, openConnections: clients.count, websockets: sessions.count,
+            rooms: sessions.rooms.count, users: sessions.users.count, backendInFlight: backend.inFlight,
+            hooksPending: hooks.pendingCount, bytesReceived: loop.bytesReceived, bytesSent: loop.bytesSent, queuedBytes: queued)
     }
 
     func unregister(_ c: ClientConnection) {

@@ -1,0 +1,219 @@
+internal import GatewayBuffers
+internal import GatewayHTTP1
+internal import GatewayIO
+internal import GatewayJSON
+internal import GatewayWebSocket
+
+extension AdminConnection {
+    /// Routes one request.
+    func handle(_ h: HTTPRequestHead) {
+        let path = String(h.path)
+        let method = h.method
+        if path == "/healthz" {
+            return method == .GET || method == .HEAD ? respond(200, json: "{\"status\":\"ok\"}") : fail(405, "use GET")
+        }
+        if path == "/readyz" {
+            guard method == .GET || method == .HEAD else { return fail(405, "use GET") }
+            return server.context.draining ? respond(503, json: "{\"status\":\"draining\"}") : respond(200, json: "{\"status\":\"ready\"}")
+        }
+        guard server.authorized(h.headers["authorization"]) else {
+            return fail(401, "missing or invalid bearer token")
+        }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        switch (method, segments.count, segments.first) {
+        case (.GET, 1, "metrics"):
+            metrics()
+        case (_, 1, "metrics"):
+            fail(405, "use GET")
+        case (.POST, 2, "v1") where segments[1] == "publish":
+            publish()
+        case (.GET, 2, "v1") where segments[1] == "stats":
+            stats()
+        case (.GET, 2, "v1") where segments[1] == "connections":
+            listConnections(query: AdminQuery(String(h.query)))
+        case (.GET, 3, "v1") where segments[1] == "connections":
+            showConnection(segments[2])
+        case (.POST, 4, "v1") where segments[1] == "connections" && segments[3] == "close":
+            closeConnection(segments[2])
+        case (.POST, 4, "v1") where segments[1] == "connections" && segments[3] == "rooms":
+            changeRooms(segments[2])
+        case (_, 2, "v1") where ["publish", "stats", "connections"].contains(segments[1]),
+             (_, 3, "v1") where segments[1] == "connections",
+             (_, 4, "v1") where segments[1] == "connections" && ["close", "rooms"].contains(segments[3]):
+            fail(405, "method \(method) not allowed on \(path)")
+        default:
+            fail(404, "no such endpoint: \(path)")
+        }
+    }
+
+    /// Parses the request body as a JSON object, or answers 400 and returns nil.
+    func jsonBody(allowEmpty: Bool, allowed: [String]) -> JSONObject? {
+        if body.isEmpty && allowEmpty { return JSONObject() }
+        let parsed: Result<JSONValue, JSONError> = body.withUnsafeReadableBytes { raw in
+            Result { () throws(JSONError) in try JSONValue.parse(raw, rejectDuplicateKeys: true) }
+        }
+        switch parsed {
+        case .failure(let e):
+            fail(400, "invalid JSON body: \(e)")
+            return nil
+        case .success(let v):
+            guard let o = v.objectValue else {
+                fail(400, "the body must be a JSON object")
+                return nil
+            }
+            for k in o.keys where !allowed.contains(k) {
+                fail(400, "unknown field \"\(k)\" (allowed: \(allowed.joined(separator: ", ")))")
+                return nil
+            }
+            return o
+        }
+    }
+
+    func stringList(_ v: JSONValue?, _ name: String) -> [String]?? {
+        guard let v else { return .some(nil) }
+        guard let a = v.arrayValue else { fail(400, "\"\(name)\" must be an array of strings"); return nil }
+        var out: [String] = []
+        for e in a {
+            guard let s = e.stringValue else { fail(400, "\"\(name)\" must be an array of strings"); return nil }
+            out.append(s)
+        }
+        return .some(out)
+    }
+
+    // MARK: Publish
+
+    private func publish() {
+        guard let o = jsonBody(allowEmpty: false, allowed: ["to", "except", "cmd", "data"]) else { return }
+        guard let cmd = o["cmd"]?.stringValue, !cmd.isEmpty else { return fail(400, "\"cmd\" is required (a non-empty string)") }
+        guard let to = o["to"]?.objectValue else {
+            return fail(400, "\"to\" is required: {\"all\":true}, {\"room\":\"r\"}, {\"user\":\"u\"} or {\"connections\":[\"id\"]}")
+        }
+        guard to.count == 1, let (key, value) = to.members.first.map({ ($0.key, $0.value) }) else {
+            return fail(400, "\"to\" must have exactly one of all, room, user, connections")
+        }
+        let target: DeliveryTarget
+        switch key {
+        case "all":
+            guard value.boolValue == true else { return fail(400, "\"to.all\" must be true") }
+            target = .all
+        case "room":
+            guard let r = value.stringValue, !r.isEmpty else { return fail(400, "\"to.room\" must be a non-empty string") }
+            target = .room(r)
+        case "user":
+            guard let u = value.stringValue, !u.isEmpty else { return fail(400, "\"to.user\" must be a non-empty string") }
+            target = .user(u)
+        case "connections":
+            guard case .some(.some(let ids)) = stringList(value, "to.connections") else { return }
+            guard !ids.isEmpty else { return fail(400, "\"to.connections\" must not be empty") }
+            target = .connections(ids)
+        default:
+            return fail(400, "unknown target \"\(key)\" in \"to\" (use all, room, user or connections)")
+        }
+        guard case .some(let except) = stringList(o["except"], "except") else { return }
+        var data = ByteBuffer()
+        if let d = o["data"] { JSONWriter.write(d, into: &data) }
+        let ctx = server.context
+        let frames = data.withUnsafeReadableBytes {
+            PushFrames(command: cmd, data: $0, dataIsJSON: true, binary: false, parsers: ctx.hub.parsers)
+        }
+        let delivery = Delivery(target: target, except: except ?? [], frames: frames)
+        ctx.hub.dispatch(delivery, from: ctx) { [self] n in
+            respond(200, json: "{\"delivered\":\(n)}")
+        }
+    }
+
+    // MARK: Connections
+
+    private func listConnections(query: AdminQuery) {
+        let room = query["room"], user = query["user"]
+        server.context.hub.gather(from: server.context.loop, { ctx -> [ConnectionInfo] in
+            var out: [ConnectionInfo] = []
+            if let room {
+                guard let m = ctx.sessions.rooms[room] else { return [] }
+                for c in m.byObject.values where user == nil || c.ws?.user == user { out.append(c.info()) }
+            } else if let user {
+                guard let m = ctx.sessions.users[user] else { return [] }
+                for c in m.byObject.values { out.append(c.info()) }
+            } else {
+                for c in ctx.sessions.sessions { out.append(c.info()) }
+            }
+            return out
+        }) { [self] perLoop in
+            var b = ByteBuffer()
+            let all = perLoop.flatMap { $0 }.sorted { $0.id < $1.id }
+            b.write(string: "{\"count\":")
+            b.write(decimal: all.count)
+            b.write(string: ",\"connections\":[")
+            for (i, c) in all.enumerated() {
+                if i > 0 { b.write(byte: UInt8(ascii: ",")) }
+                c.write(into: &b)
+            }
+            b.write(string: "]}")
+            respond(200, body: b.readableArray, contentType: "application/json")
+        }
+    }
+
+    /// Runs `body` on the loop that owns connection `id`; answers 404 when there is no such connection.
+    private func withConnection(_ id: String, _ body: @escaping @Sendable (ClientConnection) -> String) {
+        let ctx = server.context
+        guard let loopIndex = ConnectionID.loopIndex(of: id), loopIndex < ctx.hub.loopCount else {
+            return fail(404, "no connection \(id)")
+        }
+        let origin = ctx.loop
+        let me = SendableBox(self)
+        ctx.hub.onLoop(loopIndex) { owner in
+            let answer: String? = owner.sessions.byID[id].map(body)
+            origin.execute {
+                if let answer { me.value.respond(200, json: answer) } else { me.value.fail(404, "no connection \(id)") }
+            }
+        }
+    }
+
+    private func showConnection(_ id: String) {
+        withConnection(id) { c in
+            var b = ByteBuffer()
+            c.info().write(into: &b)
+            return b.description
+        }
+    }
+
+    private func closeConnection(_ id: String) {
+        guard let o = jsonBody(allowEmpty: true, allowed: ["code", "reason"]) else { return }
+        var code = WebSocketCloseCode.normalClosure
+        if let c = o["code"] {
+            guard let n = c.intValue, n == 1000 || (3000...4999).contains(n) else {
+                return fail(400, "\"code\" must be 1000 or between 3000 and 4999")
+            }
+            code = WebSocketCloseCode(rawValue: UInt16(n))
+        }
+        var reason = ""
+        if let r = o["reason"] {
+            guard let s = r.stringValue else { return fail(400, "\"reason\" must be a string") }
+            guard s.utf8.count <= 123 else { return fail(400, "\"reason\" must be at most 123 bytes of UTF-8") }
+            reason = s
+        }
+        let box = SendableBox((code, reason))
+        withConnection(id) { c in
+            c.closeWebSocket(code: box.value.0, reason: box.value.1)
+            return "{\"closed\":true}"
+        }
+    }
+
+    private func changeRooms(_ id: String) {
+        guard let o = jsonBody(allowEmpty: false, allowed: ["join", "leave"]) else { return }
+        guard case .some(let join) = stringList(o["join"], "join"), case .some(let leave) = stringList(o["leave"], "leave") else { return }
+        if (join ?? []).contains(where: \.isEmpty) || (leave ?? []).contains(where: \.isEmpty) {
+            return fail(400, "room names must not be empty")
+        }
+        let box = SendableBox((join ?? [], leave ?? []))
+        withConnection(id) { c in
+            c.context.sessions.join(c, box.value.0)
+            c.context.sessions.leave(c, box.value.1)
+            var b = ByteBuffer()
+            b.write(string: "{\"rooms\":")
+            AdminJSON.writeStrings(c.ws?.rooms ?? [], into: &b)
+            b.write(byte: UInt8(ascii: "}"))
+            return b.description
+        }
+    }
+}

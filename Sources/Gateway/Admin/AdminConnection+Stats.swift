@@ -1,0 +1,141 @@
+internal import GatewayBuffers
+internal import GatewayIO
+
+/// One loop's answer for stats: its snapshot plus its room and user names (for distinct counts).
+struct LoopReport: Sendable {
+    var snapshot: LoopSnapshot
+    var rooms: [String]
+    var users: [String]
+}
+
+extension AdminConnection {
+    private func collect(_ done: @escaping ([LoopReport]) -> Void) {
+        server.context.hub.gather(from: server.context.loop, { ctx in
+            LoopReport(snapshot: ctx.snapshot(), rooms: Array(ctx.sessions.rooms.keys), users: Array(ctx.sessions.users.keys))
+        }, done: done)
+    }
+
+    func stats() {
+        collect { [self] reports in
+            var total = GatewayMetrics(routes: server.context.runtime.routeLabels.count)
+            var open = 0, ws = 0, inflight = 0, hooks = 0, queued = 0
+            var bytesIn: UInt64 = 0, bytesOut: UInt64 = 0
+            var rooms = Set<String>(), users = Set<String>()
+            for r in reports {
+                total.add(r.snapshot.metrics)
+                open += r.snapshot.openConnections
+                ws += r.snapshot.websockets
+                inflight += r.snapshot.backendInFlight
+                hooks += r.snapshot.hooksPending
+                queued += r.snapshot.queuedBytes
+                bytesIn &+= r.snapshot.bytesReceived
+                bytesOut &+= r.snapshot.bytesSent
+                rooms.formUnion(r.rooms)
+                users.formUnion(r.users)
+            }
+            let uptime = Int((server.context.loop.now &- server.startedAt) / 1_000_000_000)
+            var b = ByteBuffer(capacity: 1024)
+            b.write(string: "{\"version\":\"\(GatewayVersion.current)\",\"engine\":\"\(server.engine)\",\"uptimeSeconds\":\(uptime)")
+            b.write(string: ",\"draining\":\(server.context.draining)")
+            b.write(string: ",\"connections\":{\"open\":\(open),\"websockets\":\(ws),\"accepted\":\(total.connectionsAccepted)}")
+            b.write(string: ",\"rooms\":\(rooms.count),\"users\":\(users.count)")
+            b.write(string: ",\"messages\":{\"received\":\(total.messagesReceived),\"sent\":\(total.messagesSent),\"fanoutDeliveries\":\(total.fanoutDeliveries)}")
+            b.write(string: ",\"bytes\":{\"received\":\(bytesIn),\"sent\":\(bytesOut),\"queued\":\(queued)}")
+            b.write(string: ",\"backend\":{\"inFlight\":\(inflight),\"calls\":\(total.backendCalls.reduce(0) { $0 + $1.reduce(0, +) })}")
+            b.write(string: ",\"hooks\":{\"pending\":\(hooks),\"delivered\":\(total.hooksDelivered),\"failedAttempts\":\(total.hookFailures),\"dropped\":\(total.hooksDropped)}")
+            b.write(string: ",\"slowConsumersClosed\":\(total.slowConsumersClosed)")
+            b.write(string: ",\"loops\":[")
+            for (i, r) in reports.enumerated() {
+                if i > 0 { b.write(byte: UInt8(ascii: ",")) }
+                b.write(string: "{\"index\":\(r.snapshot.index),\"connections\":\(r.snapshot.openConnections),\"websockets\":\(r.snapshot.websockets),\"backendInFlight\":\(r.snapshot.backendInFlight)}")
+            }
+            b.write(string: "]}")
+            respond(200, body: b.readableArray, contentType: "application/json")
+        }
+    }
+
+    func metrics() {
+        collect { [self] reports in
+            let text = PrometheusText.render(reports: reports, labels: server.context.runtime.routeLabels)
+            respond(200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        }
+    }
+}
+
+/// The Prometheus text exposition format (version 0.0.4).
+enum PrometheusText {
+    static func render(reports: [LoopReport], labels: [(module: String, route: String)]) -> String {
+        var total = GatewayMetrics(routes: labels.count)
+        var open = 0, ws = 0, inflight = 0, hooks = 0, queued = 0
+        var bytesIn: UInt64 = 0, bytesOut: UInt64 = 0
+        for r in reports {
+            total.add(r.snapshot.metrics)
+            open += r.snapshot.openConnections
+            ws += r.snapshot.websockets
+            inflight += r.snapshot.backendInFlight
+            hooks += r.snapshot.hooksPending
+            queued += r.snapshot.queuedBytes
+            bytesIn &+= r.snapshot.bytesReceived
+            bytesOut &+= r.snapshot.bytesSent
+        }
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ lines: [String]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for l in lines { out += l + "\n" }
+        }
+        metric("gateway_connections", "gauge", "Open client connections (HTTP and WebSocket).", ["gateway_connections \(open)"])
+        metric("gateway_websocket_connections", "gauge", "Open WebSocket connections.", ["gateway_websocket_connections \(ws)"])
+        metric("gateway_connections_accepted_total", "counter", "Connections accepted on the public listener.", ["gateway_connections_accepted_total \(total.connectionsAccepted)"])
+        metric("gateway_websockets_opened_total", "counter", "WebSocket handshakes completed.", ["gateway_websockets_opened_total \(total.websocketsOpened)"])
+        metric("gateway_messages_received_total", "counter", "WebSocket messages received from clients.", ["gateway_messages_received_total \(total.messagesReceived)"])
+        metric("gateway_messages_sent_total", "counter", "WebSocket data frames sent to clients.", ["gateway_messages_sent_total \(total.messagesSent)"])
+        metric("gateway_fanout_deliveries_total", "counter", "Push frames written by fan-out, one per recipient.", ["gateway_fanout_deliveries_total \(total.fanoutDeliveries)"])
+        metric("gateway_bytes_received_total", "counter", "Bytes received from client connections.", ["gateway_bytes_received_total \(bytesIn)"])
+        metric("gateway_bytes_sent_total", "counter", "Bytes written to client connections.", ["gateway_bytes_sent_total \(bytesOut)"])
+        metric("gateway_send_queue_bytes", "gauge", "Bytes queued for client connections.", ["gateway_send_queue_bytes \(queued)"])
+        metric("gateway_slow_consumers_closed_total", "counter", "Connections closed with 1008 because their send queue was full.", ["gateway_slow_consumers_closed_total \(total.slowConsumersClosed)"])
+        metric("gateway_http_commands_total", "counter", "POST <module path> requests.", ["gateway_http_commands_total \(total.httpCommands)"])
+        metric("gateway_backend_in_flight", "gauge", "Backend calls in flight.", ["gateway_backend_in_flight \(inflight)"])
+        var calls: [String] = []
+        var hist: [String] = []
+        for (i, l) in labels.enumerated() {
+            let lab = "module=\"\(escape(l.module))\",route=\"\(escape(l.route))\""
+            for o in GatewayMetrics.Outcome.allCases where total.backendCalls[i][o.rawValue] > 0 {
+                calls.append("gateway_backend_requests_total{\(lab),outcome=\"\(o.label)\"} \(total.backendCalls[i][o.rawValue])")
+            }
+            let buckets = total.backendLatencyBuckets[i]
+            let count = buckets.reduce(0, +)
+            guard count > 0 else { continue }
+            var cumulative = 0
+            for (b, bound) in GatewayMetrics.latencyBounds.enumerated() {
+                cumulative += buckets[b]
+                hist.append("gateway_backend_request_duration_seconds_bucket{\(lab),le=\"\(bound)\"} \(cumulative)")
+            }
+            hist.append("gateway_backend_request_duration_seconds_bucket{\(lab),le=\"+Inf\"} \(count)")
+            hist.append("gateway_backend_request_duration_seconds_sum{\(lab)} \(total.backendLatencySum[i])")
+            hist.append("gateway_backend_request_duration_seconds_count{\(lab)} \(count)")
+        }
+        metric("gateway_backend_requests_total", "counter", "Backend calls by route and outcome.", calls)
+        metric("gateway_backend_request_duration_seconds", "histogram", "Backend call latency by route.", hist)
+        metric("gateway_hooks_pending", "gauge", "Lifecycle hooks not yet delivered.", ["gateway_hooks_pending \(hooks)"])
+        metric("gateway_hooks_total", "counter", "Lifecycle hook attempts by outcome.", [
+            "gateway_hooks_total{outcome=\"delivered\"} \(total.hooksDelivered)",
+            "gateway_hooks_total{outcome=\"failed_attempt\"} \(total.hookFailures)",
+            "gateway_hooks_total{outcome=\"dropped\"} \(total.hooksDropped)",
+        ])
+        return out
+    }
+
+    static func escape(_ s: String) -> String {
+        var o = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\\": o += "\\\\"
+            case "\"": o += "\\\""
+            case "\n": o += "\\n"
+            default: o.unicodeScalars.append(c)
+            }
+        }
+        return o
+    }
+}

@@ -1,0 +1,100 @@
+internal import GatewayBuffers
+internal import GatewayIO
+internal import GatewayJSON
+
+/// What the admin API shows about one WebSocket connection.
+struct ConnectionInfo: Sendable {
+    var id: String
+    var loop: Int
+    var path: String
+    var user: String?
+    var rooms: [String]
+    var remoteAddress: String
+    var connectedMs: Int
+    var queuedBytes: Int
+    var inflight: Int
+
+    func write(into b: inout ByteBuffer) {
+        b.write(string: "{\"id\":")
+        JSONWriter.writeString(id, into: &b)
+        b.write(string: ",\"loop\":")
+        b.write(decimal: loop)
+        b.write(string: ",\"path\":")
+        JSONWriter.writeString(path, into: &b)
+        b.write(string: ",\"user\":")
+        if let user { JSONWriter.writeString(user, into: &b) } else { b.write(string: "null") }
+        b.write(string: ",\"rooms\":")
+        AdminJSON.writeStrings(rooms, into: &b)
+        b.write(string: ",\"remoteAddress\":")
+        JSONWriter.writeString(remoteAddress, into: &b)
+        b.write(string: ",\"connectedMs\":")
+        b.write(decimal: connectedMs)
+        b.write(string: ",\"queuedBytes\":")
+        b.write(decimal: queuedBytes)
+        b.write(string: ",\"inflight\":")
+        b.write(decimal: inflight)
+        b.write(byte: UInt8(ascii: "}"))
+    }
+}
+
+extension ClientConnection {
+    func info() -> ConnectionInfo {
+        ConnectionInfo(
+            id: id, loop: context.loop.index, path: ws?.module.config.path ?? "", user: ws?.user, rooms: ws?.rooms ?? [],
+            remoteAddress: tcp.remoteAddress?.hostString ?? "", connectedMs: Int((context.loop.now &- acceptedAt) / 1_000_000),
+            queuedBytes: tcp.queuedBytes, inflight: ws?.inflight ?? 0)
+    }
+}
+
+enum AdminJSON {
+    static func writeStrings(_ a: [String], into b: inout ByteBuffer) {
+        b.write(byte: UInt8(ascii: "["))
+        for (i, s) in a.enumerated() {
+            if i > 0 { b.write(byte: UInt8(ascii: ",")) }
+            JSONWriter.writeString(s, into: &b)
+        }
+        b.write(byte: UInt8(ascii: "]"))
+    }
+}
+
+/// Query string parameters (`a=1&b=x%20y`), percent-decoded; `+` is a space.
+struct AdminQuery {
+    private var items: [String: String] = [:]
+
+    init(_ query: String) {
+        for pair in query.split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let k = kv.first.flatMap({ Self.decode($0) }) else { continue }
+            let v = kv.count > 1 ? Self.decode(kv[1]) ?? "" : ""
+            if items[k] == nil, !v.isEmpty { items[k] = v }
+        }
+    }
+
+    subscript(key: String) -> String? { items[key] }
+
+    static func decode(_ s: Substring) -> String? {
+        var out: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let c = it.popFirst() {
+            if c == UInt8(ascii: "+") {
+                out.append(0x20)
+            } else if c == UInt8(ascii: "%") {
+                guard it.count >= 2, let h = hex(it[it.startIndex]), let l = hex(it[it.startIndex + 1]) else { return nil }
+                out.append(h << 4 | l)
+                it = it.dropFirst(2)
+            } else {
+                out.append(c)
+            }
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 65...70: c - 55
+        case 97...102: c - 87
+        default: nil
+        }
+    }
+}
