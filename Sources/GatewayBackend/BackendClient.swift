@@ -22,6 +22,9 @@ public final class BackendClient: FDWatcher {
     public private(set) var inFlight = 0
     private var closed = false
 
+    /// `GATEWAY_CURL_VERBOSE=1` makes libcurl trace every backend exchange to stderr (debugging aid).
+    static let verbose: Bool = getenv("GATEWAY_CURL_VERBOSE").map { String(cString: $0) == "1" } ?? false
+
     /// Initializes libcurl for the process. Call once, before any thread starts.
     public static func globalInit() {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
@@ -79,14 +82,24 @@ public final class BackendClient: FDWatcher {
         cgw_easy_setopt_long(e, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
         cgw_easy_setopt_str(e, CURLOPT_PROTOCOLS_STR, "http,https")
         cgw_easy_setopt_long(e, CURLOPT_TIMEOUT_MS, request.timeoutMs)
+        cgw_easy_setopt_long(e, CURLOPT_VERBOSE, Self.verbose ? 1 : 0)
         let me = Unmanaged.passUnretained(request).toOpaque()
         cgw_easy_setopt_ptr(e, CURLOPT_PRIVATE, me)
         cgw_easy_setopt_ptr(e, CURLOPT_WRITEDATA, me)
         cgw_easy_setopt_ptr(e, CURLOPT_HEADERDATA, me)
+        cgw_easy_setopt_ptr(e, CURLOPT_READDATA, me)
+        cgw_easy_setopt_data_fn(e, CURLOPT_READFUNCTION, { ptr, size, n, userdata in
+            guard let userdata, let ptr else { return 0 }
+            let r = Unmanaged<BackendRequest>.fromOpaque(userdata).takeUnretainedValue()
+            return r.readUpload(into: UnsafeMutableRawBufferPointer(start: ptr, count: size * n))
+        })
         cgw_easy_setopt_data_fn(e, CURLOPT_WRITEFUNCTION, { ptr, size, n, userdata in
             guard let userdata else { return 0 }
             let r = Unmanaged<BackendRequest>.fromOpaque(userdata).takeUnretainedValue()
             let count = size * n
+            if r.stream != nil {
+                return r.streamBody(UnsafeRawBufferPointer(start: ptr, count: count))
+            }
             if r.response.body.readableBytes + count > r.maxResponseBytes {
                 r.aborted = .responseTooLarge(limit: r.maxResponseBytes)
                 return 0  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
@@ -112,7 +125,16 @@ public final class BackendClient: FDWatcher {
         request.headerList = list
         cgw_easy_setopt_slist(e, CURLOPT_HTTPHEADER, list)
 
-        if request.hasBody {
+        cgw_easy_setopt_long(e, CURLOPT_UPLOAD, 0)
+        if request.streamUpload {
+            // Streamed body: an upload with the client's method; libcurl sends it chunked when the
+            // length is unknown. NOBODY/HTTPGET are reset because the handle is reused.
+            cgw_easy_setopt_long(e, CURLOPT_NOBODY, 0)
+            cgw_easy_setopt_long(e, CURLOPT_UPLOAD, 1)
+            cgw_easy_setopt_off(e, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.uploadLength ?? -1))
+            cgw_easy_setopt_str(e, CURLOPT_CUSTOMREQUEST, request.method)
+        } else if request.hasBody {
+            cgw_easy_setopt_long(e, CURLOPT_NOBODY, 0)
             cgw_easy_setopt_long(e, CURLOPT_POST, 1)
             request.body.withUnsafeReadableBytes { raw in
                 // libcurl reads the body in place; `body` is not touched until completion.
@@ -132,8 +154,17 @@ public final class BackendClient: FDWatcher {
         let rc = curl_multi_add_handle(multi, e)
         if rc != CURLM_OK {
             deactivate(request)
+            request.inFlight = false
             finish(request, error: .badResponse("curl_multi_add_handle: \(String(cString: curl_multi_strerror(rc)))"))
         }
+    }
+
+    /// Cancels one call in flight; it completes with `.cancelled` (synchronously).
+    public func cancel(_ request: BackendRequest) {
+        guard request.inFlight, !closed else { return }
+        curl_multi_remove_handle(multi, request.easy)
+        deactivate(request)
+        finish(request, error: .cancelled)
     }
 
     /// Cancels every call in flight (each completes with `.cancelled`) and frees libcurl's state.
@@ -258,12 +289,58 @@ public final class BackendClient: FDWatcher {
 }
 
 extension BackendRequest {
+    /// READFUNCTION for a streamed upload: copy what is buffered, pause when empty and not finished.
+    func readUpload(into out: UnsafeMutableRawBufferPointer) -> Int {
+        let n = min(out.count, uploadBuffer.readableBytes)
+        if n == 0 {
+            if uploadFinished { return 0 }
+            uploadPaused = true
+            return cgw_curl_readfunc_pause()
+        }
+        uploadBuffer.withUnsafeReadableBytes { src in
+            out.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<n]))
+        }
+        let before = uploadBuffer.readableBytes
+        uploadBuffer.moveReaderIndex(forwardBy: n)
+        if before >= Self.uploadLowWater && uploadBuffer.readableBytes < Self.uploadLowWater {
+            stream?.backendUploadDrained(self)
+        }
+        return n
+    }
+
+    /// WRITEFUNCTION in streaming mode.
+    func streamBody(_ chunk: UnsafeRawBufferPointer) -> Int {
+        guard let s = stream else { return 0 }
+        if streamBytes + chunk.count > maxResponseBytes {
+            aborted = .responseTooLarge(limit: maxResponseBytes)
+            return 0
+        }
+        if !s.backendResponseBody(self, chunk) {
+            downloadPaused = true
+            return cgw_curl_writefunc_pause()
+        }
+        streamBytes += chunk.count
+        return chunk.count
+    }
+
     /// Parses one header line from libcurl. A status line starts a new header block (after `100
     /// Continue` or a redirect the earlier headers are discarded).
     func headerLine(_ raw: UnsafeRawBufferPointer) {
         if raw.count >= 5, raw[0] == UInt8(ascii: "H"), raw[1] == UInt8(ascii: "T"), raw[2] == UInt8(ascii: "T"),
            raw[3] == UInt8(ascii: "P"), raw[4] == UInt8(ascii: "/") {
             response.headers.removeAll(keepingCapacity: true)
+            // `HTTP/1.1 200 OK`: the status code is the second token.
+            let parts = raw.split(separator: 0x20, maxSplits: 2)
+            if parts.count >= 2 { streamStatus = Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 }
+            return
+        }
+        if raw.count <= 2 && (raw.first == 0x0D || raw.first == 0x0A) {
+            // End of a header block: the final one (not 1xx) starts a streamed response.
+            if let s = stream, !streamHeadSent, streamStatus >= 200 {
+                streamHeadSent = true
+                response.status = streamStatus
+                s.backendResponseHead(self, status: streamStatus, headers: response.headers)
+            }
             return
         }
         guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return }

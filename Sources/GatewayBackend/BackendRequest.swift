@@ -9,6 +9,18 @@ public protocol BackendResponseHandler: AnyObject {
     func backendRequestDidComplete(_ request: BackendRequest)
 }
 
+/// Receives a streamed response (reverse proxying), on the loop that started the call. The final
+/// outcome still arrives through `BackendResponseHandler`.
+public protocol BackendStreamHandler: AnyObject {
+    /// The final (non-1xx) status and headers arrived.
+    func backendResponseHead(_ request: BackendRequest, status: Int, headers: [(name: String, value: String)])
+    /// A piece of the response body. Return false to refuse it for now (it is delivered again after
+    /// `resumeDownload()`); the handler uses this when its client cannot take more.
+    func backendResponseBody(_ request: BackendRequest, _ chunk: UnsafeRawBufferPointer) -> Bool
+    /// The upload buffer was drained below its low-water mark: the client may send more.
+    func backendUploadDrained(_ request: BackendRequest)
+}
+
 /// One HTTP call to a backend, reusable: the client keeps a pool of these (each wraps one libcurl
 /// easy handle, whose connection cache and buffers survive between calls).
 public final class BackendRequest {
@@ -31,6 +43,12 @@ public final class BackendRequest {
     public var maxResponseBytes = 16 * 1024 * 1024
     /// Receives the outcome.
     public var handler: (any BackendResponseHandler)?
+    /// Streams the response instead of collecting it, and the request body when `streamUpload`.
+    public var stream: (any BackendStreamHandler)?
+    /// The request body comes through `appendUpload`/`finishUpload` instead of `body`.
+    public var streamUpload = false
+    /// Length of a streamed upload when known (sent as Content-Length); nil sends it chunked.
+    public var uploadLength: Int?
     /// Free for the caller (e.g. a sequence number).
     public var tag: Int = 0
     /// Free for the caller.
@@ -46,6 +64,15 @@ public final class BackendRequest {
     var aborted: BackendError?
     var inFlight = false
     var activeIndex = -1
+    var uploadBuffer = ByteBuffer()
+    var uploadFinished = false
+    var uploadPaused = false
+    var downloadPaused = false
+    var streamStatus = 0
+    var streamHeadSent = false
+    var streamBytes = 0
+    /// The upload buffer's low-water mark: below it, `backendUploadDrained` lets the client send more.
+    public static let uploadLowWater = 256 * 1024
 
     init?() {
         guard let e = curl_easy_init() else { return nil }
@@ -64,7 +91,46 @@ public final class BackendRequest {
         return b
     }
 
+    /// Adds request body bytes to a streamed upload.
+    public func appendUpload(_ bytes: UnsafeRawBufferPointer) {
+        uploadBuffer.write(bytes)
+        continueUpload()
+    }
+
+    /// Ends a streamed upload.
+    public func finishUpload() {
+        uploadFinished = true
+        continueUpload()
+    }
+
+    /// Bytes waiting to be uploaded.
+    public var uploadBacklog: Int { uploadBuffer.readableBytes }
+
+    /// Asks libcurl to deliver the body again after the stream handler refused a piece.
+    public func resumeDownload() {
+        guard inFlight, downloadPaused else { return }
+        downloadPaused = false
+        curl_easy_pause(easy, cgw_curlpause_cont())
+    }
+
+    private func continueUpload() {
+        guard inFlight, uploadPaused else { return }
+        uploadPaused = false
+        curl_easy_pause(easy, cgw_curlpause_cont())
+    }
+
     func reset() {
+        stream = nil
+        streamUpload = false
+        uploadLength = nil
+        uploadBuffer.clear()
+        uploadBuffer.releaseCapacityIfEmpty(above: 64 * 1024)
+        uploadFinished = false
+        uploadPaused = false
+        downloadPaused = false
+        streamStatus = 0
+        streamHeadSent = false
+        streamBytes = 0
         method = "POST"
         url = ""
         headers.removeAll(keepingCapacity: true)

@@ -3,6 +3,10 @@
 /// Duplicates are kept rather than silently merged, because which one "wins" differs between JSON
 /// implementations; lookups return the first, and `duplicateKey` lets a strict caller (the
 /// configuration loader) report them.
+///
+/// Member names are compared scalar by scalar, as RFC 8259 §8.3 specifies, not with `String`'s
+/// canonical equivalence: `"\u00e9"` and `"e\u0301"` are two different names, so an object holding
+/// both has no duplicate and each lookup finds its own member.
 public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
     /// The members in document order.
     public var members: [(key: String, value: JSONValue)]
@@ -28,7 +32,7 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     /// The value of the first member named `key`, or nil.
     public subscript(key: String) -> JSONValue? {
-        for member in members where member.key == key { return member.value }
+        for member in members where JSONScanner.sameScalars(member.key, key) { return member.value }
         return nil
     }
 
@@ -43,12 +47,12 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         if members.count <= 16 {
             // Small objects: a quadratic scan is cheaper than hashing.
             for j in members.indices {
-                for k in 0..<j where members[k].key == members[j].key { return members[j].key }
+                for k in 0..<j where JSONScanner.sameScalars(members[k].key, members[j].key) { return members[j].key }
             }
             return nil
         }
-        var seen = Set<String>(minimumCapacity: members.count)
-        for member in members where !seen.insert(member.key).inserted { return member.key }
+        var seen = Set<Name>(minimumCapacity: members.count)
+        for member in members where !seen.insert(Name(member.key)).inserted { return member.key }
         return nil
     }
 
@@ -57,9 +61,25 @@ public struct JSONObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         members.makeIterator()
     }
 
-    /// Objects are equal when they have the same members in the same order.
+    /// Objects are equal when they have the same members in the same order (names compared scalar
+    /// by scalar, values with `JSONValue`'s `==`).
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.members.count == rhs.members.count
-            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            && zip(lhs.members, rhs.members).allSatisfy { JSONScanner.sameScalars($0.key, $1.key) && $0.value == $1.value }
+    }
+
+    /// A member name hashed and compared by its UTF-8 bytes (see `JSONScanner.sameScalars`), for
+    /// duplicate sets.
+    struct Name: Hashable {
+        let text: String
+
+        init(_ text: String) { self.text = text }
+
+        static func == (lhs: Name, rhs: Name) -> Bool { JSONScanner.sameScalars(lhs.text, rhs.text) }
+
+        func hash(into hasher: inout Hasher) {
+            var copy = text  // withUTF8 is mutating; native strings are not actually copied
+            copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        }
     }
 }

@@ -183,6 +183,16 @@ enum JSONScanner {
         return (value, i + count)
     }
 
+    // MARK: Comparing
+
+    /// Whether two decoded strings are the same JSON string: the same Unicode scalars, hence the same
+    /// UTF-8 (RFC 8259 §8.3). Swift's `==` uses canonical equivalence instead, under which `"\u{E9}"`
+    /// and `"e\u{301}"` are equal although JSON (and every other JSON reader) tells them apart.
+    @inline(__always)
+    static func sameScalars(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    }
+
     // MARK: Decoding
 
     /// Decodes the escape whose backslash is at `i` in an already validated string ending at `end`.

@@ -8,8 +8,9 @@ struct JSONTreeParser {
         var members: [(key: String, value: JSONValue)] = []
         /// The name of the member whose value is being parsed.
         var key = ""
-        /// Names seen so far, only when duplicates are rejected.
-        var seen: Set<String>? = nil
+        /// Names seen so far, only when duplicates are rejected; compared scalar by scalar like
+        /// `JSONObject.duplicateKey`, not by `String`'s canonical equivalence.
+        var seen: Set<JSONObject.Name>? = nil
     }
 
     private let p: UnsafeRawBufferPointer
@@ -106,7 +107,7 @@ struct JSONTreeParser {
         }
         let (end, hasEscapes) = try JSONScanner.scanString(p, from: start)
         frame.key = JSONScanner.decodeString(p, start + 1, end - 1, hasEscapes: hasEscapes)
-        if frame.seen?.insert(frame.key).inserted == false {
+        if frame.seen?.insert(JSONObject.Name(frame.key)).inserted == false {
             throw JSONError(.duplicateKey(frame.key), at: start)
         }
         return try JSONValidator.skipColon(p, from: end)

@@ -64,7 +64,8 @@ public enum JSONValidator {
         let levels = maxDepth > depth ? min(maxDepth - depth, p.count - i) : 0
         return try withUnsafeTemporaryAllocation(of: UInt64.self, capacity: levels / 64 + 1) {
             (kinds) throws(JSONError) -> Int in
-            try skipContainer(p, from: i, depth: depth, maxDepth: maxDepth, kinds: kinds)
+            kinds.initialize(repeating: 0)  // a few words; every bit is also written before it is read
+            return try skipContainer(p, from: i, depth: depth, maxDepth: maxDepth, kinds: kinds)
         }
     }
 

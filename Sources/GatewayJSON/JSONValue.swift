@@ -29,8 +29,9 @@ public enum JSONValue: Sendable, Equatable {
     ///   - maxDepth: the most arrays/objects open at once; the default (256, see
     ///     `JSONValidator.defaultMaxDepth`) keeps the recursive operations on the result safe.
     ///   - rejectDuplicateKeys: throw `.duplicateKey` (with the offset of the second name) when an object
-    ///     repeats a member name. Off by default because RFC 8259 §4 only says names SHOULD be unique;
-    ///     the configuration loader turns it on.
+    ///     repeats a member name (names compared scalar by scalar after decoding escapes). Off by default
+    ///     because RFC 8259 §4 only says names SHOULD be unique; the configuration loader leaves it off
+    ///     and checks `JSONObject.duplicateKey` instead, so it can report every problem at once.
     public static func parse(
         _ bytes: UnsafeRawBufferPointer,
         maxDepth: Int = JSONValidator.defaultMaxDepth,
@@ -136,6 +137,24 @@ public enum JSONValue: Sendable, Equatable {
         var buffer = ByteBuffer()
         JSONWriter.write(self, into: &buffer)
         return buffer.withUnsafeReadableBytes { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+extension JSONValue {
+    /// Values are equal when they are the same JSON: the same type, numbers with the same literal
+    /// text (so `1.0 != 1`), strings and member names with the same Unicode scalars, elements and
+    /// members equal in order. Strings are not compared with Swift's canonical equivalence, under
+    /// which `"\u{E9}"` and `"e\u{301}"` are equal although they serialize differently.
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.number(let a), .number(let b)): return JSONScanner.sameScalars(a, b)
+        case (.string(let a), .string(let b)): return JSONScanner.sameScalars(a, b)
+        case (.array(let a), .array(let b)): return a == b
+        case (.object(let a), .object(let b)): return a == b
+        default: return false
+        }
     }
 }
 

@@ -27,7 +27,9 @@ public enum JSONWriter {
     }
 
     /// Writes `value` as compact JSON (no whitespace). Numbers are written as their literal text,
-    /// which is valid when it came from `JSONValue.parse` or an integer literal.
+    /// which is valid when it came from `JSONValue.parse` or an integer literal. A `.number` built by
+    /// hand whose text is not an RFC 8259 number (`"NaN"`, `"+1"`, `"1."`) is written as `null`, as
+    /// JavaScript's `JSON.stringify` does for NaN, so the output stays valid JSON whatever the value.
     public static func write(_ value: JSONValue, into buffer: inout ByteBuffer) {
         switch value {
         case .null:
@@ -35,7 +37,7 @@ public enum JSONWriter {
         case .bool(let flag):
             buffer.write(string: flag ? "true" : "false")
         case .number(let text):
-            buffer.write(string: text)
+            buffer.write(string: isNumberLiteral(text) ? text : "null")
         case .string(let text):
             writeString(text, into: &buffer)
         case .array(let elements):
@@ -54,6 +56,19 @@ public enum JSONWriter {
                 write(member.value, into: &buffer)
             }
             buffer.write(byte: UInt8(ascii: "}"))
+        }
+    }
+
+    /// Whether `text` is exactly one RFC 8259 number, nothing before or after it.
+    static func isNumberLiteral(_ text: String) -> Bool {
+        var copy = text  // withUTF8 is mutating; native strings are not actually copied
+        return copy.withUTF8 { utf8 in
+            let p = UnsafeRawBufferPointer(utf8)
+            do throws(JSONError) {
+                return try JSONScanner.scanNumber(p, from: 0) == p.count
+            } catch {
+                return false
+            }
         }
     }
 

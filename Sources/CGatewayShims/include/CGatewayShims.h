@@ -100,6 +100,11 @@ static inline CURLMcode cgw_multi_setopt_timer_fn(CURLM *m, cgw_curl_timer_fn v)
 /// `CURLMsg.data` is a union; Swift imports it, but this keeps the accessor obvious.
 static inline CURLcode cgw_msg_result(CURLMsg *m) { return m->data.result; }
 
+/// Pause/continue constants are macro expressions Swift does not import.
+static inline size_t cgw_curl_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+static inline size_t cgw_curl_readfunc_pause(void) { return CURL_READFUNC_PAUSE; }
+static inline int cgw_curlpause_cont(void) { return CURLPAUSE_CONT; }
+
 /// `CURL_SOCKET_TIMEOUT` is `CURL_SOCKET_BAD`, a macro over a cast Swift does not import.
 static inline curl_socket_t cgw_curl_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
 

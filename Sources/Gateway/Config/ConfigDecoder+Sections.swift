@@ -77,6 +77,7 @@ extension ConfigDecoder {
             ("maxBackendResponseBytes", \.maxBackendResponseBytes, 1, 1 << 30),
             ("drainTimeoutSeconds", \.drainTimeoutSeconds, 0, 3_600),
             ("closeTimeoutSeconds", \.closeTimeoutSeconds, 1, 600),
+            ("maxProxyBodyBytes", \.maxProxyBodyBytes, 0, 1 << 40),
         ]
         guard let o = object(v, path, allowed: keys.map(\.0)) else { return l }
         for (name, kp, lo, hi) in keys {

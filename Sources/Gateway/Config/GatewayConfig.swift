@@ -66,6 +66,10 @@ public struct Limits: Sendable, Equatable {
     public var drainTimeoutSeconds = 10
     /// After the gateway sends a close frame, how long it waits for the client's before dropping TCP.
     public var closeTimeoutSeconds = 5
+    /// Largest request or response body of a proxied `http[]` request. Proxied bodies are streamed,
+    /// never held whole, so this bounds transfer size, not memory; 100 MiB suits uploads and downloads
+    /// an API gateway usually carries.
+    public var maxProxyBodyBytes = 104_857_600
 
     /// The defaults.
     public init() {}

@@ -10,17 +10,25 @@ extension ClientConnection {
     /// Bytes in the HTTP phase: parse requests one at a time (pipelined ones wait in `held` while an
     /// earlier one is answered asynchronously).
     func receiveHTTP(_ bytes: UnsafeMutableRawBufferPointer) {
-        if httpBusy || !held.isEmpty {
+        if parsingWaits || !held.isEmpty {
             held.write(UnsafeRawBufferPointer(bytes))
-            if !httpBusy { resumeHTTP() }
+            if !parsingWaits { resumeHTTP() }
             return
         }
         parseHTTP(UnsafeRawBufferPointer(bytes))
     }
 
+    /// Whether received bytes must wait: a request is being answered asynchronously, except while a
+    /// proxied request's body is still streaming to the backend.
+    private var parsingWaits: Bool {
+        guard httpBusy else { return false }
+        if let p = proxy { return p.uploadDone }
+        return true
+    }
+
     /// Continues with held bytes after an asynchronous response was written.
     func resumeHTTP() {
-        guard phase == .http, !httpBusy, !held.isEmpty else { return }
+        guard phase == .http, !parsingWaits, !held.isEmpty else { return }
         let bytes = held
         held = ByteBuffer()
         bytes.withUnsafeReadableBytes { parseHTTP($0) }
@@ -38,11 +46,32 @@ extension ClientConnection {
                 case .head(let h):
                     requestHead = h
                     requestBody.clear()
-                    return .proceed
+                    if h.version == .http1_1, h.headers.contains(name: "expect", token: "100-continue") {
+                        // The body will be read: say so now instead of making the client wait (curl waits 1 s).
+                        tcp.write { $0.write(string: "HTTP/1.1 100 Continue\r\n\r\n") }
+                    }
+                    if h.path != "/healthz", context.runtime.modules[String(h.path)] == nil, let route = proxyRoute(for: h.path) {
+                        startProxy(h, route)
+                    }
+                    return phase == .http ? .proceed : .pause
                 case .body(let chunk):
+                    if let p = proxy {
+                        p.upload(chunk)
+                        return .proceed
+                    }
+                    if requestBody.readableBytes + chunk.count > context.limits.maxRequestBodyBytes {
+                        writeSimpleResponse(status: 413, body: "{\"error\":\"request body larger than \(context.limits.maxRequestBodyBytes) bytes\"}",
+                                            contentType: "application/json", close: true)
+                        return .pause
+                    }
                     requestBody.write(chunk)
                     return .proceed
                 case .end:
+                    if let p = proxy {
+                        p.finishUpload()
+                        return .pause
+                    }
+                    if httpBusy { return .pause }
                     return dispatchRequest()
                 }
             }
@@ -116,6 +145,19 @@ extension ClientConnection {
             tcp.close()
         } else {
             tcp.deadline = context.loop.now &+ UInt64(context.limits.idleTimeoutSeconds) * 1_000_000_000
+        }
+    }
+
+    // MARK: http[] proxy
+
+    private func startProxy(_ head: HTTPRequestHead, _ route: HTTPProxyRoute) {
+        let p = ProxyExchange(connection: self, head: head)
+        httpBusy = true
+        proxy = p
+        if !p.start(head: head, route: route) {
+            proxy = nil
+            httpBusy = false
+            writeSimpleResponse(status: 502, body: "{\"error\":\"cannot create a backend request\"}", contentType: "application/json", close: true)
         }
     }
 

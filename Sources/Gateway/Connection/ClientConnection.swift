@@ -43,6 +43,8 @@ final class ClientConnection: ConnectionHandler {
 
     /// A handshake waiting for its hook.
     var pendingUpgrade: PendingUpgrade?
+    /// The `http[]` request being proxied.
+    var proxy: ProxyExchange?
 
     // WebSocket state.
     var ws: WebSocketSession?
@@ -53,9 +55,12 @@ final class ClientConnection: ConnectionHandler {
         self.id = ConnectionID.make(loop: context.loop.index)
         self.acceptedAt = context.loop.now
         let limits = context.limits
+        // The parser's body limit is the larger of the two; requests that are not proxied are held to
+        // `maxRequestBodyBytes` as their body arrives.
+        let bodyLimit = context.runtime.config.http.isEmpty ? limits.maxRequestBodyBytes : max(limits.maxRequestBodyBytes, limits.maxProxyBodyBytes)
         self.httpParser = HTTPRequestParser(limits: HTTPParserLimits(
             maxRequestLineBytes: min(8192, limits.maxHeaderBytes), maxHeaderBytes: limits.maxHeaderBytes,
-            maxHeaderCount: 100, maxBodyBytes: limits.maxRequestBodyBytes))
+            maxHeaderCount: 100, maxBodyBytes: bodyLimit))
         tcp.deadline = context.loop.now &+ UInt64(limits.handshakeTimeoutSeconds) * 1_000_000_000
     }
 
@@ -97,6 +102,7 @@ final class ClientConnection: ConnectionHandler {
 
     func connectionDidDrain(_ connection: TCPConnection) {
         if phase == .websocket { ws?.didDrain(self) }
+        proxy?.clientDrained()
     }
 
     func connectionDidTimeOut(_ connection: TCPConnection) {
@@ -121,6 +127,10 @@ final class ClientConnection: ConnectionHandler {
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
         let wasWebSocket = ws != nil
         phase = .closed
+        if let p = proxy {
+            proxy = nil
+            p.cancel()
+        }
         context.unregister(self)
         if wasWebSocket, let session = ws {
             context.sessions.remove(self)
