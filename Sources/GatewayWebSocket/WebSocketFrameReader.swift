@@ -39,6 +39,14 @@ public struct WebSocketFrameReader {
     private var message = ByteBuffer()
     private var messageOpcode: WebSocketOpcode?
     private var utf8 = UTF8Validator()
+    /// Payload bytes of the frame at the head of the buffer that are already unmasked and, for text,
+    /// UTF-8 validated while the rest of the frame was still arriving. This is what lets invalid
+    /// UTF-8 fail the connection as soon as it arrives, even in the middle of one large frame
+    /// (Autobahn 6.4.3/6.4.4 "fail fast").
+    private var partialDone = 0
+    /// The incomplete frame at the head of `pending` is text: parse it on every arrival (to validate
+    /// the new bytes) instead of waiting until it is complete.
+    private var partialTextual = false
     private var failure: WebSocketError?
     /// Whether a close frame was received; the reader ignores input from then on.
     public private(set) var isClosed = false
@@ -136,7 +144,7 @@ public struct WebSocketFrameReader {
                 keep(UnsafeRawBufferPointer(rebasing: input[used..<(used + take)]))
                 used += take
                 pendingMissing -= take
-                if pendingMissing > 0 { return }  // input exhausted
+                if pendingMissing > 0 && !partialTextual { return }  // input exhausted
             }
             switch parsePending(onEvent) {
             case .needMore:
@@ -172,6 +180,8 @@ public struct WebSocketFrameReader {
 
     private mutating func finishCall() throws(WebSocketError) {
         if failure != nil || isClosed {
+            partialDone = 0
+            partialTextual = false
             pending = ByteBuffer()
             message = ByteBuffer()
             messageOpcode = nil
@@ -219,12 +229,37 @@ public struct WebSocketFrameReader {
                 return (offset, .failed)
             }
             let available = rest.count - headerSize
+            let textual = header.opcode == .text || (header.opcode == .continuation && messageOpcode == .text)
             guard available >= header.payloadLength else {
+                partialTextual = textual
+                if textual && available > partialDone {
+                    // Unmask and validate what has arrived, so invalid text fails now, not at the end.
+                    let piece = UnsafeMutableRawBufferPointer(rebasing: rest[(headerSize + partialDone)..<(headerSize + available)])
+                    if let maskingKey = header.maskingKey { WebSocketMasking.apply(maskingKey: maskingKey, to: piece, offset: partialDone) }
+                    if partialDone == 0 && header.opcode == .text { utf8.reset() }
+                    partialDone = available
+                    guard utf8.validate(UnsafeRawBufferPointer(piece)) else {
+                        failure = .invalidUTF8
+                        return (offset, .failed)
+                    }
+                }
                 return (offset, .needMore(missing: header.payloadLength - available))
             }
             let payload = UnsafeMutableRawBufferPointer(rebasing: rest[headerSize..<(headerSize + header.payloadLength)])
+            let done = partialDone
+            partialDone = 0
+            partialTextual = false
             if let maskingKey = header.maskingKey {
-                WebSocketMasking.apply(maskingKey: maskingKey, to: payload)
+                WebSocketMasking.apply(maskingKey: maskingKey, to: UnsafeMutableRawBufferPointer(rebasing: payload[done...]), offset: done)
+            }
+            if textual {
+                // Validate the part not validated while the frame was arriving.
+                if done == 0 && header.opcode == .text { utf8.reset() }
+                guard utf8.validate(UnsafeRawBufferPointer(rebasing: payload[done...])),
+                      !header.fin || utf8.isAtBoundary else {
+                    failure = .invalidUTF8
+                    return (offset, .failed)
+                }
             }
             offset += headerSize + header.payloadLength
             switch dispatch(header, UnsafeRawBufferPointer(payload), onEvent) {
@@ -267,14 +302,10 @@ public struct WebSocketFrameReader {
         case .close:
             return dispatchClose(payload, onEvent)
         case .text, .binary:
+            // Text was validated in parseFrames (incrementally when the frame arrived in pieces).
             let isText = header.opcode == .text
             if header.fin {
-                if isText && !UTF8Validator.isValid(payload) { return fail(.invalidUTF8) }
                 return Self.step(onEvent(isText ? .text(payload) : .binary(payload)))
-            }
-            if isText {
-                utf8.reset()
-                guard utf8.validate(payload) else { return fail(.invalidUTF8) }
             }
             messageOpcode = header.opcode
             message.write(payload)
@@ -282,9 +313,6 @@ public struct WebSocketFrameReader {
         case .continuation:
             guard let opcode = messageOpcode else { return fail(.unexpectedContinuation) }
             let isText = opcode == .text
-            if isText {
-                guard utf8.validate(payload), !header.fin || utf8.isAtBoundary else { return fail(.invalidUTF8) }
-            }
             message.write(payload)
             guard header.fin else { return .proceed }
             messageOpcode = nil
