@@ -55,7 +55,7 @@ struct Serve: ParsableCommand {
             printError("gateway: --loops must be between 1 and 256")
             throw ExitCode(2)
         }
-        let service = GatewayService(config: cfg, logger: logger, engine: engine, loops: loops)
+        let service = GatewayService(config: cfg, configPath: config, logger: logger, engine: engine, loops: loops)
         do {
             try service.run()
         } catch {

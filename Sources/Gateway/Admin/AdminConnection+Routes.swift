@@ -114,7 +114,7 @@ extension AdminConnection {
         if let d = o["data"] { JSONWriter.write(d, into: &data) }
         let ctx = server.context
         let frames = data.withUnsafeReadableBytes {
-            PushFrames(command: cmd, data: $0, dataIsJSON: true, binary: false, parsers: ctx.hub.parsers)
+            PushFrames(command: cmd, data: $0, dataIsJSON: true, binary: false, parsers: ctx.runtime.parsers)
         }
         let delivery = Delivery(target: target, except: except ?? [], frames: frames)
         ctx.hub.dispatch(delivery, from: ctx) { [self] n in

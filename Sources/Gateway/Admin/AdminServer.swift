@@ -5,7 +5,7 @@ internal import GatewayIO
 /// Requests that concern connections on other loops are answered by those loops through the hub.
 final class AdminServer: AcceptHandler {
     unowned let context: LoopContext
-    let token: [UInt8]
+    var token: [UInt8]
     let startedAt: UInt64
     let engine: IOEngineKind
 

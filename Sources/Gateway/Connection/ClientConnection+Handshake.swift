@@ -129,6 +129,7 @@ extension ClientConnection {
     /// Writes the 101, becomes a WebSocket and sends the hook's first message, if any.
     func acceptUpgrade(_ pending: PendingUpgrade, user: String?, join: [String], firstMessage: ByteBuffer?) {
         let session = WebSocketSession(module: pending.module, maxMessageBytes: context.limits.maxMessageBytes, now: context.loop.now)
+        session.runtimeGeneration = context.runtime.generation
         session.user = user
         session.join(join)
         if !pending.module.anyForwardHeaders.isEmpty {

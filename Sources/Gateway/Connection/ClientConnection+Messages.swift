@@ -41,6 +41,11 @@ final class CallContext {
 extension ClientConnection: BackendResponseHandler {
     /// One WebSocket message: parse, route, then answer locally or call the backend.
     func handleMessage(_ payload: UnsafeRawBufferPointer, binary: Bool, _ s: WebSocketSession) {
+        if s.runtimeGeneration != context.runtime.generation {
+            // A reload happened: take the module's new routes (keep the old ones if it was removed).
+            if let m = context.runtime.modules[s.module.config.path] { s.module = m }
+            s.runtimeGeneration = context.runtime.generation
+        }
         let module = s.module
         let seq = s.replies.reserve()
         context.metrics.messagesReceived += 1

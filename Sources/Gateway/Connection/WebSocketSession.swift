@@ -4,7 +4,10 @@ internal import GatewayWebSocket
 /// The WebSocket half of a client connection: reader, closing handshake, reply ordering, and the
 /// session data (user, rooms, forwarded headers) that backend calls carry.
 final class WebSocketSession {
-    let module: ModuleRuntime
+    /// The module definition in use; refreshed after a reload (see `runtimeGeneration`).
+    var module: ModuleRuntime
+    /// Generation of the config `module` was taken from.
+    var runtimeGeneration = 0
     var reader: WebSocketFrameReader
     var closeState = WebSocketCloseState()
     var replies = ReplyQueue()

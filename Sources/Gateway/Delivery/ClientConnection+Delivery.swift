@@ -70,7 +70,7 @@ extension ClientConnection {
             target = .connections(ids)
         }
         if let target {
-            let frames = PushFrames(command: o.command, data: body, dataIsJSON: o.bodyIsJSON, binary: o.binary, parsers: context.hub.parsers)
+            let frames = PushFrames(command: o.command, data: body, dataIsJSON: o.bodyIsJSON, binary: o.binary, parsers: context.runtime.parsers)
             context.hub.dispatch(Delivery(target: target, except: [id], frames: frames), from: context)
         }
         guard senderGetsReply else {
@@ -96,7 +96,7 @@ extension ClientConnection {
         case .connections(let ids): target = .connections(ids)
         }
         guard let target else { return }
-        let frames = PushFrames(command: command, data: body, dataIsJSON: bodyIsJSON, binary: false, parsers: context.hub.parsers)
+        let frames = PushFrames(command: command, data: body, dataIsJSON: bodyIsJSON, binary: false, parsers: context.runtime.parsers)
         context.hub.dispatch(Delivery(target: target, except: [], frames: frames), from: context)
     }
 

@@ -8,12 +8,8 @@ final class GatewayHub: @unchecked Sendable {
     // thread (every access goes through that loop's `execute`, or happens on it).
     private var contexts: [LoopContext?]
     private let lock = Mutex<Void>(())
-    /// Parsers used by the configured modules: pushes are encoded for these only.
-    let parsers: Set<ParserKind>
-
-    init(loopCount: Int, parsers: Set<ParserKind>) {
+    init(loopCount: Int) {
         contexts = Array(repeating: nil, count: loopCount)
-        self.parsers = parsers
     }
 
     var loopCount: Int { lock.withLock { _ in contexts.count } }

@@ -53,6 +53,13 @@ struct GatewayMetrics: Sendable {
         backendLatencySum = Array(repeating: 0, count: routes)
     }
 
+    /// Restarts the per-route counters for a new set of routes (after a reload).
+    mutating func resetRoutes(count: Int) {
+        backendCalls = Array(repeating: Array(repeating: 0, count: Outcome.allCases.count), count: count)
+        backendLatencyBuckets = Array(repeating: Array(repeating: 0, count: Self.latencyBounds.count + 1), count: count)
+        backendLatencySum = Array(repeating: 0, count: count)
+    }
+
     /// Records one finished backend call.
     mutating func recordCall(route: Int, outcome: Outcome, seconds: Double) {
         guard route >= 0 && route < backendCalls.count else { return }

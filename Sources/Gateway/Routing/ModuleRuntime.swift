@@ -34,9 +34,15 @@ final class RuntimeConfig: Sendable {
     let modules: [String: ModuleRuntime]
     /// `(module path, route key)` for each route's metrics index; the default route's key is `default`.
     let routeLabels: [(module: String, route: String)]
+    /// Wire formats in use: pushes are encoded for these only.
+    let parsers: Set<ParserKind>
+    /// Increases with every reload, so a connection can tell its module definition is stale.
+    let generation: Int
 
-    init(_ config: GatewayConfig) {
+    init(_ config: GatewayConfig, generation: Int = 0) {
         self.config = config
+        self.generation = generation
+        self.parsers = Set(config.modules.map(\.parser))
         var m: [String: ModuleRuntime] = [:]
         var labels: [(module: String, route: String)] = []
         for mod in config.modules {

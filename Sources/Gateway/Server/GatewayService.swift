@@ -11,6 +11,7 @@ internal import Glibc
 /// the loops and handles SIGTERM/SIGINT (graceful drain) until it exits.
 public final class GatewayService: Sendable {
     private let runtime: RuntimeConfig
+    private let configPath: String?
     private let logger: Logger
     private let engineOverride: IOEngineKind?
     private let loopsOverride: Int?
@@ -19,8 +20,10 @@ public final class GatewayService: Sendable {
     /// - Parameters:
     ///   - engine: overrides `io.engine` (from `--io-engine` or `GATEWAY_IO_ENGINE`).
     ///   - loops: overrides `io.loops`.
-    public init(config: GatewayConfig, logger: Logger, engine: IOEngineKind? = nil, loops: Int? = nil) {
+    ///   - configPath: the file to re-read on SIGHUP (nil disables reload).
+    public init(config: GatewayConfig, configPath: String? = nil, logger: Logger, engine: IOEngineKind? = nil, loops: Int? = nil) {
         self.runtime = RuntimeConfig(config)
+        self.configPath = configPath
         self.logger = logger
         self.engineOverride = engine
         self.loopsOverride = loops
@@ -54,7 +57,7 @@ public final class GatewayService: Sendable {
         let adminBox = adminSocket.map { SocketList([$0]) }
         BackendClient.globalInit()
 
-        let contexts = GatewayHub(loopCount: loopCount, parsers: Set(config.modules.map(\.parser)))
+        let contexts = GatewayHub(loopCount: loopCount)
         let runtime = self.runtime
         let logger = self.logger
         let socketBox = SocketList(sockets)
@@ -80,10 +83,11 @@ public final class GatewayService: Sendable {
 
         // Wait for a signal.
         var sig: Int32 = 0
+        var current = runtime
         while true {
             sigwait(&set, &sig)
             if sig == SIGTERM || sig == SIGINT { break }
-            if sig == SIGHUP { logger.notice("SIGHUP: configuration reload is not supported yet; ignoring") }
+            if sig == SIGHUP { current = reload(current, hub: contexts) }
         }
         logger.notice("\(sig == SIGTERM ? "SIGTERM" : "SIGINT"): draining (up to \(config.limits.drainTimeoutSeconds) s)")
         let remaining = Counter(loopCount)
@@ -113,6 +117,50 @@ public final class GatewayService: Sendable {
         group.stop()
         group.join()
         logger.notice("stopped")
+    }
+}
+
+extension GatewayService {
+    /// SIGHUP: re-reads the config file. An invalid file is rejected with its errors logged and the
+    /// running config stays in force; a valid one replaces routes, modules, limits and hooks on every
+    /// loop at once, without touching open connections. `listen`, `io` and `admin.listen` need a
+    /// restart: changes to them are logged and ignored.
+    fileprivate func reload(_ current: RuntimeConfig, hub: GatewayHub) -> RuntimeConfig {
+        guard let path = configPath else {
+            logger.warning("SIGHUP: no configuration file to reload")
+            return current
+        }
+        var next: GatewayConfig
+        do {
+            next = try GatewayConfig.load(path: path)
+        } catch {
+            logger.error("SIGHUP: \(path) is invalid; keeping the running configuration:\n\(error)")
+            return current
+        }
+        let old = current.config
+        if next.listen != old.listen { logger.warning("SIGHUP: listen change (\(old.listen) -> \(next.listen)) needs a restart; ignored") }
+        if next.io.engine != old.io.engine || next.io.loops != old.io.loops { logger.warning("SIGHUP: io changes need a restart; ignored") }
+        if next.admin?.listen != old.admin?.listen { logger.warning("SIGHUP: admin.listen changes need a restart; ignored") }
+        next.listen = old.listen
+        next.io = old.io
+        switch (old.admin, next.admin) {
+        case (nil, .some):
+            logger.warning("SIGHUP: enabling the admin API needs a restart; ignored")
+            next.admin = nil
+        case (.some(let a), nil):
+            logger.warning("SIGHUP: disabling the admin API needs a restart; it stays on")
+            next.admin = a
+        case (.some(let a), .some(let n)):
+            next.admin = GatewayConfig.AdminSettings(listen: a.listen, token: n.token)  // the token may change
+        case (nil, nil):
+            break
+        }
+        let runtime = RuntimeConfig(next, generation: current.generation + 1)
+        for i in 0..<hub.loopCount {
+            hub.onLoop(i) { ctx in ctx.apply(runtime) }
+        }
+        logger.notice("SIGHUP: reloaded \(path): \(next.modules.count) module(s), \(next.http.count) HTTP route(s)")
+        return runtime
     }
 }
 

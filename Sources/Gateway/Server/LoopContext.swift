@@ -7,7 +7,8 @@ internal import Logging
 /// scratch buffer for encoding replies. Lives on (and is only touched from) its loop's thread.
 final class LoopContext: AcceptHandler {
     unowned let loop: EventLoop
-    let runtime: RuntimeConfig
+    /// The config in force; replaced as a whole on reload (SIGHUP).
+    private(set) var runtime: RuntimeConfig
     let backend: BackendClient
     var hooks: HookDispatcher!
     let logger: Logger
@@ -49,6 +50,15 @@ final class LoopContext: AcceptHandler {
         c.registryIndex = clients.count
         clients.append(c)
         connection.handler = c
+    }
+
+    /// Puts a reloaded config in force on this loop. Open connections stay; their next message uses
+    /// the new routes of their module (a removed module keeps serving its connections with its old
+    /// definition). Per-route backend counters restart, since the set of routes may have changed.
+    func apply(_ new: RuntimeConfig) {
+        runtime = new
+        metrics.resetRoutes(count: new.routeLabels.count)
+        if let admin, let token = new.config.admin?.token { admin.token = Array(token.utf8) }
     }
 
     /// A snapshot of this loop for stats and metrics.
