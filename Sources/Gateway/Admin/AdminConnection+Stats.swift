@@ -86,6 +86,8 @@ enum PrometheusText {
         metric("gateway_connections", "gauge", "Open client connections (HTTP and WebSocket).", ["gateway_connections \(open)"])
         metric("gateway_websocket_connections", "gauge", "Open WebSocket connections.", ["gateway_websocket_connections \(ws)"])
         metric("gateway_connections_accepted_total", "counter", "Connections accepted on the public listener.", ["gateway_connections_accepted_total \(total.connectionsAccepted)"])
+        metric("gateway_connections_refused_total", "counter", "Connections refused by maxConnections or maxConnectionsPerIP.", ["gateway_connections_refused_total \(total.connectionsRefused)"])
+        metric("gateway_messages_rate_limited_total", "counter", "Messages answered with rate_limited.", ["gateway_messages_rate_limited_total \(total.rateLimited)"])
         metric("gateway_websockets_opened_total", "counter", "WebSocket handshakes completed.", ["gateway_websockets_opened_total \(total.websocketsOpened)"])
         metric("gateway_messages_received_total", "counter", "WebSocket messages received from clients.", ["gateway_messages_received_total \(total.messagesReceived)"])
         metric("gateway_messages_sent_total", "counter", "WebSocket data frames sent to clients.", ["gateway_messages_sent_total \(total.messagesSent)"])

@@ -78,6 +78,11 @@ extension ConfigDecoder {
             ("drainTimeoutSeconds", \.drainTimeoutSeconds, 0, 3_600),
             ("closeTimeoutSeconds", \.closeTimeoutSeconds, 1, 600),
             ("maxProxyBodyBytes", \.maxProxyBodyBytes, 0, 1 << 40),
+            ("maxConnections", \.maxConnections, 0, 10_000_000),
+            ("maxConnectionsPerIP", \.maxConnectionsPerIP, 0, 10_000_000),
+            ("messagesPerSecond", \.messagesPerSecond, 0, 100_000_000),
+            ("messageBurst", \.messageBurst, 1, 100_000_000),
+            ("maxBackendConnectionsPerHost", \.maxBackendConnectionsPerHost, 0, 100_000),
         ]
         guard let o = object(v, path, allowed: keys.map(\.0)) else { return l }
         for (name, kp, lo, hi) in keys {

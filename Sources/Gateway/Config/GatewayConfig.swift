@@ -66,6 +66,22 @@ public struct Limits: Sendable, Equatable {
     public var drainTimeoutSeconds = 10
     /// After the gateway sends a close frame, how long it waits for the client's before dropping TCP.
     public var closeTimeoutSeconds = 5
+    /// Most client connections at once (all loops, HTTP and WebSocket). 0 means 90 % of the process's
+    /// open-file limit, which leaves descriptors for backends, hooks and logs. Connections beyond it
+    /// get `503` and are closed at once.
+    public var maxConnections = 0
+    /// Most connections from one IP address; 0 means no limit. Off by default because behind a load
+    /// balancer or a carrier NAT many clients share one address; turn it on at the edge.
+    public var maxConnectionsPerIP = 0
+    /// Messages per second one WebSocket may send (token bucket); beyond it messages are answered
+    /// with `rate_limited` and not processed. 0 turns the limit off. 1000/s is far above interactive
+    /// use and stops a single client from monopolizing backends.
+    public var messagesPerSecond = 1000
+    /// How many messages a client may send at once before the rate applies (the bucket size).
+    public var messageBurst = 2000
+    /// Parallel connections one loop opens to one backend host; further calls wait inside libcurl.
+    /// 256 keeps a slow backend from being hit by thousands of connections at once. 0 = no limit.
+    public var maxBackendConnectionsPerHost = 256
     /// Largest request or response body of a proxied `http[]` request. Proxied bodies are streamed,
     /// never held whole, so this bounds transfer size, not memory; 100 MiB suits uploads and downloads
     /// an API gateway usually carries.

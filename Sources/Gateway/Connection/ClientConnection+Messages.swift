@@ -59,6 +59,13 @@ extension ClientConnection: BackendResponseHandler {
             replyError(seq: seq, command: cmd, id: nil, error: err, s)
             return
         }
+        let limits = context.limits
+        guard s.allowMessage(now: context.loop.now, perSecond: limits.messagesPerSecond, burst: limits.messageBurst) else {
+            context.metrics.rateLimited += 1
+            replyError(seq: seq, command: decoded.command, id: decoded.id,
+                       error: GatewayReplyError(code: .rateLimited, message: "more than \(limits.messagesPerSecond) messages per second", status: 429), s)
+            return
+        }
         guard let route = module.router.route(for: decoded.command) else {
             replyError(seq: seq, command: decoded.command, id: decoded.id,
                        error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(decoded.command)\"", status: nil), s)

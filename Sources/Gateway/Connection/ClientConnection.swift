@@ -45,6 +45,8 @@ final class ClientConnection: ConnectionHandler {
     var pendingUpgrade: PendingUpgrade?
     /// The `http[]` request being proxied.
     var proxy: ProxyExchange?
+    /// The address counted by admission control (released on close).
+    var admittedIP: String?
 
     // WebSocket state.
     var ws: WebSocketSession?
@@ -132,6 +134,10 @@ final class ClientConnection: ConnectionHandler {
             p.cancel()
         }
         context.unregister(self)
+        if let ip = admittedIP {
+            admittedIP = nil
+            context.hub.admission.release(ip: ip)
+        }
         if wasWebSocket, let session = ws {
             context.sessions.remove(self)
             session.replies.removeAll()

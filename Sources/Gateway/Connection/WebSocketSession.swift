@@ -36,6 +36,26 @@ final class WebSocketSession {
     var closeCode: WebSocketCloseCode?
     var closeReason: String?
     let openedAt: UInt64
+    /// Token bucket for `messagesPerSecond`: tokens scaled by 1e9 (so refills stay integral).
+    var rateTokens: UInt64 = .max
+    var rateRefilledAt: UInt64 = 0
+
+    /// Takes one message from the token bucket; false when the client is over its rate.
+    func allowMessage(now: UInt64, perSecond: Int, burst: Int) -> Bool {
+        guard perSecond > 0 else { return true }
+        let scale: UInt64 = 1_000_000_000
+        let cap = UInt64(burst) * scale
+        if rateTokens == .max {
+            rateTokens = cap
+        } else {
+            let elapsed = now &- rateRefilledAt
+            rateTokens = min(cap, rateTokens &+ elapsed &* UInt64(perSecond))
+        }
+        rateRefilledAt = now
+        guard rateTokens >= scale else { return false }
+        rateTokens -= scale
+        return true
+    }
 
     init(module: ModuleRuntime, maxMessageBytes: Int, now: UInt64) {
         self.module = module

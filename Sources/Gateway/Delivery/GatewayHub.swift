@@ -8,8 +8,12 @@ final class GatewayHub: @unchecked Sendable {
     // thread (every access goes through that loop's `execute`, or happens on it).
     private var contexts: [LoopContext?]
     private let lock = Mutex<Void>(())
+    /// Connection counts across loops, for `maxConnections` and `maxConnectionsPerIP`.
+    let admission: Admission
+
     init(loopCount: Int) {
         contexts = Array(repeating: nil, count: loopCount)
+        admission = Admission()
     }
 
     var loopCount: Int { lock.withLock { _ in contexts.count } }

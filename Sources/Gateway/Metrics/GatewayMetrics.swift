@@ -3,6 +3,10 @@
 struct GatewayMetrics: Sendable {
     /// Connections accepted on the public listener.
     var connectionsAccepted = 0
+    /// Connections refused by `maxConnections` / `maxConnectionsPerIP`.
+    var connectionsRefused = 0
+    /// Messages answered with `rate_limited`.
+    var rateLimited = 0
     /// WebSocket handshakes completed.
     var websocketsOpened = 0
     /// WebSocket data messages received from clients.
@@ -73,6 +77,8 @@ struct GatewayMetrics: Sendable {
     /// Adds another loop's counters.
     mutating func add(_ o: GatewayMetrics) {
         connectionsAccepted += o.connectionsAccepted
+        connectionsRefused += o.connectionsRefused
+        rateLimited += o.rateLimited
         websocketsOpened += o.websocketsOpened
         messagesReceived += o.messagesReceived
         messagesSent += o.messagesSent

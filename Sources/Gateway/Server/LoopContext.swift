@@ -28,7 +28,7 @@ final class LoopContext: AcceptHandler {
     private(set) var clients: [ClientConnection] = []
 
     init?(loop: EventLoop, runtime: RuntimeConfig, hub: GatewayHub, logger: Logger) {
-        guard let backend = BackendClient(loop: loop) else { return nil }
+        guard let backend = BackendClient(loop: loop, maxConnectionsPerHost: runtime.limits.maxBackendConnectionsPerHost) else { return nil }
         self.loop = loop
         self.hub = hub
         self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)
@@ -46,7 +46,22 @@ final class LoopContext: AcceptHandler {
             return
         }
         metrics.connectionsAccepted += 1
+        let ip = connection.remoteAddress?.hostString ?? ""
+        if let refusal = hub.admission.admit(ip: ip, limits: limits) {
+            metrics.connectionsRefused += 1
+            // Say why, then close: `Connection: close` and no keep-alive.
+            connection.write { b in
+                b.write(string: "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: ")
+                let body = "{\"error\":\"\(refusal)\"}"
+                b.write(decimal: body.utf8.count)
+                b.write(string: "\r\n\r\n")
+                b.write(string: body)
+            }
+            connection.close(lingerNanos: 1_000_000_000)
+            return
+        }
         let c = ClientConnection(context: self, tcp: connection)
+        c.admittedIP = ip
         c.registryIndex = clients.count
         clients.append(c)
         connection.handler = c
