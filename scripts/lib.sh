@@ -26,7 +26,7 @@ ensure_swift() {
     return
   fi
   step "installing Swift $SWIFT_VERSION (swift.org, Debian 12)"
-  install_packages binutils git gnupg2 libc6-dev libcurl4-openssl-dev libedit2 libgcc-12-dev \
+  install_packages binutils git gnupg2 libc6-dev libncurses6 libcurl4-openssl-dev libedit2 libgcc-12-dev \
     libpython3-dev libsqlite3-0 libstdc++-12-dev libxml2-dev libz3-dev pkg-config tzdata unzip zlib1g-dev curl
   local name="swift-$SWIFT_VERSION-RELEASE-debian12"
   local url="https://download.swift.org/swift-$SWIFT_VERSION-release/debian12/swift-$SWIFT_VERSION-RELEASE/$name.tar.gz"

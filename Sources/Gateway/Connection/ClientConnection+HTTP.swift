@@ -60,8 +60,9 @@ extension ClientConnection {
                         return .proceed
                     }
                     if requestBody.readableBytes + chunk.count > context.limits.maxRequestBodyBytes {
-                        writeSimpleResponse(status: 413, body: "{\"error\":\"request body larger than \(context.limits.maxRequestBodyBytes) bytes\"}",
-                                            contentType: "application/json", close: true)
+                        // A command envelope too big for the limit gets the wire format's `too_large`.
+                        writeEnvelopeResponse(command: nil, id: nil, error: GatewayReplyError(
+                            code: .tooLarge, message: "request body larger than \(context.limits.maxRequestBodyBytes) bytes", status: 413), keepAlive: false)
                         return .pause
                     }
                     requestBody.write(chunk)
@@ -78,6 +79,12 @@ extension ClientConnection {
         } catch {
             httpParser = parser
             context.logger.debug("bad request from \(tcp.remoteAddress?.description ?? "?"): \(error)")
+            if case .bodyTooLarge(let limit) = error {
+                // Said in the wire format's terms, since the body is most likely a command envelope.
+                writeEnvelopeResponse(command: nil, id: nil, error: GatewayReplyError(
+                    code: .tooLarge, message: "request body larger than \(limit) bytes", status: 413), keepAlive: false)
+                return
+            }
             tcp.write { HTTPResponseWriter.writeError(error, into: &$0) }
             phase = .closed
             tcp.close()
@@ -181,20 +188,34 @@ extension ClientConnection {
             writeEnvelopeResponse(command: parsed.cmd, id: id, error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(parsed.cmd)\"", status: nil), keepAlive: head.isKeepAlive)
             return
         }
-        let dataRange = parsed.data ?? 0..<0
+        let pending = PendingCommand(head: head, module: module, route: route, command: parsed.cmd, id: id, data: parsed.data ?? 0..<0)
+        if let hook = module.config.handshake {
+            // The module's handshake hook guards its commands over plain HTTP too.
+            authorizeCommand(hook, pending)
+            return
+        }
+        executeCommand(pending, user: nil)
+    }
+
+    /// Runs an authorized `POST <module path>` command.
+    func executeCommand(_ p: PendingCommand, user: String?) {
+        let head = p.head, route = p.route, id = p.id
+        let dataRange = p.data
         switch route.target {
         case .local(.echo):
             let ctx = context
             ctx.scratch.clear()
             requestBody.withUnsafeReadableBytes { raw in
                 let body = UnsafeRawBufferPointer(rebasing: raw[dataRange])
-                deliverPush(command: parsed.cmd, body: body, bodyIsJSON: true, deliver: route.deliver)
-                _ = MessageCodec.encodeReply(parser: .json, command: parsed.cmd, id: id, body: body, bodyIsJSON: true, requestBinary: false, into: &ctx.scratch)
+                deliverPush(command: p.command, body: body, bodyIsJSON: true, deliver: route.deliver)
+                _ = MessageCodec.encodeReply(parser: .json, command: p.command, id: id, body: body, bodyIsJSON: true, requestBinary: false, into: &ctx.scratch)
             }
             writeScratchResponse(status: 200, keepAlive: head.isKeepAlive)
+            resumeHTTP()
         case .url(let url):
             guard let r = context.backend.makeRequest() else {
-                writeEnvelopeResponse(command: parsed.cmd, id: id, error: GatewayReplyError(code: .backendUnavailable, message: "cannot create a backend request", status: 503), keepAlive: head.isKeepAlive)
+                writeEnvelopeResponse(command: p.command, id: id, error: GatewayReplyError(code: .backendUnavailable, message: "cannot create a backend request", status: 503), keepAlive: head.isKeepAlive)
+                resumeHTTP()
                 return
             }
             r.url = url
@@ -204,12 +225,14 @@ extension ClientConnection {
             r.maxResponseBytes = context.limits.maxBackendResponseBytes
             requestBody.withUnsafeReadableBytes { raw in r.body.write(UnsafeRawBufferPointer(rebasing: raw[dataRange])) }
             r.contentType = "application/json"
-            addGatewayHeaders(r, command: parsed.cmd, requestID: "\(self.id)-http", session: nil, route: route)
-            let allowed = Set(module.forwardHeaders).union(route.forwardHeaders)
+            addGatewayHeaders(r, command: p.command, requestID: "\(self.id)-http", session: nil, route: route,
+                              traceID: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"]))
+            if let user { r.headers.append("Gateway-User: \(Self.headerSafe(user))") }
+            let allowed = Set(p.module.forwardHeaders).union(route.forwardHeaders)
             for f in head.headers where allowed.contains(f.name.lowercased()) {
                 r.headers.append("\(f.name): \(Self.headerSafe(f.value))")
             }
-            let call = CallContext(kind: .httpCommand, command: parsed.cmd, id: id, binary: false, parser: .json,
+            let call = CallContext(kind: .httpCommand, command: p.command, id: id, binary: false, parser: .json,
                                    deliver: route.deliver, routeIndex: route.metricsIndex)
             call.startedAt = context.loop.now
             r.context = call
@@ -249,7 +272,7 @@ extension ClientConnection {
         resumeHTTP()
     }
 
-    private func writeEnvelopeResponse(command: String?, id: String?, error: GatewayReplyError, keepAlive: Bool) {
+    func writeEnvelopeResponse(command: String?, id: String?, error: GatewayReplyError, keepAlive: Bool) {
         let ctx = context
         ctx.scratch.clear()
         MessageCodec.encodeError(parser: .json, command: command, id: id, error: error, into: &ctx.scratch)

@@ -62,17 +62,31 @@ extension ClientConnection {
         r.url = url
         r.timeoutMs = pending.module.config.hookTimeoutMs ?? context.limits.backendTimeoutMs
         r.maxResponseBytes = context.limits.maxBackendResponseBytes
+        r.body = hookRequestBody(head: pending.head, subprotocols: pending.request.subprotocols)
+        r.headers.append("Gateway-Connection-Id: \(id)")
+        r.headers.append("traceparent: \(ConnectionID.traceparent())")
+        r.context = CallContext(kind: .handshake, command: "", id: nil, binary: false, parser: pending.module.config.parser)
+        r.handler = self
+        pendingUpgrade = pending
+        phase = .awaitingHook
+        httpBusy = true
+        context.backend.start(r)
+    }
+
+    /// The handshake hook's JSON body: `{"connectionId","path","query","headers","remoteAddress","subprotocols"}`.
+    /// Header names are lower-cased, repeated fields joined with ", ", and `Gateway-*` never included.
+    func hookRequestBody(head: HTTPRequestHead, subprotocols: [String]) -> ByteBuffer {
         var body = ByteBuffer(capacity: 512)
         body.write(string: "{\"connectionId\":")
         JSONWriter.writeString(id, into: &body)
         body.write(string: ",\"path\":")
-        JSONWriter.writeString(pending.head.path, into: &body)
+        JSONWriter.writeString(head.path, into: &body)
         body.write(string: ",\"query\":")
-        JSONWriter.writeString(pending.head.query, into: &body)
+        JSONWriter.writeString(head.query, into: &body)
         body.write(string: ",\"headers\":{")
         // Header names lower-cased; repeated fields joined with ", " (RFC 9110 §5.3).
         var merged: [(String, String)] = []
-        for f in pending.head.headers {
+        for f in head.headers {
             let lower = f.name.lowercased()
             if lower.hasPrefix("gateway-") { continue }  // never forwarded from clients
             if let i = merged.firstIndex(where: { $0.0 == lower }) { merged[i].1 += ", " + f.value } else { merged.append((lower, f.value)) }
@@ -86,20 +100,12 @@ extension ClientConnection {
         body.write(string: "},\"remoteAddress\":")
         JSONWriter.writeString(tcp.remoteAddress?.hostString ?? "", into: &body)
         body.write(string: ",\"subprotocols\":[")
-        for (i, p) in pending.request.subprotocols.enumerated() {
+        for (i, p) in subprotocols.enumerated() {
             if i > 0 { body.write(byte: UInt8(ascii: ",")) }
             JSONWriter.writeString(p, into: &body)
         }
         body.write(string: "]}")
-        r.body = body
-        r.headers.append("Gateway-Connection-Id: \(id)")
-        r.headers.append("traceparent: \(ConnectionID.traceparent())")
-        r.context = CallContext(kind: .handshake, command: "", id: nil, binary: false, parser: pending.module.config.parser)
-        r.handler = self
-        pendingUpgrade = pending
-        phase = .awaitingHook
-        httpBusy = true
-        context.backend.start(r)
+        return body
     }
 
     func handshakeHookCompleted(_ r: BackendRequest) {
@@ -130,6 +136,7 @@ extension ClientConnection {
     func acceptUpgrade(_ pending: PendingUpgrade, user: String?, join: [String], firstMessage: ByteBuffer?) {
         let session = WebSocketSession(module: pending.module, maxMessageBytes: context.limits.maxMessageBytes, now: context.loop.now)
         session.runtimeGeneration = context.runtime.generation
+        session.traceID = ConnectionID.traceID(fromTraceparent: pending.head.headers["traceparent"])
         session.user = user
         session.join(join)
         if !pending.module.anyForwardHeaders.isEmpty {

@@ -13,6 +13,8 @@ final class CallContext {
         case httpCommand
         /// The module's handshake hook.
         case handshake
+        /// The handshake hook authorizing a `POST <module path>` command.
+        case commandAuth
     }
 
     let kind: Kind
@@ -55,7 +57,8 @@ extension ClientConnection: BackendResponseHandler {
             decoded = d
         case .failure(let err):
             // Even a message we could not parse gets its answer in order.
-            let cmd = module.config.parser == .json ? nil : module.config.command
+            // Only the raw format has a command that does not come from the message itself.
+            let cmd = module.config.parser == .raw ? module.config.command : nil
             replyError(seq: seq, command: cmd, id: nil, error: err, s)
             return
         }
@@ -116,7 +119,7 @@ extension ClientConnection: BackendResponseHandler {
     }
 
     /// The backend protocol's request headers (DESIGN §4).
-    func addGatewayHeaders(_ r: BackendRequest, command: String, requestID: String, session: WebSocketSession?, route: Route?) {
+    func addGatewayHeaders(_ r: BackendRequest, command: String, requestID: String, session: WebSocketSession?, route: Route?, traceID: String? = nil) {
         r.headers.append("Gateway-Connection-Id: \(id)")
         r.headers.append("Gateway-Command: \(Self.headerSafe(command))")
         r.headers.append("Gateway-Request-Id: \(requestID)")
@@ -127,7 +130,7 @@ extension ClientConnection: BackendResponseHandler {
                 r.headers.append(f.line)
             }
         }
-        r.headers.append("traceparent: \(ConnectionID.traceparent())")
+        r.headers.append("traceparent: \(ConnectionID.traceparent(traceID: traceID ?? session?.traceID))")
     }
 
     /// Strips CR/LF so a value can never inject a header line.
@@ -163,6 +166,8 @@ extension ClientConnection: BackendResponseHandler {
             httpCommandCompleted(request, call: call)
         case .handshake:
             handshakeHookCompleted(request)
+        case .commandAuth:
+            commandAuthCompleted(request)
         }
     }
 

@@ -45,6 +45,8 @@ final class ClientConnection: ConnectionHandler {
     var pendingUpgrade: PendingUpgrade?
     /// The `http[]` request being proxied.
     var proxy: ProxyExchange?
+    /// A `POST <module path>` command waiting for the handshake hook.
+    var pendingCommand: PendingCommand?
     /// The address counted by admission control (released on close).
     var admittedIP: String?
 

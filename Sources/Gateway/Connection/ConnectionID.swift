@@ -22,17 +22,28 @@ enum ConnectionID {
         return Int(id.prefix(2), radix: 16)
     }
 
-    /// A W3C `traceparent` with fresh random trace and span ids.
-    static func traceparent() -> String {
+    /// A W3C `traceparent` with a fresh span id, continuing `traceID` (32 lower-case hex digits, as
+    /// taken from the client's own `traceparent`) or starting a new trace.
+    static func traceparent(traceID: String? = nil) -> String {
         var rng = SystemRandomNumberGenerator()
         var out = [UInt8]()
         out.reserveCapacity(55)
         out.append(contentsOf: "00-".utf8)
-        for _ in 0..<2 { appendHex(rng.next() as UInt64, into: &out) }
+        if let traceID { out.append(contentsOf: traceID.utf8) } else { for _ in 0..<2 { appendHex(rng.next() as UInt64, into: &out) } }
         out.append(UInt8(ascii: "-"))
         appendHex(rng.next() as UInt64, into: &out)
         out.append(contentsOf: "-01".utf8)
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The trace id of a valid W3C `traceparent` value (`00-<32 hex>-<16 hex>-<2 hex>`), else nil.
+    static func traceID(fromTraceparent value: String?) -> String? {
+        guard let v = value?.trimmedSpaces(), v.utf8.count == 55 else { return nil }
+        let parts = v.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].utf8.count == 2, parts[1].utf8.count == 32, parts[2].utf8.count == 16, parts[3].utf8.count == 2,
+              parts.allSatisfy({ $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } }),
+              parts[0] != "ff", parts[1].utf8.contains(where: { $0 != 48 }) else { return nil }
+        return String(parts[1])
     }
 
     private static func appendHex(_ v: UInt64, into out: inout [UInt8]) {

@@ -57,7 +57,7 @@ final class ProxyExchange: BackendStreamHandler, BackendResponseHandler {
         // Names listed in Connection are hop-by-hop too.
         var drop = Self.hopByHop
         for t in head.headers.tokens(name: "connection") { drop.insert(t.lowercased()) }
-        drop.formUnion(["host", "content-length", "expect"])
+        drop.formUnion(["host", "content-length", "expect", "traceparent"])
         var sawAccept = false
         var forwardedFor: String?
         for f in head.headers {
@@ -79,7 +79,7 @@ final class ProxyExchange: BackendStreamHandler, BackendResponseHandler {
         if let host { r.headers.append("X-Forwarded-Host: \(host)") }
         let forNode = client.contains(":") ? "\"[\(client)]\"" : client
         r.headers.append("Forwarded: for=\(forNode);proto=http" + (host.map { ";host=\"\($0)\"" } ?? ""))
-        r.headers.append("traceparent: \(ConnectionID.traceparent())")
+        r.headers.append("traceparent: \(ConnectionID.traceparent(traceID: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"])))")
         request = r
         ctx.metrics.proxyRequests += 1
         ctx.backend.start(r)

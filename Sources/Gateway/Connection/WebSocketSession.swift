@@ -25,6 +25,8 @@ final class WebSocketSession {
     var draining = false
     /// `Gateway-Close`: close with this code once in-flight calls are answered.
     var pendingClose: (WebSocketCloseCode, String)?
+    /// Trace id from the handshake's `traceparent`: backend calls continue the client's trace.
+    var traceID: String?
     /// The user id (`Gateway-Set-User`), if known.
     var user: String?
     /// Rooms joined (`Gateway-Join`), in join order.

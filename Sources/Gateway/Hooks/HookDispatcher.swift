@@ -23,6 +23,7 @@ final class HookDispatcher: BackendResponseHandler {
         let what: String
         var attempt = 0
         var due: UInt64 = 0
+        var headers: [String] = []
         init(url: String, body: [UInt8], what: String) {
             self.url = url
             self.body = body
@@ -40,9 +41,11 @@ final class HookDispatcher: BackendResponseHandler {
     /// Hooks not yet delivered.
     var pendingCount: Int { waiting.count + inFlight }
 
-    /// Sends a JSON body to `url` (POST), retrying until delivered.
-    func post(url: String, body: [UInt8], what: String) {
-        send(Job(url: url, body: body, what: what))
+    /// Sends a JSON body to `url` (POST), retrying until delivered. `headers` go with every attempt.
+    func post(url: String, body: [UInt8], what: String, headers: [String] = []) {
+        let job = Job(url: url, body: body, what: what)
+        job.headers = headers
+        send(job)
     }
 
     private func send(_ job: Job) {
@@ -53,6 +56,8 @@ final class HookDispatcher: BackendResponseHandler {
         job.attempt += 1
         r.url = job.url
         r.body.write(contentsOf: job.body)
+        r.headers = job.headers
+        r.headers.append("traceparent: \(ConnectionID.traceparent())")
         r.timeoutMs = context.limits.backendTimeoutMs
         r.context = job
         r.handler = self
