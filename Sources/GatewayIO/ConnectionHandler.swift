@@ -16,6 +16,14 @@ public protocol ConnectionHandler: AnyObject {
 
     /// The socket is closed and the connection is gone. The last call the handler receives.
     func connectionDidClose(_ connection: TCPConnection, error: IOError?)
+
+    /// An outgoing connection (`EventLoop.connect`) is established; reading has started.
+    func connectionDidConnect(_ connection: TCPConnection)
+}
+
+extension ConnectionHandler {
+    /// Accepted connections never connect; handlers of outgoing ones override this.
+    public func connectionDidConnect(_ connection: TCPConnection) {}
 }
 
 /// Receives connections accepted on a listener.

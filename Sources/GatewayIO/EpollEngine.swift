@@ -108,7 +108,7 @@ final class EpollEngine {
 
     private func interest(_ c: TCPConnection) -> UInt32 {
         var ev: UInt32 = 0
-        if !c.readPaused && !c.eof { ev |= EPOLLIN.rawValue }
+        if !c.readPaused && !c.eof && !c.connecting { ev |= EPOLLIN.rawValue }
         if c.wantsWritable { ev |= EPOLLOUT.rawValue }
         return ev
     }
@@ -129,6 +129,31 @@ final class EpollEngine {
 
     func deregister(_ c: TCPConnection) {
         epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nil)
+    }
+
+    func startConnect(_ c: TCPConnection, to address: SocketAddress) {
+        let r = address.withSockAddr { Glibc.connect(c.fd, $0, $1) }
+        let err = r == 0 ? 0 : errno
+        if r != 0 && err != EINPROGRESS {
+            c.abort(error: IOError("connect \(address)", errno: err))
+            return
+        }
+        // Completion (or failure) shows up as writability.
+        c.wantsWritable = true
+        register(c)
+    }
+
+    private func connectReady(_ c: TCPConnection) {
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len)
+        c.wantsWritable = false
+        if err != 0 {
+            c.abort(error: IOError("connect", errno: err))
+            return
+        }
+        loop.connected(c)
+        updateInterest(c)
     }
 
     private func readReady(_ c: TCPConnection) {
@@ -163,6 +188,7 @@ final class EpollEngine {
         case .open, .flushing: break
         default: return
         }
+        if c.connecting { return }
         while !c.outbound.isEmpty {
             if c.wantsWritable { return }  // EPOLLOUT will call us
             let iov = iovecs
@@ -238,6 +264,10 @@ final class EpollEngine {
             switch ud.op {
             case .connection:
                 guard let c = loop.connection(for: ud) else { continue }
+                if c.connecting {
+                    if flags & (EPOLLOUT.rawValue | EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { connectReady(c) }
+                    continue
+                }
                 if c.eof && flags & (EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
                     // Both directions are dead and the handler already saw EOF: nothing left to do
                     // but close (otherwise the always-reported HUP would make the loop spin).

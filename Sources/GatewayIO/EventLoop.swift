@@ -258,16 +258,42 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Connections (engine callbacks)
 
-    func acceptedDescriptor(_ fd: Int32, listener: Listener) {
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let peer: SocketAddress? = withUnsafeMutablePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                getpeername(fd, sa, &len) == 0 ? SocketAddress(storage: p) : nil
-            }
+    /// Opens an outgoing TCP connection (load generators, tests). `handler` gets
+    /// `connectionDidConnect` when it is established, or `connectionDidClose` with the error.
+    @discardableResult
+    public func connect(to address: SocketAddress, handler: any ConnectionHandler) -> TCPConnection? {
+        var type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        if case .epoll = engine! { type |= Int32(SOCK_NONBLOCK.rawValue) }
+        let fd = socket(address.family, type, 0)
+        guard fd >= 0 else {
+            return nil
         }
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let c = register(fd: fd, peer: address)
+        c.handler = handler
+        c.connecting = true
+        switch engine! {
+        case .uring(let e): e.startConnect(c, to: address)
+        case .epoll(let e): e.startConnect(c, to: address)
+        }
+        return c
+    }
+
+    /// An outgoing connect finished successfully.
+    func connected(_ c: TCPConnection) {
+        c.connecting = false
+        c.handler?.connectionDidConnect(c)
+        if c.closeState == .open {
+            switch engine! {
+            case .uring(let e): e.startReading(c)
+            case .epoll(let e): e.updateInterest(c)
+            }
+            if !c.outbound.isEmpty { c.markDirty() }
+        }
+    }
+
+    private func register(fd: Int32, peer: SocketAddress?) -> TCPConnection {
         let slot: UInt32
         if let s = freeSlots.popLast() {
             slot = s
@@ -280,6 +306,20 @@ public final class EventLoop: @unchecked Sendable {
         let c = TCPConnection(fd: fd, loop: self, slot: slot, generation: generations[Int(slot)], remoteAddress: peer)
         connections[Int(slot)] = c
         connectionCount += 1
+        return c
+    }
+
+    func acceptedDescriptor(_ fd: Int32, listener: Listener) {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let peer: SocketAddress? = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                getpeername(fd, sa, &len) == 0 ? SocketAddress(storage: p) : nil
+            }
+        }
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let c = register(fd: fd, peer: peer)
         listener.handler.accepted(c)
         if c.handler == nil && c.closeState == .open {
             c.abort()
@@ -367,7 +407,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// io_uring: an operation of a closing connection completed; finish if it was the last one.
     func operationFinished(_ c: TCPConnection) {
-        if c.closeState == .closing && !c.recvArmed && !c.sendInFlight {
+        if c.closeState == .closing && !c.recvArmed && !c.sendInFlight && c.connectAddress == nil {
             pendingCloses.append(c)
         }
     }
@@ -376,7 +416,7 @@ public final class EventLoop: @unchecked Sendable {
         while !pendingCloses.isEmpty {
             let batch = pendingCloses
             pendingCloses.removeAll(keepingCapacity: true)
-            for c in batch where c.closeState == .closing && !c.recvArmed && !c.sendInFlight {
+            for c in batch where c.closeState == .closing && !c.recvArmed && !c.sendInFlight && c.connectAddress == nil {
                 finishClose(c)
             }
         }

@@ -48,6 +48,10 @@ public final class TCPConnection {
     /// epoll: registered interest mask.
     var epollEvents: UInt32 = 0
     var closeError: IOError?
+    /// An outgoing connect is in progress (no reading or writing until it completes).
+    var connecting = false
+    /// io_uring: the peer address, kept where the kernel can read it until the connect completes.
+    var connectAddress: UnsafeMutablePointer<sockaddr_storage>?
     var lingerDeadline: UInt64 = 0
 
     enum CloseState {

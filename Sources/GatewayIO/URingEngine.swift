@@ -219,7 +219,7 @@ final class URingEngine {
     // MARK: Connections
 
     func startReading(_ c: TCPConnection) {
-        guard !c.recvArmed, !c.readPaused, !c.eof else { return }
+        guard !c.recvArmed, !c.readPaused, !c.eof, !c.connecting else { return }
         switch c.closeState {
         case .closing, .closed: return
         default: break
@@ -237,6 +237,7 @@ final class URingEngine {
     }
 
     func cancelOperations(_ c: TCPConnection) {
+        if c.connectAddress != nil { cancel(UserData(.connect, slot: c.slot, generation: c.generation)) }
         if c.recvArmed { cancel(UserData(.recv, slot: c.slot, generation: c.generation)) }
         if c.sendInFlight {
             cancel(UserData(.send, slot: c.slot, generation: c.generation))
@@ -285,8 +286,38 @@ final class URingEngine {
         }
     }
 
+    func startConnect(_ c: TCPConnection, to address: SocketAddress) {
+        let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
+        storage.initialize(to: sockaddr_storage())
+        let len = address.withSockAddr { sa, l -> socklen_t in
+            UnsafeMutableRawPointer(storage).copyMemory(from: sa, byteCount: Int(l))
+            return l
+        }
+        c.connectAddress = storage
+        let s = sqe()
+        storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { io_uring_prep_connect(s, c.fd, $0, len) }
+        io_uring_sqe_set_data64(s, UserData(.connect, slot: c.slot, generation: c.generation).raw)
+    }
+
+    private func connectCompleted(_ ud: UserData, res: Int32) {
+        guard let c = loop.connection(for: ud) else { return }
+        if let a = c.connectAddress {
+            a.deallocate()
+            c.connectAddress = nil
+        }
+        if c.closeState == .closing {
+            loop.operationFinished(c)
+            return
+        }
+        if res < 0 {
+            c.abort(error: IOError("connect", errno: -res))
+            return
+        }
+        loop.connected(c)
+    }
+
     func flush(_ c: TCPConnection) {
-        guard !c.sendInFlight else { return }
+        guard !c.sendInFlight, !c.connecting else { return }
         switch c.closeState {
         case .open, .flushing: break
         default: return
@@ -456,6 +487,7 @@ final class URingEngine {
             case .send: sendCompleted(ud, res: res)
             case .sendPoll: sendPollCompleted(ud)
             case .accept: acceptCompleted(ud, res: res, flags: flags)
+            case .connect: connectCompleted(ud, res: res)
             case .watch: watchCompleted(ud, res: res)
             case .wake: armWake()
             default: break

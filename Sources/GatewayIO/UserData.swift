@@ -15,6 +15,7 @@ struct UserData: Equatable {
         case close = 8
         case connection = 9  // epoll: readiness of a connection socket
         case nop = 10
+        case connect = 11
     }
 
     /// The raw 64-bit value.
