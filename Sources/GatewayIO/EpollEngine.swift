@@ -256,6 +256,7 @@ final class EpollEngine {
         // Round up so a timer due in 0.3 ms does not turn into a busy 0 ms wait.
         let ms = Int32(min((timeoutNanos + 999_999) / 1_000_000, 60_000))
         let n = epoll_wait(epfd, events, eventCapacity, ms)
+        loop.now = Syscall.monotonicNanos()
         guard n > 0 else { return }
         for k in 0..<Int(n) {
             let ev = events[k]

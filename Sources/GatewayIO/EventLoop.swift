@@ -37,8 +37,9 @@ public final class EventLoop: @unchecked Sendable {
     private var taskScratch: [@Sendable () -> Void] = []
     let stopRequested = Atomic<Bool>(false)
     private var nextSweep: UInt64 = 0
-    /// The loop's clock (CLOCK_MONOTONIC, nanoseconds), refreshed once per tick.
-    public private(set) var now: UInt64 = Syscall.monotonicNanos()
+    /// The loop's clock (CLOCK_MONOTONIC, nanoseconds), refreshed when the engine returns from waiting
+    /// (before events are dispatched) and again before timers run.
+    public internal(set) var now: UInt64 = Syscall.monotonicNanos()
     /// Number of open connections on this loop.
     public private(set) var connectionCount = 0
     /// Bytes received from and written to connections on this loop since start.

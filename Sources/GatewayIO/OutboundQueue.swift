@@ -84,8 +84,11 @@ struct OutboundQueue {
             let r = chunks[head].readable
             if remaining >= r {
                 remaining -= r
-                if case .buffer(let b) = chunks[head] { pool.give(b) }
+                // Move the chunk out first: handing the pool a second reference would make its
+                // `clear()` copy the storage (one malloc per drained buffer).
+                let done = chunks[head]
                 chunks[head] = .buffer(ByteBuffer())
+                if case .buffer(let b) = done { pool.give(b) }
                 head += 1
             } else {
                 switch chunks[head] {
@@ -108,7 +111,9 @@ struct OutboundQueue {
     /// Drops everything (connection closed), returning buffers to the pool.
     mutating func removeAll(pool: inout BufferPool) {
         for i in head..<chunks.count {
-            if case .buffer(let b) = chunks[i] { pool.give(b) }
+            let done = chunks[i]
+            chunks[i] = .buffer(ByteBuffer())
+            if case .buffer(let b) = done { pool.give(b) }
         }
         chunks.removeAll()
         head = 0
@@ -145,7 +150,7 @@ struct BufferPool {
         free.popLast() ?? ByteBuffer(capacity: 512)
     }
 
-    mutating func give(_ buffer: ByteBuffer) {
+    mutating func give(_ buffer: consuming ByteBuffer) {
         guard free.count < maxCount, buffer.capacity <= maxCapacity, buffer.capacity > 0 else { return }
         var b = buffer
         b.clear()

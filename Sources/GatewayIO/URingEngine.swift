@@ -451,6 +451,7 @@ final class URingEngine {
         // Submits everything queued this tick and waits for at least one completion or the timeout,
         // in one io_uring_enter (EXT_ARG timeout, no timeout SQE). -ETIME/-EINTR are normal.
         _ = io_uring_submit_and_wait_timeout(ring, &cqe, 1, timeout, nil)
+        loop.now = Syscall.monotonicNanos()
         reapCompletions(wait: false)
         dispatchCompletions()
         if !rearm.isEmpty {

@@ -96,6 +96,12 @@ extension ClientConnection {
         if consumed < input.count && phase != .closed {
             held.write(UnsafeRawBufferPointer(rebasing: input[consumed...]))
         }
+        if phase == .websocket && !held.isEmpty {
+            // Frames that arrived in the same read as the upgrade request.
+            var bytes = held
+            held = ByteBuffer()
+            bytes.withUnsafeMutableReadableBytes { receiveWebSocket($0) }
+        }
     }
 
     /// A complete request: answer it. Returns `.pause` when parsing must stop (asynchronous answer,
