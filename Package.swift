@@ -14,6 +14,11 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "gateway", targets: ["GatewayServer"]),
+        .executable(name: "gateway-bench", targets: ["GatewayBench"]),
+        .library(name: "GatewayHTTP1", targets: ["GatewayHTTP1"]),
+        .library(name: "GatewayWebSocket", targets: ["GatewayWebSocket"]),
+        .library(name: "GatewayJSON", targets: ["GatewayJSON"]),
+        .library(name: "GatewayCore", targets: ["Gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,6 +55,14 @@ let package = Package(
                 "Gateway", "GatewayIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "GatewayBench",
+            dependencies: [
+                "GatewayIO", "GatewayWebSocket", "GatewayBuffers",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
