@@ -74,15 +74,28 @@ public struct HTTPRequestHead: Sendable, Equatable {
         self.headers = headers
     }
 
-    /// The path part of the target (before `?`), not percent-decoded.
+    /// The target in origin form: for an absolute-form target (`http://host/a?b`, RFC 9112 §3.2.2)
+    /// the part from the path on (`/a?b`), `/` when it has no path; otherwise the target itself.
+    public var originForm: Substring {
+        guard !target.hasPrefix("/"), let colon = target.firstIndex(of: ":"),
+              target[colon...].hasPrefix("://") else { return target[...] }
+        let rest = target[target.index(colon, offsetBy: 3)...]
+        guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
+        return rest[slash] == "?" ? "/" + rest[slash...] : rest[slash...]
+    }
+
+    /// The path part of the target (before `?`), not percent-decoded. Absolute-form targets are
+    /// reduced to their path.
     public var path: Substring {
-        if let q = target.firstIndex(of: "?") { return target[..<q] }
-        return target[...]
+        let t = originForm
+        if let q = t.firstIndex(of: "?") { return t[..<q] }
+        return t
     }
 
     /// The query part of the target (after `?`), or an empty string.
     public var query: Substring {
-        if let q = target.firstIndex(of: "?") { return target[target.index(after: q)...] }
+        let t = originForm
+        if let q = t.firstIndex(of: "?") { return t[t.index(after: q)...] }
         return ""
     }
 

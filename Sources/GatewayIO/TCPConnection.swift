@@ -124,7 +124,7 @@ public final class TCPConnection {
     public func close(lingerNanos: UInt64 = 2_000_000_000) {
         guard closeState == .open else { return }
         closeState = .flushing
-        lingerDeadline = lingerNanos
+        lingerDeadline = loop.now &+ lingerNanos
         readPaused = false
         loop.engineUpdateReading(self)
         markDirty()

@@ -46,6 +46,11 @@ extension ClientConnection {
                 case .head(let h):
                     requestHead = h
                     requestBody.clear()
+                    if h.version == .http1_1 && h.headers["host"] == nil {
+                        // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
+                        writeSimpleResponse(status: 400, body: "{\"error\":\"missing Host header\"}", contentType: "application/json", close: true)
+                        return .pause
+                    }
                     if h.version == .http1_1, h.headers.contains(name: "expect", token: "100-continue") {
                         // The body will be read: say so now instead of making the client wait (curl waits 1 s).
                         tcp.write { $0.write(string: "HTTP/1.1 100 Continue\r\n\r\n") }
