@@ -116,6 +116,7 @@ public final class GatewayService: Sendable {
         }
         group.stop()
         group.join()
+        contexts.clear()
         logger.notice("stopped")
     }
 }
