@@ -33,7 +33,7 @@ public final class EventLoop: @unchecked Sendable {
     var watches: [Watch] = []
     private var freeWatches: [Int] = []
 
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let tasks = Locked<[@Sendable () -> Void]>([])
     private var taskScratch: [@Sendable () -> Void] = []
     let stopRequested = Atomic<Bool>(false)
     private var nextSweep: UInt64 = 0

@@ -9,7 +9,7 @@ internal import Glibc
 public final class EventLoopGroup: Sendable {
     /// The loops, in index order. Filled by `start`.
     public let loops: [EventLoop]
-    private let threads: Mutex<[pthread_t]>
+    private let threads: Locked<[pthread_t]>
 
     /// Starts `count` loops on `engine` (`auto` must be resolved first, see `IOEngineProbe`).
     /// `setUp` runs on each loop's thread before its first tick; use it to create per-loop state.
@@ -54,7 +54,7 @@ public final class EventLoopGroup: Sendable {
         switch result {
         case .success(let loops):
             self.loops = loops
-            self.threads = Mutex(threads)
+            self.threads = Locked(threads)
         case .failure(let error):
             for t in threads { pthread_join(t, nil) }
             throw error
@@ -89,12 +89,12 @@ private final class LoopStartup: Sendable {
         var error: IOError?
         var reported = 0
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let count: Int
 
     init(count: Int) {
         self.count = count
-        state = Mutex(State(loops: Array(repeating: nil, count: count)))
+        state = Locked(State(loops: Array(repeating: nil, count: count)))
     }
 
     func report(index: Int, result: Result<EventLoop, IOError>) {

@@ -4,26 +4,25 @@ internal import Synchronization
 /// The loops of one gateway process, reachable from any loop: hands deliveries to the loops that may
 /// hold recipients and runs per-connection operations on the connection's own loop.
 final class GatewayHub: @unchecked Sendable {
-    // @unchecked: `contexts` is guarded by `lock`; a context itself is only used on its own loop's
+    // @unchecked: `contexts` is behind its lock; a context itself is only used on its own loop's
     // thread (every access goes through that loop's `execute`, or happens on it).
-    private var contexts: [LoopContext?]
-    private let lock = Mutex<Void>(())
+    private let contexts: Locked<[LoopContext?]>
     /// Connection counts across loops, for `maxConnections` and `maxConnectionsPerIP`.
     let admission: Admission
 
     init(loopCount: Int) {
-        contexts = Array(repeating: nil, count: loopCount)
+        contexts = Locked(Array(repeating: nil, count: loopCount))
         admission = Admission()
     }
 
-    var loopCount: Int { lock.withLock { _ in contexts.count } }
+    var loopCount: Int { contexts.withLock { $0.count } }
 
-    func register(_ c: LoopContext) { lock.withLock { _ in contexts[c.loop.index] = c } }
+    func register(_ c: LoopContext) { contexts.withLock { $0[c.loop.index] = c } }
 
     /// Drops every context once the loops have stopped (contexts refer to the hub, so this breaks
     /// the cycle and lets everything be freed: leak checkers see a clean exit).
-    func clear() { lock.withLock { _ in for i in contexts.indices { contexts[i] = nil } } }
-    func context(_ i: Int) -> LoopContext? { lock.withLock { _ in i < contexts.count ? contexts[i] : nil } }
+    func clear() { contexts.withLock { for i in $0.indices { $0[i] = nil } } }
+    func context(_ i: Int) -> LoopContext? { contexts.withLock { i < $0.count ? $0[i] : nil } }
 
     /// Runs `body` with loop `i`'s context on that loop's thread.
     func onLoop(_ i: Int, _ body: @escaping @Sendable (LoopContext) -> Void) {
@@ -61,13 +60,13 @@ final class GatewayHub: @unchecked Sendable {
 
 /// Sums per-loop results and calls back on the origin loop once every loop reported.
 final class Tally: @unchecked Sendable {
-    // @unchecked: `state` is behind a Mutex; `done` is only called on `origin`'s thread.
-    private let state: Mutex<(remaining: Int, sum: Int)>
+    // @unchecked: `state` is behind a lock; `done` is only called on `origin`'s thread.
+    private let state: Locked<(remaining: Int, sum: Int)>
     private let origin: EventLoop
     private let done: (Int) -> Void
 
     init(expected: Int, origin: EventLoop, done: @escaping (Int) -> Void) {
-        state = Mutex((expected, 0))
+        state = Locked((expected, 0))
         self.origin = origin
         self.done = done
     }
@@ -97,8 +96,8 @@ extension GatewayHub {
         from origin: EventLoop, _ body: @escaping @Sendable (LoopContext) -> T, done: @escaping ([T]) -> Void
     ) {
         let n = loopCount
-        let results = Mutex<[T?]>(Array(repeating: nil, count: n))
-        let remaining = Mutex(n)
+        let results = Locked<[T?]>(Array(repeating: nil, count: n))
+        let remaining = Locked(n)
         let cb = SendableBox(done)
         for i in 0..<n {
             let finish: @Sendable (T?) -> Void = { value in

@@ -1,3 +1,4 @@
+internal import GatewayIO
 internal import Synchronization
 #if canImport(Glibc)
 internal import Glibc
@@ -10,7 +11,7 @@ final class Admission: Sendable {
         var total = 0
         var perIP: [String: Int] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// 90 % of the open-file limit: what `maxConnections: 0` means.
     let automaticLimit: Int
 

@@ -33,15 +33,8 @@ public final class GatewayService: Sendable {
     /// io_uring forced but unavailable).
     public func run() throws(IOError) {
         let config = runtime.config
-        // Signals are handled by sigwait on this thread; block them before any loop thread starts so
-        // every thread inherits the mask. SIGPIPE is ignored: sends use MSG_NOSIGNAL anyway.
-        signal(SIGPIPE, SIG_IGN)
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, SIGTERM)
-        sigaddset(&set, SIGINT)
-        sigaddset(&set, SIGHUP)
-        pthread_sigmask(SIG_BLOCK, &set, nil)
+        // Signals arrive through a pipe read on this thread (see SignalPipe).
+        SignalPipe.install()
 
         let requested = engineOverride ?? config.io.engine
         let resolution = try IOEngineProbe.resolve(requested)
@@ -85,7 +78,8 @@ public final class GatewayService: Sendable {
         var sig: Int32 = 0
         var current = runtime
         while true {
-            sigwait(&set, &sig)
+            guard let s = SignalPipe.next() else { continue }
+            sig = s
             if sig == SIGTERM || sig == SIGINT { break }
             if sig == SIGHUP { current = reload(current, hub: contexts) }
         }
@@ -101,10 +95,8 @@ public final class GatewayService: Sendable {
             }
         }
         // A second signal skips the rest of the drain.
-        var ts = timespec(tv_sec: 0, tv_nsec: 20_000_000)
-        var info = siginfo_t()
         while remaining.value > 0 {
-            if sigtimedwait(&set, &info, &ts) > 0 {
+            if let s = SignalPipe.next(timeoutMs: 20), s == SIGTERM || s == SIGINT {
                 logger.warning("second signal: exiting without finishing the drain")
                 break
             }
@@ -167,8 +159,8 @@ extension GatewayService {
 
 /// Hands each loop its own listening socket.
 private final class SocketList: Sendable {
-    private let sockets: Mutex<[ListeningSocket?]>
-    init(_ s: [ListeningSocket]) { sockets = Mutex(s.map { Optional($0) }) }
+    private let sockets: Locked<[ListeningSocket?]>
+    init(_ s: [ListeningSocket]) { sockets = Locked(s.map { Optional($0) }) }
     func take(_ i: Int) -> ListeningSocket {
         sockets.withLock { s in
             let x = s[i]!
