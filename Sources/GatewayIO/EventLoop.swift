@@ -294,7 +294,14 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Unsent bytes the kernel may hold per socket. Without a cap the send buffer autotunes to
+    /// megabytes, which hides a client that stopped reading from `sendQueueBytes`: the kernel
+    /// swallows the backlog. 128 KiB keeps throughput on fast links and bounds what hides there.
+    public static let notSentLowWater: Int32 = 128 * 1024
+
     private func register(fd: Int32, peer: SocketAddress?) -> TCPConnection {
+        var lowat = Self.notSentLowWater
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NOTSENT_LOWAT, &lowat, socklen_t(MemoryLayout<Int32>.size))
         let slot: UInt32
         if let s = freeSlots.popLast() {
             slot = s

@@ -24,7 +24,8 @@ ENGINES = (os.environ.get("E2E_ENGINES") or "io_uring epoll").split()
 
 CRASH_MARKERS = ("Fatal error", "Segmentation fault", "SIGSEGV", "SIGABRT", "SIGBUS", "SIGILL",
                  "Illegal instruction", "Precondition failed", "Assertion failed", "Program crashed",
-                 "Current stack trace", "Aborted (core dumped)")
+                 "Current stack trace", "Aborted (core dumped)", "AddressSanitizer", "LeakSanitizer",
+                 "ThreadSanitizer")
 
 # Defaults that keep the suite fast: short timeouts everywhere.
 DEFAULT_LIMITS = {

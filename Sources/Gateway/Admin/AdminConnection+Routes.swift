@@ -10,10 +10,10 @@ extension AdminConnection {
         let path = String(h.path)
         let method = h.method
         if path == "/healthz" {
-            return method == .GET || method == .HEAD ? respond(200, json: "{\"status\":\"ok\"}") : fail(405, "use GET")
+            return method == .GET || method == .HEAD ? respond(200, json: "{\"status\":\"ok\"}") : fail(405, "use GET", allow: "GET, HEAD")
         }
         if path == "/readyz" {
-            guard method == .GET || method == .HEAD else { return fail(405, "use GET") }
+            guard method == .GET || method == .HEAD else { return fail(405, "use GET", allow: "GET, HEAD") }
             return server.context.draining ? respond(503, json: "{\"status\":\"draining\"}") : respond(200, json: "{\"status\":\"ready\"}")
         }
         guard server.authorized(h.headers["authorization"]) else {
@@ -21,26 +21,28 @@ extension AdminConnection {
         }
         let segments = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (method, segments.count, segments.first) {
-        case (.GET, 1, "metrics"):
+        case (.GET, 1, "metrics"), (.HEAD, 1, "metrics"):
             metrics()
         case (_, 1, "metrics"):
-            fail(405, "use GET")
+            fail(405, "use GET", allow: "GET, HEAD")
         case (.POST, 2, "v1") where segments[1] == "publish":
             publish()
-        case (.GET, 2, "v1") where segments[1] == "stats":
+        case (.GET, 2, "v1") where segments[1] == "stats", (.HEAD, 2, "v1") where segments[1] == "stats":
             stats()
-        case (.GET, 2, "v1") where segments[1] == "connections":
+        case (.GET, 2, "v1") where segments[1] == "connections", (.HEAD, 2, "v1") where segments[1] == "connections":
             listConnections(query: AdminQuery(String(h.query)))
-        case (.GET, 3, "v1") where segments[1] == "connections":
+        case (.GET, 3, "v1") where segments[1] == "connections", (.HEAD, 3, "v1") where segments[1] == "connections":
             showConnection(segments[2])
         case (.POST, 4, "v1") where segments[1] == "connections" && segments[3] == "close":
             closeConnection(segments[2])
         case (.POST, 4, "v1") where segments[1] == "connections" && segments[3] == "rooms":
             changeRooms(segments[2])
-        case (_, 2, "v1") where ["publish", "stats", "connections"].contains(segments[1]),
-             (_, 3, "v1") where segments[1] == "connections",
+        case (_, 2, "v1") where segments[1] == "publish",
              (_, 4, "v1") where segments[1] == "connections" && ["close", "rooms"].contains(segments[3]):
-            fail(405, "method \(method) not allowed on \(path)")
+            fail(405, "method \(method) not allowed on \(path)", allow: "POST")
+        case (_, 2, "v1") where ["stats", "connections"].contains(segments[1]),
+             (_, 3, "v1") where segments[1] == "connections":
+            fail(405, "method \(method) not allowed on \(path)", allow: "GET, HEAD")
         default:
             fail(404, "no such endpoint: \(path)")
         }

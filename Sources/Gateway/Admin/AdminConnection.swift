@@ -84,9 +84,10 @@ final class AdminConnection: ConnectionHandler {
         var h = headers
         h.add(name: "Content-Type", value: contentType)
         let keepAlive = (head?.isKeepAlive ?? false) && !closeAfter
+        let isHead = head?.method == .HEAD
         tcp.write { buf in
             HTTPResponseWriter.writeHead(status: status, headers: h, contentLength: body.count, keepAlive: keepAlive, into: &buf)
-            buf.write(contentsOf: body)
+            if !isHead { buf.write(contentsOf: body) }
         }
         busy = false
         tcp.deadline = server.context.loop.now &+ 30_000_000_000
@@ -97,14 +98,15 @@ final class AdminConnection: ConnectionHandler {
         resume()
     }
 
-    /// `{"error":"<message>"}` with `status`.
-    func fail(_ status: Int, _ message: String) {
+    /// `{"error":"<message>"}` with `status` (and `Allow` for 405, as RFC 9110 §15.5.6 requires).
+    func fail(_ status: Int, _ message: String, allow: String? = nil) {
         var b = ByteBuffer()
         b.write(string: "{\"error\":")
         JSONWriter.writeString(message, into: &b)
         b.write(byte: UInt8(ascii: "}"))
         var h = HTTPHeaders()
         if status == 401 { h.add(name: "WWW-Authenticate", value: "Bearer realm=\"gateway-admin\"") }
+        if let allow { h.add(name: "Allow", value: allow) }
         respond(status, body: b.readableArray, contentType: "application/json", headers: h)
     }
 }

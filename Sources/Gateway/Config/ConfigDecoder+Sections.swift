@@ -88,6 +88,10 @@ extension ConfigDecoder {
         for (name, kp, lo, hi) in keys {
             if let x = o[name], let n = int(x, Self.child(path, name), min: lo, max: hi) { l[keyPath: kp] = n }
         }
+        if l.pingIntervalSeconds >= l.idleTimeoutSeconds {
+            // Otherwise the idle close always comes first and even clients that answer pings are dropped.
+            fail(Self.child(path, "pingIntervalSeconds"), "must be less than idleTimeoutSeconds (\(l.idleTimeoutSeconds)), or no ping is sent before the idle close")
+        }
         return l
     }
 

@@ -29,7 +29,16 @@ final class ClientConnection: ConnectionHandler {
         case closed
     }
 
-    var phase: Phase = .http
+    var phase: Phase = .http {
+        didSet {
+            // A WebSocket session ends the moment the connection stops being one (closing handshake
+            // done, protocol error, EOF, kick…), not when TCP finally closes: it leaves the indexes
+            // and its disconnect hook goes out at once.
+            if phase == .closed && oldValue == .websocket { endSession() }
+        }
+    }
+    /// The session's end was processed (index removal, disconnect hook).
+    var sessionEnded = false
 
     // HTTP state (released after the upgrade).
     var httpParser: HTTPRequestParser?
@@ -129,7 +138,7 @@ final class ClientConnection: ConnectionHandler {
     }
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
-        let wasWebSocket = ws != nil
+        endSession()
         phase = .closed
         if let p = proxy {
             proxy = nil
@@ -140,13 +149,18 @@ final class ClientConnection: ConnectionHandler {
             admittedIP = nil
             context.hub.admission.release(ip: ip)
         }
-        if wasWebSocket, let session = ws {
-            context.sessions.remove(self)
-            session.replies.removeAll()
-            sendDisconnectHook(session)
-        }
         ws = nil
         httpParser = nil
+    }
+
+    /// Removes the WebSocket session from the indexes and sends its disconnect hook, once.
+    func endSession() {
+        guard !sessionEnded, let session = ws else { return }
+        sessionEnded = true
+        context.sessions.remove(self)
+        // Not `session.replies.removeAll()`: this can run from inside the reply queue's own write
+        // callback (a reply that overflowed the send queue); queued replies go with the session.
+        sendDisconnectHook(session)
     }
 
     // MARK: Drain

@@ -57,7 +57,8 @@ final class ProxyExchange: BackendStreamHandler, BackendResponseHandler {
         // Names listed in Connection are hop-by-hop too.
         var drop = Self.hopByHop
         for t in head.headers.tokens(name: "connection") { drop.insert(t.lowercased()) }
-        drop.formUnion(["host", "content-length", "expect", "traceparent"])
+        // Set by the gateway itself: a client's values could forge the host or scheme a backend sees.
+        drop.formUnion(["host", "content-length", "expect", "traceparent", "x-forwarded-host", "x-forwarded-proto"])
         var sawAccept = false
         var forwardedFor: String?
         for f in head.headers {
@@ -115,10 +116,16 @@ final class ProxyExchange: BackendStreamHandler, BackendResponseHandler {
     func backendResponseHead(_ request: BackendRequest, status: Int, headers: [(name: String, value: String)]) {
         var out = HTTPHeaders()
         var length: Int?
+        // Fields the backend names in its Connection header are hop-by-hop too (RFC 9110 §7.6.1).
+        var drop = Self.hopByHop
+        for h in headers where h.name.lowercased() == "connection" {
+            for t in h.value.split(separator: ",") { drop.insert(String(t).trimmedSpaces().lowercased()) }
+        }
         for h in headers {
             let lower = h.name.lowercased()
             if lower == "content-length" { length = Int(h.value.trimmedSpaces()); continue }
-            if Self.hopByHop.contains(lower) { continue }
+            // Gateway-* response fields are the gateway protocol's, never the client's business.
+            if drop.contains(lower) || lower.hasPrefix("gateway-") { continue }
             out.add(name: h.name, value: h.value)
         }
         let noBody = isHead || status == 204 || status == 304 || status < 200
