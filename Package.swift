@@ -7,6 +7,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
+    // Dynamic exclusivity checks cost ~16% of the instructions per message (callgrind, json echo):
+    // every class property passed inout registers an access in a thread-local set. Debug builds, which
+    // every test and sanitizer run uses, keep the checks (they caught a real bug); release drops them.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
 ]
 
 let package = Package(

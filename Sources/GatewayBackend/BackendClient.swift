@@ -12,7 +12,7 @@ internal import Glibc
 /// cache keeps connections to each backend origin alive between calls.
 public final class BackendClient: FDWatcher {
     /// The loop that drives this client.
-    public unowned let loop: EventLoop
+    public unowned(unsafe) let loop: EventLoop
     private let multi: UnsafeMutableRawPointer
     private var timer: LoopTimer!
     private var free: [BackendRequest] = []
@@ -83,6 +83,9 @@ public final class BackendClient: FDWatcher {
         cgw_easy_setopt_str(e, CURLOPT_PROTOCOLS_STR, "http,https")
         cgw_easy_setopt_long(e, CURLOPT_TIMEOUT_MS, request.timeoutMs)
         cgw_easy_setopt_long(e, CURLOPT_VERBOSE, Self.verbose ? 1 : 0)
+        // Backends are called directly: an http_proxy variable in the gateway's environment must not
+        // reroute them (and libcurl would read the proxy variables on every call).
+        cgw_easy_setopt_str(e, CURLOPT_PROXY, "")
         let me = Unmanaged.passUnretained(request).toOpaque()
         cgw_easy_setopt_ptr(e, CURLOPT_PRIVATE, me)
         cgw_easy_setopt_ptr(e, CURLOPT_WRITEDATA, me)

@@ -159,19 +159,37 @@ public struct BackendResponse {
     /// The body.
     public var body = ByteBuffer()
 
-    /// The first value of a header (case-insensitive), or nil.
+    /// The first value of a header (ASCII case-insensitive, without allocating), or nil.
     public func header(_ name: String) -> String? {
-        for h in headers where h.name.utf8.count == name.utf8.count && h.name.lowercased() == name.lowercased() {
+        for h in headers where Self.sameName(h.name, name) {
             return h.value
         }
         return nil
     }
 
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8, y = b.utf8
+        guard x.count == y.count else { return false }
+        for (c, d) in zip(x, y) where c != d {
+            let lc = (c >= 65 && c <= 90) ? c | 0x20 : c
+            let ld = (d >= 65 && d <= 90) ? d | 0x20 : d
+            if lc != ld { return false }
+        }
+        return true
+    }
+
     /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).
     public var mediaType: String? {
         guard let ct = header("content-type") else { return nil }
-        let main = ct.split(separator: ";", maxSplits: 1).first ?? ""
-        return String(main.unicodeScalars.filter { $0 != " " && $0 != "\t" }).lowercased()
+        // Bytes, not Characters: this runs for every backend reply.
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        for b in ct.utf8 {
+            if b == UInt8(ascii: ";") { break }
+            if b == 0x20 || b == 0x09 { continue }
+            out.append((b >= 65 && b <= 90) ? b | 0x20 : b)
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     mutating func reset() {

@@ -1,8 +1,8 @@
 /// A re-armable timer owned by one event loop. Create it once (the callback is stored once), then
 /// `schedule`/`cancel` it as often as needed without allocating.
 public final class LoopTimer {
-    /// The loop that runs the callback.
-    public unowned let loop: EventLoop
+    /// The loop that runs the callback (`unowned(unsafe)`: timers are owned by objects of that loop).
+    public unowned(unsafe) let loop: EventLoop
     let callback: () -> Void
     var deadline: UInt64 = 0
     var heapIndex = -1

@@ -12,8 +12,10 @@ internal import Glibc
 public final class TCPConnection {
     /// The socket descriptor (owned by this object until it closes).
     public let fd: Int32
-    /// The loop this connection lives on.
-    public unowned let loop: EventLoop
+    /// The loop this connection lives on. `unowned(unsafe)`: a connection never outlives its loop
+    /// (the loop closes and drops every connection before it goes away), and the checked `unowned`
+    /// costs an atomic retain/release on every access of this hot reference.
+    public unowned(unsafe) let loop: EventLoop
     /// The peer's address.
     public let remoteAddress: SocketAddress?
     /// Receives this connection's events.

@@ -12,7 +12,8 @@ struct MessageCodecTests {
     func decode(_ s: String, _ p: ParserKind, binary: Bool = false) -> (String, String?, String)? {
         let bytes = Array(s.utf8)
         return bytes.withUnsafeBytes { raw in
-            guard case .success(let d) = MessageCodec.decode(raw, binary: binary, module: module(p)) else { return nil }
+            let m = module(p)
+            guard case .success(let d) = MessageCodec.decode(raw, binary: binary, parser: m.parser, rawCommand: m.command) else { return nil }
             return (d.command, d.id, String(decoding: UnsafeRawBufferPointer(rebasing: raw[d.body]), as: UTF8.self))
         }
     }

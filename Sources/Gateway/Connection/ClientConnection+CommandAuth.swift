@@ -39,7 +39,7 @@ extension ClientConnection {
         r.maxResponseBytes = context.limits.maxBackendResponseBytes
         r.body = hookRequestBody(head: p.head, subprotocols: [])
         r.headers.append("Gateway-Connection-Id: \(id)")
-        r.headers.append("traceparent: \(ConnectionID.traceparent(traceID: ConnectionID.traceID(fromTraceparent: p.head.headers["traceparent"])))")
+        r.headers.append("traceparent: \(context.traceparent(continuing: ConnectionID.traceID(fromTraceparent: p.head.headers["traceparent"])))")
         r.context = CallContext(kind: .commandAuth, command: p.command, id: p.id, binary: false, parser: .json)
         r.handler = self
         pendingCommand = p

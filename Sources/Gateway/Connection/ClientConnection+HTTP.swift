@@ -195,7 +195,7 @@ extension ClientConnection {
             return
         }
         let id: String? = parsed.id.map { r in requestBody.withUnsafeReadableBytes { String(decoding: UnsafeRawBufferPointer(rebasing: $0[r]), as: UTF8.self) } }
-        guard let route = module.router.route(for: parsed.cmd) else {
+        guard let route = module.router.route(for: parsed.cmd)?.route else {
             writeEnvelopeResponse(command: parsed.cmd, id: id, error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(parsed.cmd)\"", status: nil), keepAlive: head.isKeepAlive)
             return
         }

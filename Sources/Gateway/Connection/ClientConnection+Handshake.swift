@@ -64,7 +64,7 @@ extension ClientConnection {
         r.maxResponseBytes = context.limits.maxBackendResponseBytes
         r.body = hookRequestBody(head: pending.head, subprotocols: pending.request.subprotocols)
         r.headers.append("Gateway-Connection-Id: \(id)")
-        r.headers.append("traceparent: \(ConnectionID.traceparent(traceID: ConnectionID.traceID(fromTraceparent: pending.head.headers["traceparent"])))")
+        r.headers.append("traceparent: \(context.traceparent(continuing: ConnectionID.traceID(fromTraceparent: pending.head.headers["traceparent"])))")
         r.context = CallContext(kind: .handshake, command: "", id: nil, binary: false, parser: pending.module.config.parser)
         r.handler = self
         pendingUpgrade = pending

@@ -52,7 +52,7 @@ extension ClientConnection: BackendResponseHandler {
         let seq = s.replies.reserve()
         context.metrics.messagesReceived += 1
         let decoded: DecodedMessage
-        switch MessageCodec.decode(payload, binary: binary, module: module.config) {
+        switch MessageCodec.decode(payload, binary: binary, parser: module.parser, rawCommand: module.rawCommand) {
         case .success(let d):
             decoded = d
         case .failure(let err):
@@ -69,39 +69,39 @@ extension ClientConnection: BackendResponseHandler {
                        error: GatewayReplyError(code: .rateLimited, message: "more than \(limits.messagesPerSecond) messages per second", status: 429), s)
             return
         }
-        guard let route = module.router.route(for: decoded.command) else {
+        guard let ref = module.router.route(for: decoded.command) else {
             replyError(seq: seq, command: decoded.command, id: decoded.id,
                        error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(decoded.command)\"", status: nil), s)
             return
         }
         let body = UnsafeRawBufferPointer(rebasing: payload[decoded.body])
-        switch route.target {
+        switch ref.route.target {
         case .local(.echo):
             // For json, `data` is valid JSON already (the whole envelope was validated).
             let outcome = ReplyOutcome(command: decoded.command, id: decoded.id, binary: binary,
-                                       bodyIsJSON: module.config.parser == .json, deliver: route.deliver)
+                                       bodyIsJSON: module.parser == .json, deliver: ref.route.deliver)
             deliverReply(seq: seq, outcome: outcome, body: body, s)
         case .url(let url):
-            startCall(url: url, route: route, message: decoded, body: body, seq: seq, s)
+            startCall(url: url, ref: ref, message: decoded, body: body, seq: seq, s)
         }
     }
 
-    private func startCall(url: String, route: Route, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64, _ s: WebSocketSession) {
+    private func startCall(url: String, ref: RouteRef, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64, _ s: WebSocketSession) {
         guard let r = context.backend.makeRequest() else {
             replyError(seq: seq, command: message.command, id: message.id,
                        error: GatewayReplyError(code: .backendUnavailable, message: "cannot create a backend request", status: 503), s)
             return
         }
         r.url = url
-        r.method = route.method
-        r.timeoutMs = route.timeoutMs ?? context.limits.backendTimeoutMs
+        r.method = ref.route.method
+        r.timeoutMs = ref.route.timeoutMs ?? context.limits.backendTimeoutMs
         r.maxResponseBytes = context.limits.maxBackendResponseBytes
-        r.hasBody = route.method != "GET"
+        r.hasBody = ref.route.method != "GET"
         r.body.write(body)
-        r.contentType = Self.contentType(parser: s.module.config.parser, binary: message.binary)
-        addGatewayHeaders(r, command: message.command, requestID: "\(id)-\(seq)", session: s, route: route)
+        r.contentType = Self.contentType(parser: s.module.parser, binary: message.binary)
+        addGatewayHeaders(r, command: message.command, requestID: "\(id)-\(seq)", session: s, route: ref.route)
         let call = CallContext(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary,
-                               parser: s.module.config.parser, deliver: route.deliver, routeIndex: route.metricsIndex)
+                               parser: s.module.parser, deliver: ref.route.deliver, routeIndex: ref.route.metricsIndex)
         call.startedAt = context.loop.now
         r.context = call
         r.handler = self
@@ -130,7 +130,7 @@ extension ClientConnection: BackendResponseHandler {
                 r.headers.append(f.line)
             }
         }
-        r.headers.append("traceparent: \(ConnectionID.traceparent(traceID: traceID ?? session?.traceID))")
+        r.headers.append("traceparent: \(context.traceparent(continuing: traceID ?? session?.traceID))")
     }
 
     /// Strips CR/LF so a value can never inject a header line.
@@ -232,7 +232,7 @@ extension ClientConnection: BackendResponseHandler {
     func replyError(seq: UInt64, command: String?, id: String?, error: GatewayReplyError, _ s: WebSocketSession) {
         let ctx = context
         ctx.scratch.clear()
-        MessageCodec.encodeError(parser: s.module.config.parser, command: command, id: id, error: error, into: &ctx.scratch)
+        MessageCodec.encodeError(parser: s.module.parser, command: command, id: id, error: error, into: &ctx.scratch)
         completeFromScratch(seq: seq, opcode: .text, s)
     }
 

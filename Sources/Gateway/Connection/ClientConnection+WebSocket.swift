@@ -182,7 +182,7 @@ extension ClientConnection {
     /// queued.
     func push(_ frames: PushFrames) -> Bool {
         guard phase == .websocket, let s = ws, s.closeState.canSendData,
-              let f = frames.frame(for: s.module.config.parser) else { return false }
+              let f = frames.frame(for: s.module.parser) else { return false }
         tcp.write(shared: f)
         context.metrics.messagesSent += 1
         context.metrics.fanoutDeliveries += 1

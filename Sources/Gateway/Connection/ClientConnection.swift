@@ -7,7 +7,9 @@ internal import GatewayWebSocket
 /// One client connection: HTTP/1.1 until a WebSocket handshake succeeds, then WebSocket. It owns the
 /// protocol state machines (sans-IO parsers) and carries out their actions on its `TCPConnection`.
 final class ClientConnection: ConnectionHandler {
-    unowned let context: LoopContext
+    /// `unowned(unsafe)`: the loop's context outlives its connections (it is dropped only after the
+    /// loop stopped), and this reference is used several times per message.
+    unowned(unsafe) let context: LoopContext
     let tcp: TCPConnection
     /// Cluster-unique, unguessable id (`Gateway-Connection-Id`).
     let id: String

@@ -23,9 +23,10 @@ enum ConnectionID {
     }
 
     /// A W3C `traceparent` with a fresh span id, continuing `traceID` (32 lower-case hex digits, as
-    /// taken from the client's own `traceparent`) or starting a new trace.
-    static func traceparent(traceID: String? = nil) -> String {
-        var rng = SystemRandomNumberGenerator()
+    /// taken from the client's own `traceparent`) or starting a new trace. Trace and span ids need to be
+    /// unique, not secret: they come from a per-thread generator seeded once from the system's, instead
+    /// of a `getrandom` system call per id on every backend call.
+    static func traceparent(traceID: String? = nil, rng: inout TraceIDGenerator) -> String {
         var out = [UInt8]()
         out.reserveCapacity(55)
         out.append(contentsOf: "00-".utf8)
@@ -48,5 +49,32 @@ enum ConnectionID {
 
     private static func appendHex(_ v: UInt64, into out: inout [UInt8]) {
         for i in 0..<16 { out.append(hex[Int((v >> (60 - 4 * UInt64(i))) & 0xF)]) }
+    }
+}
+
+/// xoshiro256**: fast, good-quality ids for tracing (unique, not secret). One per loop, seeded once
+/// from the system generator, so a backend call costs no `getrandom` system call.
+struct TraceIDGenerator: RandomNumberGenerator {
+    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+
+    init() {
+        var sys = SystemRandomNumberGenerator()
+        s0 = sys.next() | 1
+        s1 = sys.next()
+        s2 = sys.next()
+        s3 = sys.next()
+    }
+
+    mutating func next() -> UInt64 {
+        let x = s1 &* 5
+        let result = (x << 7 | x >> 57) &* 9
+        let t = s1 << 17
+        s2 ^= s0
+        s3 ^= s1
+        s1 ^= s2
+        s0 ^= s3
+        s2 ^= t
+        s3 = s3 << 45 | s3 >> 19
+        return result
     }
 }

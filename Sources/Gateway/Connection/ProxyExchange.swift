@@ -80,7 +80,7 @@ final class ProxyExchange: BackendStreamHandler, BackendResponseHandler {
         if let host { r.headers.append("X-Forwarded-Host: \(host)") }
         let forNode = client.contains(":") ? "\"[\(client)]\"" : client
         r.headers.append("Forwarded: for=\(forNode);proto=http" + (host.map { ";host=\"\($0)\"" } ?? ""))
-        r.headers.append("traceparent: \(ConnectionID.traceparent(traceID: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"])))")
+        r.headers.append("traceparent: \(ctx.traceparent(continuing: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"])))")
         request = r
         ctx.metrics.proxyRequests += 1
         ctx.backend.start(r)

@@ -79,7 +79,7 @@ extension ClientConnection {
         }
         let ctx = context
         ctx.scratch.clear()
-        let opcode = MessageCodec.encodeReply(parser: s.module.config.parser, command: o.command, id: o.id, body: body,
+        let opcode = MessageCodec.encodeReply(parser: s.module.parser, command: o.command, id: o.id, body: body,
                                               bodyIsJSON: o.bodyIsJSON, requestBinary: o.binary, into: &ctx.scratch)
         completeFromScratch(seq: seq, opcode: opcode, s)
     }

@@ -57,7 +57,7 @@ final class HookDispatcher: BackendResponseHandler {
         r.url = job.url
         r.body.write(contentsOf: job.body)
         r.headers = job.headers
-        r.headers.append("traceparent: \(ConnectionID.traceparent())")
+        r.headers.append("traceparent: \(context.traceparent())")
         r.timeoutMs = context.limits.backendTimeoutMs
         r.context = job
         r.handler = self

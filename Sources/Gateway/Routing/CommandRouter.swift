@@ -1,33 +1,41 @@
+/// A route as the router hands it out: one shared object, so a lookup costs one retain instead of a
+/// copy of the route's strings and arrays.
+final class RouteRef: Sendable {
+    let route: Route
+    init(_ route: Route) { self.route = route }
+}
+
 /// Maps a command to its route: the exact command first, then the longest matching `prefix.*`
 /// wildcard, then `*`, then the module's default. Built once per config; lookups do not allocate.
-struct CommandRouter: Sendable {
-    private let exact: [String: Route]
+/// A class so that looking up through a module does not copy the tables.
+final class CommandRouter: Sendable {
+    private let exact: [String: RouteRef]
     /// `(prefix including the dot, route)`, longest prefix first.
-    private let wildcards: [(prefix: String, route: Route)]
-    private let catchAll: Route?
-    private let fallback: Route?
+    private let wildcards: [(prefix: String, route: RouteRef)]
+    private let catchAll: RouteRef?
+    private let fallback: RouteRef?
 
     init(routes: [String: Route], defaultRoute: Route?) {
-        var exact: [String: Route] = [:]
-        var wild: [(String, Route)] = []
-        var star: Route?
+        var exact: [String: RouteRef] = [:]
+        var wild: [(String, RouteRef)] = []
+        var star: RouteRef?
         for (cmd, route) in routes {
             if cmd == "*" {
-                star = route
+                star = RouteRef(route)
             } else if cmd.hasSuffix(".*") {
-                wild.append((String(cmd.dropLast(1)), route))
+                wild.append((String(cmd.dropLast(1)), RouteRef(route)))
             } else {
-                exact[cmd] = route
+                exact[cmd] = RouteRef(route)
             }
         }
         self.exact = exact
         self.wildcards = wild.sorted { $0.0.utf8.count > $1.0.utf8.count }.map { (prefix: $0.0, route: $0.1) }
         self.catchAll = star
-        self.fallback = defaultRoute
+        self.fallback = defaultRoute.map(RouteRef.init)
     }
 
     /// The route for `command`, or nil (`unknown_command`).
-    func route(for command: String) -> Route? {
+    func route(for command: String) -> RouteRef? {
         if let r = exact[command] { return r }
         for w in wildcards where command.utf8.count > w.prefix.utf8.count && command.hasPrefix(w.prefix) {
             return w.route

@@ -19,9 +19,9 @@ struct DecodedMessage {
 enum MessageCodec {
     /// Parses a message payload.
     static func decode(
-        _ payload: UnsafeRawBufferPointer, binary: Bool, module: ModuleConfig
+        _ payload: UnsafeRawBufferPointer, binary: Bool, parser: ParserKind, rawCommand: String
     ) -> Result<DecodedMessage, GatewayReplyError> {
-        switch module.parser {
+        switch parser {
         case .json:
             if binary {
                 return .failure(GatewayReplyError(code: .badMessage, message: "json modules take text frames", status: nil))
@@ -50,7 +50,7 @@ enum MessageCodec {
             }
             return .success(DecodedMessage(command: String(decoding: payload, as: UTF8.self), id: nil, body: payload.count..<payload.count, binary: false))
         case .raw:
-            return .success(DecodedMessage(command: module.command, id: nil, body: 0..<payload.count, binary: binary))
+            return .success(DecodedMessage(command: rawCommand, id: nil, body: 0..<payload.count, binary: binary))
         }
     }
 

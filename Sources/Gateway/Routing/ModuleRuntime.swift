@@ -3,6 +3,9 @@
 final class ModuleRuntime: Sendable {
     let config: ModuleConfig
     let router: CommandRouter
+    /// Copied out of `config` so the per-message path reads two fields, not a large struct.
+    let parser: ParserKind
+    let rawCommand: String
     /// Lower-cased names of handshake headers forwarded to backends on every call.
     let forwardHeaders: [String]
     /// Lower-cased names of every handshake header any route of the module may forward: the
@@ -19,6 +22,8 @@ final class ModuleRuntime: Sendable {
         }
         config.defaultRoute?.metricsIndex = i
         self.config = config
+        self.parser = config.parser
+        self.rawCommand = config.command
         self.router = CommandRouter(routes: config.routes, defaultRoute: config.defaultRoute)
         self.forwardHeaders = config.forwardHeaders.map { $0.lowercased() }
         var all = Set(forwardHeaders)

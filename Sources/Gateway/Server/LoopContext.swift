@@ -6,7 +6,7 @@ internal import Logging
 /// Per-loop state of the gateway: the config in force, the backend client, hook delivery and a
 /// scratch buffer for encoding replies. Lives on (and is only touched from) its loop's thread.
 final class LoopContext: AcceptHandler {
-    unowned let loop: EventLoop
+    unowned(unsafe) let loop: EventLoop
     /// The config in force; replaced as a whole on reload (SIGHUP).
     private(set) var runtime: RuntimeConfig
     let backend: BackendClient
@@ -18,6 +18,12 @@ final class LoopContext: AcceptHandler {
     let hub: GatewayHub
     /// This loop's counters.
     var metrics: GatewayMetrics
+    /// Trace and span ids for backend calls made on this loop.
+    var traceRNG = TraceIDGenerator()
+    /// A `traceparent` for a backend call, continuing `traceID` when the client sent one.
+    func traceparent(continuing traceID: String? = nil) -> String {
+        ConnectionID.traceparent(traceID: traceID, rng: &traceRNG)
+    }
     /// Reused for encoding reply payloads before they are framed into a connection's queue.
     var scratch = ByteBuffer(capacity: 4096)
     var listenerID: Int?
