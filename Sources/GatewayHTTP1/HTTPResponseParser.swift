@@ -1,0 +1,331 @@
+/// An incremental, sans-IO HTTP/1.1 response parser for the gateway's own backend client: feed it the
+/// bytes read from a backend connection and it reports each response's head, body pieces and end.
+/// It does no I/O and never blocks.
+///
+/// The client pipelines requests, so it tells the parser about each one, in order, with
+/// `expect(headRequest:maxBodyBytes:)` before that request's response bytes are fed: a response to
+/// HEAD has no body whatever its headers say, and the body limit is per request. The parser keeps
+/// the announcements in a small FIFO; an interim (1xx) response leaves its entry queued, the final
+/// response consumes it.
+///
+/// Body length (RFC 9112 §6.3, in this order):
+/// 1. A response to HEAD, an interim (1xx) response, 101, 204 and 304 have no body; their
+///    `Content-Length` and `Transfer-Encoding` are not interpreted.
+/// 2. `Transfer-Encoding` whose last coding is `chunked` (exactly once): a chunked body. Extensions
+///    are ignored; trailer fields are validated and discarded. Any other `Transfer-Encoding` is an
+///    error, as is one next to `Content-Length` or in an HTTP/1.0 response.
+/// 3. `Content-Length` (identical duplicates accepted as one): exactly that many bytes.
+/// 4. Otherwise the body runs until the backend closes the connection; `finish` ends it.
+///
+/// After each final response, `lastResponseMustClose` says whether the connection can carry another
+/// request: not after a close-delimited body, a 101, `Connection: close`, or an HTTP/1.0 response
+/// without `Connection: keep-alive` (RFC 9112 §9.3). Such a response is the last the parser accepts:
+/// bytes after it fail with `.dataAfterClose`.
+///
+/// Choices worth knowing (this is the response side; `HTTPRequestParser` is stricter):
+/// - **Bare LF is accepted** as a line ending wherever a line ends: status line, field lines, the
+///   empty line, chunk-size lines, after chunk data, trailers. RFC 9112 §2.2 allows a recipient to do
+///   so, some backends (hand-written or embedded HTTP servers) send it, and the reason the request
+///   parser refuses it, two parsers disagreeing on message boundaries (request smuggling), does not
+///   apply: these bytes come from our own backends, reach only this parser, and are not forwarded as
+///   HTTP. A CR must still be followed by LF.
+/// - Whitespace between a field name and its colon is removed, not rejected: RFC 9112 §5.1 requires
+///   servers to reject it in requests but proxies to remove it from responses.
+/// - A status line without a reason phrase (`HTTP/1.1 200`, no SP) is accepted, as clients must
+///   ignore the reason anyway (RFC 9112 §4).
+/// - Empty lines before a status line are skipped (a stray CRLF after a body), as the request parser
+///   skips them before a request line.
+/// - A head is copied into an internal buffer only when it spans several `feed` calls; when it arrives
+///   whole it is parsed straight from the input. Body pieces are never copied. Beyond the head's
+///   strings and fields, a response allocates nothing.
+///
+/// After an error the parser stays failed: every later `feed` and `finish` throws the same error.
+/// Close the connection.
+public struct HTTPResponseParser {
+    /// Where the parser is within the current response.
+    enum State {
+        /// Scanning a head (possibly nothing buffered yet).
+        case head
+        /// Everything of the response is parsed; `.end` still has to be reported (e.g. after a pause).
+        case endPending
+        /// Reading a `Content-Length` body.
+        case fixedBody(remaining: Int)
+        /// Reading a body that ends when the connection does.
+        case closeDelimitedBody
+        /// Reading a chunk-size line (size digits, then extensions); see the `chunk*` properties.
+        case chunkLine
+        /// Saw the CR of a chunk-size line; expecting LF.
+        case chunkLineLF(size: Int)
+        /// Reading chunk data.
+        case chunkData(remaining: Int)
+        /// Expecting the line ending (CRLF or LF) after chunk data.
+        case chunkDataCR
+        /// Saw the CR after chunk data; expecting LF.
+        case chunkDataLF
+        /// Scanning the trailer section after the last chunk.
+        case trailers
+        /// A response that ends the connection is complete, or `finish` was called: no more bytes.
+        case closed
+    }
+
+    /// The limits this parser enforces. Changing them between responses is fine; `maxBodyBytes` is
+    /// captured by `expect`, so a change applies to the requests announced afterwards.
+    public var limits: HTTPResponseParserLimits
+
+    /// Whether the connection must be closed after the last final response whose head was parsed,
+    /// rather than reused: its body was close-delimited, or it was a 101, or it said
+    /// `Connection: close`, or it was HTTP/1.0 without `Connection: keep-alive`. Such a response is
+    /// the last one the parser accepts, so after a `feed` this describes the connection. False
+    /// before any final response.
+    public internal(set) var lastResponseMustClose = false
+
+    var state: State = .head
+    /// Set once an error was thrown; every later `feed` and `finish` rethrows it.
+    var failure: HTTPResponseParseError?
+
+    /// The requests whose final responses have not started yet, oldest first.
+    var expectations = ExpectationQueue()
+    /// Whether an interim response of the current request was received (its final one has not).
+    var interimReceived = false
+    /// Whether the state after the pending `.end` is `.closed` rather than `.head`.
+    var closeAfterEnd = false
+    /// The body limit of the current response.
+    var bodyLimit = 0
+    /// Body bytes of the current response announced by chunk sizes, or received when close-delimited.
+    var bodyBytes = 0
+
+    // Field-section scanner (a head, or a trailer section); see HTTPResponseParser+Section.swift.
+    /// Bytes of an incomplete section, kept across `feed` calls.
+    var section: [UInt8] = []
+    /// Offset in the section where the current line starts.
+    var lineStart = 0
+    /// Whether the start line is done (always true for a trailer section).
+    var sawStartLine = false
+    /// Completed field lines in the section.
+    var fieldLines = 0
+
+    // Chunked body; see HTTPResponseParser+Chunked.swift.
+    /// The chunk size being parsed.
+    var chunkSize = 0
+    /// Hex digits seen in the current chunk-size line.
+    var chunkDigits = 0
+    /// Bytes of the current chunk-size line (size and extensions), excluding the line ending.
+    var chunkLineBytes = 0
+    /// Whether the current chunk-size line is past the size, in the extensions.
+    var inChunkExtension = false
+
+    /// Sections up to this capacity keep their buffer between responses; larger ones are freed so an
+    /// idle pooled connection does not pin a buffer sized for its largest head.
+    static let retainedSectionCapacity = 4096
+
+    /// Creates a parser.
+    /// - Parameter limits: size limits; the defaults are documented on `HTTPResponseParserLimits`.
+    public init(limits: HTTPResponseParserLimits = .init()) {
+        self.limits = limits
+    }
+
+    /// Announces the next request sent on the connection, whose response comes after those of the
+    /// requests announced before it. Call it once per request, in sending order, before feeding any
+    /// byte of that request's response (in practice: when the request is written).
+    ///
+    /// - Parameters:
+    ///   - headRequest: whether the request is a HEAD; its response has no body (RFC 9110 §9.3.2),
+    ///     even when it carries `Content-Length` or `Transfer-Encoding`.
+    ///   - maxBodyBytes: the body limit for this response; nil (the default) takes
+    ///     `limits.maxBodyBytes` as it is now.
+    public mutating func expect(headRequest: Bool, maxBodyBytes: Int? = nil) {
+        expectations.append(Expectation(isHead: headRequest, maxBodyBytes: maxBodyBytes ?? limits.maxBodyBytes))
+    }
+
+    /// How many announced requests have not had the head of their final response yet (the current
+    /// response, once its head is reported, no longer counts). After an error or `finish`, these are
+    /// the requests that got no response at all.
+    public var expectedResponseCount: Int {
+        expectations.count
+    }
+
+    /// Whether no response is in progress and nothing is buffered: the connection is between
+    /// responses (an interim response does not count as between). False after an error. Whether
+    /// the connection can be reused is `lastResponseMustClose`.
+    public var isIdle: Bool {
+        guard failure == nil, !interimReceived else { return false }
+        switch state {
+        case .head: return section.isEmpty
+        case .closed: return true
+        default: return false
+        }
+    }
+
+    /// Whether bytes of a response have arrived and the response is not complete: the backend has
+    /// started answering (a read timeout now is a stalled response, and a close now is an
+    /// `.incompleteResponse`). Requests announced with `expect` whose responses have not started do
+    /// not count (see `expectedResponseCount`). False after an error.
+    public var awaitingResponse: Bool {
+        failure == nil && !isIdle
+    }
+
+    /// Feeds bytes and reports the events they complete, in order.
+    ///
+    /// - Parameters:
+    ///   - input: the bytes that arrived. They are not retained: what the parser must keep (a partial
+    ///     head or trailer section) it copies, so consumed bytes are never needed again.
+    ///   - onEvent: called for each event. The `.body` pointer aliases `input` and is valid only
+    ///     during the call. Return `.pause` to stop right after this event.
+    /// - Returns: how many bytes of `input` were consumed. Fewer than `input.count` only when
+    ///   `onEvent` returned `.pause`; feed the rest later (an empty input is fine when nothing is left,
+    ///   e.g. to get the `.end` of a bodiless response after pausing on its `.head`). After a 101,
+    ///   pause on its `.end` to keep the bytes of the new protocol that follow it.
+    /// - Throws: the first protocol error; the parser then stays failed.
+    public mutating func feed(
+        _ input: UnsafeRawBufferPointer,
+        _ onEvent: (HTTPResponseEvent) -> HTTPParserAction
+    ) throws(HTTPResponseParseError) -> Int {
+        if let failure { throw failure }
+        do throws(HTTPResponseParseError) {
+            return try run(input, onEvent)
+        } catch {
+            fail(error)
+            throw error
+        }
+    }
+
+    /// Tells the parser the backend closed the connection (a read returned 0), after every byte
+    /// read was fed. Completes a close-delimited body with `.end` (as it does a response whose `.end`
+    /// is pending after a pause); the action `onEvent` returns is ignored, as nothing follows.
+    ///
+    /// Afterwards the parser accepts no more bytes. Calling it again does nothing (or rethrows).
+    ///
+    /// - Throws: `.incompleteResponse` when the close cut a response short; otherwise
+    ///   `.noResponse(unanswered:)` when announced requests got no response at all.
+    public mutating func finish(_ onEvent: (HTTPResponseEvent) -> HTTPParserAction) throws(HTTPResponseParseError) {
+        if let failure { throw failure }
+        do throws(HTTPResponseParseError) {
+            try close(onEvent)
+        } catch {
+            fail(error)
+            throw error
+        }
+    }
+
+    /// Records a failure and frees what the parser holds. The queued expectations stay, so that
+    /// `expectedResponseCount` tells how many requests were lost.
+    mutating func fail(_ error: HTTPResponseParseError) {
+        failure = error
+        state = .closed
+        section = []
+    }
+
+    /// The work behind `finish`.
+    mutating func close(_ onEvent: (HTTPResponseEvent) -> HTTPParserAction) throws(HTTPResponseParseError) {
+        if case .endPending = state {
+            state = closeAfterEnd ? .closed : .head
+            _ = onEvent(.end)
+        }
+        switch state {
+        case .closeDelimitedBody:
+            _ = onEvent(.end)
+        case .head:
+            guard section.isEmpty, !interimReceived else { throw .incompleteResponse }
+        case .closed:
+            break
+        default:
+            throw .incompleteResponse
+        }
+        state = .closed
+        let unanswered = expectations.count
+        guard unanswered == 0 else { throw .noResponse(unanswered: unanswered) }
+    }
+
+    /// The state loop behind `feed`.
+    mutating func run(
+        _ input: UnsafeRawBufferPointer,
+        _ onEvent: (HTTPResponseEvent) -> HTTPParserAction
+    ) throws(HTTPResponseParseError) -> Int {
+        let count = input.count
+        var i = 0
+        while true {
+            switch state {
+            case .head:
+                guard i < count else { return i }
+                guard case .complete(let start, let end) = try scanSection(input, from: i) else { return count }
+                let head = try finishHead(input, start: start, end: end)
+                i = end
+                if onEvent(.head(head)) == .pause { return i }
+
+            case .endPending:
+                state = closeAfterEnd ? .closed : .head
+                if onEvent(.end) == .pause { return i }
+
+            case .fixedBody(let remaining):
+                guard i < count else { return i }
+                let take = min(remaining, count - i)
+                state = take == remaining ? .endPending : .fixedBody(remaining: remaining - take)
+                let piece = UnsafeRawBufferPointer(rebasing: input[i..<(i + take)])
+                i += take
+                if onEvent(.body(piece)) == .pause { return i }
+
+            case .closeDelimitedBody:
+                guard i < count else { return i }
+                // Everything up to the close is body; reject the piece that crosses the limit before
+                // reporting any of it.
+                let take = count - i
+                guard take <= bodyLimit - bodyBytes else { throw .bodyTooLarge(limit: bodyLimit) }
+                bodyBytes += take
+                let piece = UnsafeRawBufferPointer(rebasing: input[i..<count])
+                i = count
+                if onEvent(.body(piece)) == .pause { return i }
+
+            case .chunkLine:
+                guard i < count else { return i }
+                i = try scanChunkLine(input, from: i)
+
+            case .chunkLineLF(let size):
+                guard i < count else { return i }
+                guard input[i] == HTTPBytes.lf else { throw .invalidLineTerminator }
+                i += 1
+                endChunkLine(size: size)
+
+            case .chunkData(let remaining):
+                guard i < count else { return i }
+                let take = min(remaining, count - i)
+                state = take == remaining ? .chunkDataCR : .chunkData(remaining: remaining - take)
+                let piece = UnsafeRawBufferPointer(rebasing: input[i..<(i + take)])
+                i += take
+                if onEvent(.body(piece)) == .pause { return i }
+
+            case .chunkDataCR:
+                guard i < count else { return i }
+                let c = input[i]
+                i += 1
+                if c == HTTPBytes.cr {
+                    state = .chunkDataLF
+                } else if c == HTTPBytes.lf {
+                    beginChunkLine()
+                } else {
+                    throw .invalidChunkTerminator
+                }
+
+            case .chunkDataLF:
+                guard i < count else { return i }
+                guard input[i] == HTTPBytes.lf else { throw .invalidChunkTerminator }
+                i += 1
+                beginChunkLine()
+
+            case .trailers:
+                guard i < count else { return i }
+                guard case .complete(let start, let end) = try scanSection(input, from: i) else { return count }
+                try finishTrailers(input, start: start, end: end)
+                i = end
+                state = .endPending
+
+            case .closed:
+                guard i < count else { return i }
+                throw .dataAfterClose
+            }
+        }
+    }
+}
+
+/// The parser belongs to one backend connection on one event loop; it is not meant to cross threads.
+@available(*, unavailable)
+extension HTTPResponseParser: Sendable {}
