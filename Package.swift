@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "GatewayJSON", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
         .target(
             name: "GatewayBackend",
-            dependencies: ["CGatewayShims", "GatewayIO", "GatewayBuffers"],
+            dependencies: ["CGatewayShims", "GatewayIO", "GatewayBuffers", "GatewayHTTP1"],
             swiftSettings: swiftSettings
         ),
         .target(

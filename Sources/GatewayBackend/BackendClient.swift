@@ -18,9 +18,14 @@ public final class BackendClient: FDWatcher {
     private var free: [BackendRequest] = []
     /// Requests in flight; each knows its index (`activeIndex`) for O(1) removal.
     private var active: [BackendRequest] = []
-    /// Calls in flight.
-    public private(set) var inFlight = 0
+    /// Calls in flight (both transports).
+    public var inFlight: Int { curlInFlight + nativeInFlight }
+    private var curlInFlight = 0
     private var closed = false
+    /// The gateway's own HTTP/1.1 client for plain-http backends at IP addresses (nil: libcurl only).
+    private var native: NativeHTTPClient?
+    /// Calls in flight on the native client.
+    private var nativeInFlight = 0
 
     /// `GATEWAY_CURL_VERBOSE=1` makes libcurl trace every backend exchange to stderr (debugging aid).
     static let verbose: Bool = getenv("GATEWAY_CURL_VERBOSE").map { String(cString: $0) == "1" } ?? false
@@ -33,10 +38,16 @@ public final class BackendClient: FDWatcher {
     /// Creates a client on `loop`. Call on the loop's thread.
     /// - Parameter maxConnectionsPerHost: cap on parallel connections to one backend host (0 = no
     ///   cap). Calls beyond it queue inside libcurl.
-    public init?(loop: EventLoop, maxConnectionsPerHost: Int = 0) {
+    ///   - nativeClient: use the gateway's own HTTP/1.1 client for plain-http backends at IP addresses.
+    ///   - pipelineDepth: requests the native client may send on one connection before the first is
+    ///     answered (1 = no pipelining, safe with any backend).
+    public init?(loop: EventLoop, maxConnectionsPerHost: Int = 0, nativeClient: Bool = true, pipelineDepth: Int = 1) {
         guard let m = curl_multi_init() else { return nil }
         self.loop = loop
         multi = m
+        if nativeClient {
+            native = NativeHTTPClient(loop: loop, owner: self, maxConnectionsPerHost: maxConnectionsPerHost, pipelineDepth: pipelineDepth)
+        }
         timer = loop.makeTimer { [unowned self] in self.timerFired() }
         let me = Unmanaged.passUnretained(self).toOpaque()
         cgw_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
@@ -76,7 +87,16 @@ public final class BackendClient: FDWatcher {
             finish(request, error: .cancelled)
             return
         }
-        let e = request.easy
+        if let native, request.stream == nil, !request.streamUpload, let target = native.target(for: request.url) {
+            request.inFlight = true
+            nativeInFlight += 1
+            native.start(request, target: target)
+            return
+        }
+        guard let e = request.easy else {
+            finish(request, error: .badResponse("libcurl could not create a handle"))
+            return
+        }
         cgw_easy_setopt_str(e, CURLOPT_URL, request.url)
         cgw_easy_setopt_long(e, CURLOPT_NOSIGNAL, 1)
         cgw_easy_setopt_long(e, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_1_1))
@@ -115,8 +135,10 @@ public final class BackendClient: FDWatcher {
             let r = Unmanaged<BackendRequest>.fromOpaque(userdata).takeUnretainedValue()
             let count = size * n
             guard count > 0, let ptr else { return count }
-            r.headerLine(UnsafeRawBufferPointer(start: ptr, count: count))
-            return count
+            // 0 aborts the transfer: libcurl then closes the connection instead of pooling it.
+            if r.headerLine(UnsafeRawBufferPointer(start: ptr, count: count)) { return count }
+            r.aborted = .badResponse("conflicting Content-Length values")
+            return 0
         })
 
         if let h = request.headerList { curl_slist_free_all(h) }
@@ -153,7 +175,7 @@ public final class BackendClient: FDWatcher {
         request.inFlight = true
         request.activeIndex = active.count
         active.append(request)
-        inFlight += 1
+        curlInFlight += 1
         let rc = curl_multi_add_handle(multi, e)
         if rc != CURLM_OK {
             deactivate(request)
@@ -162,10 +184,18 @@ public final class BackendClient: FDWatcher {
         }
     }
 
+    /// A native call finished.
+    func nativeCompleted(_ request: BackendRequest, error: BackendError?) {
+        guard request.inFlight else { return }
+        request.inFlight = false
+        nativeInFlight -= 1
+        finish(request, error: error)
+    }
+
     /// Cancels one call in flight; it completes with `.cancelled` (synchronously).
     public func cancel(_ request: BackendRequest) {
-        guard request.inFlight, !closed else { return }
-        curl_multi_remove_handle(multi, request.easy)
+        guard request.inFlight, !closed, let e = request.easy, request.nativeConnection == nil else { return }
+        curl_multi_remove_handle(multi, e)
         deactivate(request)
         finish(request, error: .cancelled)
     }
@@ -175,9 +205,11 @@ public final class BackendClient: FDWatcher {
         guard !closed else { return }
         closed = true
         timer.cancel()
+        native?.close()
+        native = nil
         let pending = active
         for r in pending {
-            curl_multi_remove_handle(multi, r.easy)
+            if let e = r.easy { curl_multi_remove_handle(multi, e) }
             deactivate(r)
             finish(r, error: .cancelled)
         }
@@ -196,7 +228,7 @@ public final class BackendClient: FDWatcher {
         active.removeLast()
         request.activeIndex = -1
         request.inFlight = false
-        inFlight -= 1
+        curlInFlight -= 1
     }
 
     // MARK: libcurl callbacks
@@ -262,7 +294,15 @@ public final class BackendClient: FDWatcher {
                 var status = 0
                 cgw_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
                 request.response.status = status
-                finish(request, error: nil)
+                // libcurl is lenient where the gateway must not be (RFC 9112 §6.3): a head cut short by
+                // the peer, or two different Content-Length values, is an invalid response.
+                if !request.headComplete {
+                    finish(request, error: .badResponse("connection closed in the middle of the response head"))
+                } else if Self.conflictingContentLength(request.response.headers) {
+                    finish(request, error: .badResponse("conflicting Content-Length values"))
+                } else {
+                    finish(request, error: nil)
+                }
             } else {
                 finish(request, error: Self.map(code, request: request))
             }
@@ -275,6 +315,18 @@ public final class BackendClient: FDWatcher {
         h?.backendRequestDidComplete(request)
         request.reset()
         if !closed && free.count < 1024 { free.append(request) }
+    }
+
+    static func conflictingContentLength(_ headers: [(name: String, value: String)]) -> Bool {
+        var seen: String?
+        for h in headers where BackendResponse.sameName(h.name, "content-length") {
+            for part in h.value.split(separator: ",") {
+                let v = String(part).trimmingASCIISpaces()
+                if let s = seen, s != v { return true }
+                seen = v
+            }
+        }
+        return false
     }
 
     static func map(_ code: CURLcode, request: BackendRequest) -> BackendError {
@@ -327,26 +379,30 @@ extension BackendRequest {
     }
 
     /// Parses one header line from libcurl. A status line starts a new header block (after `100
-    /// Continue` or a redirect the earlier headers are discarded).
-    func headerLine(_ raw: UnsafeRawBufferPointer) {
+    /// Continue` or a redirect the earlier headers are discarded). Returns false to abort the transfer:
+    /// two different Content-Length values make the framing invalid (RFC 9112 §6.3) and libcurl would
+    /// otherwise accept them.
+    func headerLine(_ raw: UnsafeRawBufferPointer) -> Bool {
         if raw.count >= 5, raw[0] == UInt8(ascii: "H"), raw[1] == UInt8(ascii: "T"), raw[2] == UInt8(ascii: "T"),
            raw[3] == UInt8(ascii: "P"), raw[4] == UInt8(ascii: "/") {
             response.headers.removeAll(keepingCapacity: true)
+            headComplete = false
             // `HTTP/1.1 200 OK`: the status code is the second token.
             let parts = raw.split(separator: 0x20, maxSplits: 2)
             if parts.count >= 2 { streamStatus = Int(String(decoding: parts[1], as: UTF8.self)) ?? 0 }
-            return
+            return true
         }
         if raw.count <= 2 && (raw.first == 0x0D || raw.first == 0x0A) {
+            headComplete = true
             // End of a header block: the final one (not 1xx) starts a streamed response.
             if let s = stream, !streamHeadSent, streamStatus >= 200 {
                 streamHeadSent = true
                 response.status = streamStatus
                 s.backendResponseHead(self, status: streamStatus, headers: response.headers)
             }
-            return
+            return true
         }
-        guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return }
+        guard let colon = raw.firstIndex(of: UInt8(ascii: ":")) else { return true }
         // Trim bytes, not Characters: "\r\n" is a single Character in Swift.
         var start = colon + 1
         var end = raw.count
@@ -355,5 +411,9 @@ extension BackendRequest {
         let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[..<colon]), as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<end]), as: UTF8.self)
         response.headers.append((name: name, value: value))
+        if BackendResponse.sameName(name, "content-length") {
+            return !BackendClient.conflictingContentLength(response.headers)
+        }
+        return true
     }
 }

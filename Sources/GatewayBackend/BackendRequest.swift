@@ -59,8 +59,17 @@ public final class BackendRequest {
     /// Set when the call failed without a usable response.
     public internal(set) var error: BackendError?
 
-    let easy: UnsafeMutableRawPointer
+    /// libcurl's easy handle, created the first time the request goes through libcurl (calls to
+    /// plain-http backends with IP addresses use the gateway's own HTTP/1.1 client and never need one).
+    private var curlEasy: UnsafeMutableRawPointer?
     var headerList: UnsafeMutablePointer<curl_slist>?
+    /// The native client's connection carrying this request, while it is in flight there.
+    var nativeConnection: AnyObject?
+    /// Attempts made by the native client (a request that died on a reused keep-alive connection before
+    /// any byte of its response arrived is retried once on a fresh connection, as libcurl does).
+    var nativeAttempts = 0
+    /// Loop time when the call started (native client timeouts).
+    var startedAt: UInt64 = 0
     var aborted: BackendError?
     var inFlight = false
     var activeIndex = -1
@@ -70,18 +79,25 @@ public final class BackendRequest {
     var downloadPaused = false
     var streamStatus = 0
     var streamHeadSent = false
+    /// libcurl saw the blank line that ends the final response head (it reports success for a head
+    /// cut off by the peer's FIN; the gateway does not).
+    var headComplete = false
     var streamBytes = 0
     /// The upload buffer's low-water mark: below it, `backendUploadDrained` lets the client send more.
     public static let uploadLowWater = 256 * 1024
 
-    init?() {
-        guard let e = curl_easy_init() else { return nil }
-        easy = e
-    }
+    init() {}
 
     deinit {
         if let h = headerList { curl_slist_free_all(h) }
-        curl_easy_cleanup(easy)
+        if let e = curlEasy { curl_easy_cleanup(e) }
+    }
+
+    /// The easy handle, created on first use; nil only if libcurl cannot allocate one.
+    var easy: UnsafeMutableRawPointer? {
+        if let e = curlEasy { return e }
+        curlEasy = curl_easy_init()
+        return curlEasy
     }
 
     /// Moves the response body out (no copy) so it can outlive the request.
@@ -108,18 +124,20 @@ public final class BackendRequest {
 
     /// Asks libcurl to deliver the body again after the stream handler refused a piece.
     public func resumeDownload() {
-        guard inFlight, downloadPaused else { return }
+        guard inFlight, downloadPaused, let e = curlEasy else { return }
         downloadPaused = false
-        curl_easy_pause(easy, cgw_curlpause_cont())
+        curl_easy_pause(e, cgw_curlpause_cont())
     }
 
     private func continueUpload() {
-        guard inFlight, uploadPaused else { return }
+        guard inFlight, uploadPaused, let e = curlEasy else { return }
         uploadPaused = false
-        curl_easy_pause(easy, cgw_curlpause_cont())
+        curl_easy_pause(e, cgw_curlpause_cont())
     }
 
     func reset() {
+        nativeConnection = nil
+        nativeAttempts = 0
         stream = nil
         streamUpload = false
         uploadLength = nil
@@ -130,6 +148,7 @@ public final class BackendRequest {
         downloadPaused = false
         streamStatus = 0
         streamHeadSent = false
+        headComplete = false
         streamBytes = 0
         method = "POST"
         url = ""
@@ -200,3 +219,14 @@ public struct BackendResponse {
     }
 }
 
+
+extension String {
+    /// Without leading and trailing spaces and tabs (bytes, not Characters).
+    func trimmingASCIISpaces() -> String {
+        let u = Array(utf8)
+        var a = 0, b = u.count
+        while a < b, u[a] == 0x20 || u[a] == 0x09 { a += 1 }
+        while b > a, u[b - 1] == 0x20 || u[b - 1] == 0x09 { b -= 1 }
+        return String(decoding: u[a..<b], as: UTF8.self)
+    }
+}

@@ -33,7 +33,7 @@ final class HTTPPublisher: ConnectionHandler {
     /// Opens the connection if there is none.
     func connect() {
         guard connection == nil, !stopped else { return }
-        guard let c = worker.loop.connect(to: url.address, handler: self) else {
+        guard let c = try? worker.loop.connect(to: url.address, handler: self) else {
             markFailedIfFirst()
             return
         }

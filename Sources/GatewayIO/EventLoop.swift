@@ -261,13 +261,14 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Opens an outgoing TCP connection (load generators, tests). `handler` gets
     /// `connectionDidConnect` when it is established, or `connectionDidClose` with the error.
+    /// - Throws: when no socket can be created (e.g. `EMFILE`: out of file descriptors).
     @discardableResult
-    public func connect(to address: SocketAddress, handler: any ConnectionHandler) -> TCPConnection? {
+    public func connect(to address: SocketAddress, handler: any ConnectionHandler) throws(IOError) -> TCPConnection {
         var type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         if case .epoll = engine! { type |= Int32(SOCK_NONBLOCK.rawValue) }
         let fd = socket(address.family, type, 0)
         guard fd >= 0 else {
-            return nil
+            throw IOError("socket", errno: errno)
         }
         var one: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))

@@ -42,15 +42,20 @@ func availableEngines() -> [IOEngineKind] {
     IOEngineProbe.probeURing() == nil ? [.ioUring, .epoll] : [.epoll]
 }
 
+/// Every engine with each transport: the gateway's own HTTP/1.1 client and libcurl.
+func transports() -> [(IOEngineKind, Bool)] {
+    availableEngines().flatMap { [($0, true), ($0, false)] }
+}
+
 @Suite("Backend client over libcurl multi-socket")
 struct BackendClientTests {
     static let server = TinyHTTPServer()
 
-    func withRunner(_ engine: IOEngineKind, _ body: (EventLoop, CallRunner) throws -> Void) throws {
+    func withRunner(_ engine: IOEngineKind, native: Bool, _ body: (EventLoop, CallRunner) throws -> Void) throws {
         BackendClient.globalInit()
         let runner = CallRunner()
         let group = try EventLoopGroup(count: 1, engine: engine) { loop in
-            runner.client = BackendClient(loop: loop)
+            runner.client = BackendClient(loop: loop, nativeClient: native)
         }
         defer {
             group.loops[0].execute { runner.client?.close(); runner.client = nil }
@@ -75,9 +80,9 @@ struct BackendClientTests {
         }
     }
 
-    @Test(arguments: availableEngines())
-    func echoesBodiesConcurrently(engine: IOEngineKind) throws {
-        try withRunner(engine) { loop, runner in
+    @Test(arguments: transports())
+    func echoesBodiesConcurrently(engine: IOEngineKind, native: Bool) throws {
+        try withRunner(engine, native: native) { loop, runner in
             for i in 0..<50 { Self.call(runner, on: loop, tag: i, path: "/echo", body: "{\"n\":\(i)}") }
             let r = runner.wait(for: 50)
             #expect(r.count == 50)
@@ -89,9 +94,9 @@ struct BackendClientTests {
         }
     }
 
-    @Test(arguments: availableEngines())
-    func mapsFailures(engine: IOEngineKind) throws {
-        try withRunner(engine) { loop, runner in
+    @Test(arguments: transports())
+    func mapsFailures(engine: IOEngineKind, native: Bool) throws {
+        try withRunner(engine, native: native) { loop, runner in
             Self.call(runner, on: loop, tag: 1, path: "/status/500")
             Self.call(runner, on: loop, tag: 2, path: "/delay/2000", timeoutMs: 200)
             Self.call(runner, on: loop, tag: 3, path: "/garbage")

@@ -46,7 +46,7 @@ struct ConnectTests {
         defer { group.stop(); group.join() }
         let payload = Array(repeating: UInt8(ascii: "z"), count: 300_000)
         let dialer = Dialer(greeting: payload)
-        group.loops[0].execute { group.loops[0].connect(to: address, handler: dialer) }
+        group.loops[0].execute { _ = try? group.loops[0].connect(to: address, handler: dialer) }
         dialer.waitClosed()
         let r = dialer.result.withLock { $0 }
         #expect(r.connected)
@@ -60,7 +60,7 @@ struct ConnectTests {
         defer { group.stop(); group.join() }
         let dialer = Dialer(greeting: [1])
         // Port 1 on loopback: nothing listens there.
-        group.loops[0].execute { group.loops[0].connect(to: SocketAddress(host: .v4(127, 0, 0, 1), port: 1), handler: dialer) }
+        group.loops[0].execute { _ = try? group.loops[0].connect(to: SocketAddress(host: .v4(127, 0, 0, 1), port: 1), handler: dialer) }
         dialer.waitClosed()
         let r = dialer.result.withLock { $0 }
         #expect(!r.connected)

@@ -7,7 +7,11 @@ extension ConfigDecoder {
         var listen: SocketAddress?
         if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
         var io = GatewayConfig.IOSettings()
-        if let v = o["io"], let io1 = object(v, "io", allowed: ["engine", "loops"]) {
+        if let v = o["io"], let io1 = object(v, "io", allowed: ["engine", "loops", "backendClient"]) {
+            if let b = io1["backendClient"], let s = string(b, "io.backendClient") {
+                if let k = GatewayConfig.BackendClientKind(rawValue: s) { io.backendClient = k }
+                else { fail("io.backendClient", "must be auto or curl, got \"\(s)\"") }
+            }
             if let e = io1["engine"], let s = string(e, "io.engine") {
                 if let k = IOEngineKind(parsing: s) { io.engine = k } else { fail("io.engine", "must be auto, io_uring or epoll, got \"\(s)\"") }
             }
@@ -83,6 +87,7 @@ extension ConfigDecoder {
             ("messagesPerSecond", \.messagesPerSecond, 0, 100_000_000),
             ("messageBurst", \.messageBurst, 1, 100_000_000),
             ("maxBackendConnectionsPerHost", \.maxBackendConnectionsPerHost, 0, 100_000),
+            ("backendPipelineDepth", \.backendPipelineDepth, 1, 1024),
         ]
         guard let o = object(v, path, allowed: keys.map(\.0)) else { return l }
         for (name, kp, lo, hi) in keys {

@@ -21,6 +21,18 @@ public struct GatewayConfig: Sendable {
         public var engine: IOEngineKind = .auto
         /// Event loops (threads); 0 means one per CPU core.
         public var loops: Int = 0
+        /// Which HTTP client calls backends. `auto` (default): the gateway's own HTTP/1.1 client for
+        /// `http://` URLs whose host is an IP address or `localhost`, libcurl for everything else (DNS
+        /// names, https, streamed proxying). `curl`: libcurl for every call.
+        public var backendClient: BackendClientKind = .auto
+    }
+
+    /// See `IOSettings.backendClient`.
+    public enum BackendClientKind: String, Sendable {
+        /// Native client where it applies, libcurl otherwise.
+        case auto
+        /// libcurl for every backend call.
+        case curl
     }
 
     /// Admin API settings.
@@ -79,6 +91,12 @@ public struct Limits: Sendable, Equatable {
     public var messagesPerSecond = 1000
     /// How many messages a client may send at once before the rate applies (the bucket size).
     public var messageBurst = 2000
+    /// Requests the gateway's own HTTP client may send on one backend connection before the first is
+    /// answered (HTTP/1.1 pipelining). 1, the default, never pipelines: safe with every backend. Raise
+    /// it only for backends known to handle pipelined requests in order; a broken connection then
+    /// fails the calls behind the first with `backend_error` (they are never retried: they may have
+    /// run).
+    public var backendPipelineDepth = 1
     /// Parallel connections one loop opens to one backend host; further calls wait inside libcurl.
     /// 256 keeps a slow backend from being hit by thousands of connections at once. 0 = no limit.
     public var maxBackendConnectionsPerHost = 256

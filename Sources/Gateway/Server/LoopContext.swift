@@ -34,7 +34,10 @@ final class LoopContext: AcceptHandler {
     private(set) var clients: [ClientConnection] = []
 
     init?(loop: EventLoop, runtime: RuntimeConfig, hub: GatewayHub, logger: Logger) {
-        guard let backend = BackendClient(loop: loop, maxConnectionsPerHost: runtime.limits.maxBackendConnectionsPerHost) else { return nil }
+        guard let backend = BackendClient(
+            loop: loop, maxConnectionsPerHost: runtime.limits.maxBackendConnectionsPerHost,
+            nativeClient: runtime.config.io.backendClient == .auto, pipelineDepth: runtime.limits.backendPipelineDepth)
+        else { return nil }
         self.loop = loop
         self.hub = hub
         self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)
