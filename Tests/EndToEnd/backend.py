@@ -13,6 +13,15 @@ Endpoints (any method unless noted):
   /garbage            writes bytes that are not HTTP, then closes
   /reset              closes the socket (RST) without answering
   /big/<n>            n-byte text/plain body of 'x'
+  /bigchunked/<n>     n bytes of 'y' as text/plain, chunked (no Content-Length), 8 KiB chunks
+  /partial/<rst|fin>  headers (Content-Length 1000) and 100 bytes of body, then RST or FIN mid-body
+  /hang               reads the request and never answers; returns when the peer closes (at most 60 s)
+  /trickle/<n>/<ms>   200 text/plain, body n bytes "0123456789012..."; the head is written in 8-byte
+                      pieces and the body one byte at a time, <ms> apart
+  /rawresp/<then>[?b64=B]  query B, else request body {"b64": B}: writes the decoded bytes of B as the
+                      whole response, then
+                      `rst` (RST), `fin` (FIN), `hang` (waits until the peer closes) or `keep` (goes on
+                      serving the connection)
   /text               text/plain `hello text`
   /binary             application/octet-stream BINARY_BODY (invalid UTF-8 inside)
   /badjson            Content-Type application/json, body that is not JSON
@@ -34,6 +43,7 @@ Endpoints (any method unless noted):
 """
 import base64
 import json
+import select
 import socket
 import struct
 import sys
@@ -191,6 +201,16 @@ class Handler(BaseHTTPRequestHandler):
                 pass
         elif head == "big" and len(parts) == 2:
             self._send(200, b"x" * int(parts[1]), "text/plain")
+        elif head == "bigchunked" and len(parts) == 2:
+            self._big_chunked(int(parts[1]))
+        elif head == "partial" and len(parts) == 2:
+            self._partial(rst=(parts[1] == "rst"))
+        elif head == "hang":
+            self._hang()
+        elif head == "trickle" and len(parts) == 3:
+            self._trickle(int(parts[1]), int(parts[2]) / 1000.0)
+        elif head == "rawresp" and len(parts) == 2:
+            self._raw_response(body, parts[1])
         elif head == "text":
             self._send(200, TEXT_BODY, "text/plain; charset=utf-8")
         elif head == "binary":
@@ -249,6 +269,76 @@ class Handler(BaseHTTPRequestHandler):
                              "headers": {k.lower(): v for k, v in self.headers.items()}})
         else:
             self._json(404, {"error": "no such endpoint", "path": path})
+
+    def _big_chunked(self, n):
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
+        left = n
+        while left > 0:
+            k = min(8192, left)
+            self.wfile.write(b"%x\r\n" % k + b"y" * k + b"\r\n")
+            left -= k
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _partial(self, rst):
+        """A response cut off mid-body: the head promises 1000 bytes, 100 arrive, then the connection
+        ends (RST, or an orderly FIN)."""
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n"
+                         + b"p" * 100)
+        self.wfile.flush()
+        time.sleep(0.05)  # the head and the first bytes reach the gateway before the connection ends
+        self.close_connection = True
+        try:
+            if rst:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _hang(self):
+        """Never answers. Returns once the peer closes the connection (or after 60 s), so the thread
+        does not outlive the test."""
+        self.close_connection = True
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.connection], [], [], 0.1)
+            if r:
+                try:
+                    if not self.connection.recv(4096, socket.MSG_PEEK):
+                        return
+                    self.connection.recv(4096)
+                except OSError:
+                    return
+
+    def _trickle(self, n, gap):
+        body = bytes(ord("0") + i % 10 for i in range(n))
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % n)
+        pieces = [head[i:i + 8] for i in range(0, len(head), 8)] + [body[i:i + 1] for i in range(n)]
+        for piece in pieces:
+            self.wfile.write(piece)
+            self.wfile.flush()
+            time.sleep(gap)
+
+    def _raw_response(self, body, then):
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        self.wfile.write(base64.b64decode(q["b64"][0] if "b64" in q else json.loads(body)["b64"]))
+        self.wfile.flush()
+        if then == "keep":
+            return
+        time.sleep(0.05)
+        self.close_connection = True
+        try:
+            if then == "rst":
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            elif then == "fin":
+                self.connection.shutdown(socket.SHUT_RDWR)
+            else:
+                self._hang()
+        except OSError:
+            pass
 
     def _disconnect(self, body):
         try:

@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,8 +54,12 @@ class Backend:
     def __init__(self, proc, port):
         self.proc = proc
         self.port = port
-        # A loopback port where nothing listens (for backend_unavailable).
-        self.dead_port = free_port()
+        # A loopback port where nothing listens (for backend_unavailable). The socket stays bound without
+        # listening for the whole session, so no gateway or other process can take the port meanwhile
+        # (a port that was merely free once was sometimes reused, turning "refused" into a 404).
+        self._dead = socket.socket()
+        self._dead.bind(("127.0.0.1", 0))
+        self.dead_port = self._dead.getsockname()[1]
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}{path}"
@@ -269,7 +274,7 @@ def gateway_factory(engine, backend, tmp_path, request):
     started = []
 
     def start(modules=None, limits=None, io=None, http_routes=None, args=(), env=None,
-              engine_flag=True, config=None, admin=False):
+              engine_flag=True, config=None, admin=False, preexec_fn=None):
         for attempt in range(3):
             port = free_port()
             admin_port = free_port() if admin else None
@@ -298,7 +303,8 @@ def gateway_factory(engine, backend, tmp_path, request):
             penv.pop("GATEWAY_IO_ENGINE", None)
             penv.update(env or {})
             with open(log_path, "wb") as logf:
-                proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=penv)
+                # preexec_fn: runs in the child before exec (e.g. setrlimit, a seccomp filter).
+                proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=penv, preexec_fn=preexec_fn)
             g = Gateway(proc, port, str(log_path), str(config_path), engine)
             g.admin_port = admin_port
             deadline = time.monotonic() + 15
