@@ -1,0 +1,1639 @@
+#!/usr/bin/python3
+"""Benchmark orchestrator for the gateway (issue 5). Python standard library only.
+
+Builds the gateway and gateway-bench (release), wsload + backend (make -C $BENCH_TOOLS_DIR) and the
+malloc-counting preload, then runs the scenarios against the gateway under each engine and against
+the reference servers, with wsload as the neutral client:
+
+  S1  round trip through the backend (/echo), 100 connections, depth 1 and 8: gateway vs Pushpin
+  S2  local echo route, 100 connections, depth 1 and 8: gateway vs uWS echo
+  S3  fan-out to 10,000 subscribers, 20 publishes/s: gateway vs uWS broadcast
+  S4  RSS per idle WebSocket at 15,000 connections: gateway vs uWS echo
+  S5  handshakes per second (gateway-bench handshakes): gateway vs uWS echo
+  S6  server CPU seconds per message, from the S1/S2 runs
+  allocations per message in steady state (S1/S2, gateway under scripts/bench/malloc_count.c)
+
+Every scenario runs --runs times per server; the report gives medians and the median of ratios
+measured in the same run (run i of the gateway against run i of the reference).
+
+Output: reports/bench-<YYYYmmdd-HHMMSS>/ with results.json, report.md, chart.svg and logs/.
+"""
+
+import argparse
+import hashlib
+import http.client
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.join(ROOT, "scripts", "bench")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+ADMIN_TOKEN = "bench-admin-token-0123456789"
+PAYLOAD = "{{pad:64}}"                 # 64-byte message for S1/S2
+FAN_PAYLOAD = "{{ts}}{{pad:43}}"       # TS + 19 digits + 43 = 64 bytes for S3
+
+ENGINES = ("io_uring", "epoll")
+CMP = {">=": "≥", "<=": "≤", "": ""}
+LABEL = {
+    "gateway-io_uring": "gateway io_uring",
+    "gateway-epoll": "gateway epoll",
+    "uws-echo": "uWS echo",
+    "uws-broadcast": "uWS broadcast",
+    "pushpin": "Pushpin",
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+class Interrupted(BaseException):
+    pass
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --------------------------------------------------------------------------------------------
+# processes
+
+
+def proc_stat(pid):
+    """(ppid, pgid, utime+stime ticks, starttime) of a pid, or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    rest = data[data.rfind(")") + 2:].split()
+    # rest[0] = state (field 3); ppid field 4, pgrp 5, utime 14, stime 15, starttime 22
+    return int(rest[1]), int(rest[2]), int(rest[11]) + int(rest[12]), int(rest[19])
+
+
+def descendants(pid):
+    """All descendant pids of pid (by ppid), found by scanning /proc."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        st = proc_stat(int(name))
+        if st:
+            children.setdefault(st[0], []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def rss_kb(pid):
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("VmRSS", "RssAnon", "RssFile", "RssShmem", "VmHWM", "Threads"):
+                    out[k] = int(v.split()[0])
+    except OSError:
+        return None
+    return out
+
+
+class Proc:
+    """A child started in its own session (process group); tracked for cleanup."""
+
+    registry = []
+    lock = threading.Lock()
+
+    def __init__(self, name, argv, env_extra=None, log_path=None, stdout_pipe=False, cwd=None):
+        self.name = name
+        self.argv = [str(a) for a in argv]
+        self.env_extra = dict(env_extra or {})
+        env = os.environ.copy()
+        env.update(self.env_extra)
+        self.log_path = log_path
+        self.logf = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        self.popen = subprocess.Popen(
+            self.argv, env=env, cwd=cwd or ROOT, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE if stdout_pipe else self.logf,
+            stderr=self.logf if not stdout_pipe else subprocess.STDOUT)
+        self.pid = self.popen.pid
+        self.t_spawn = time.monotonic()
+        self.known = {}  # pid -> starttime of descendants seen, for cleanup of setsid'ed children
+        with Proc.lock:
+            Proc.registry.append(self)
+
+    @property
+    def command(self):
+        envs = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.env_extra.items())
+        return (envs + " " if envs else "") + shlex.join(self.argv)
+
+    def alive(self):
+        return self.popen.poll() is None
+
+    def remember_tree(self):
+        for p in descendants(self.pid):
+            st = proc_stat(p)
+            if st:
+                self.known[p] = st[3]
+        return [self.pid] + list(self.known)
+
+    def stop(self, grace=10.0):
+        """SIGTERM the process group, SIGKILL after grace; then any remembered descendant that moved
+        to its own process group (Pushpin's runner starts its services that way) and is still there."""
+        if self.alive():
+            self.remember_tree()
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            if not self.alive():
+                break
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} (pid {self.pid}) still running after {sig.name}")
+        for sig, wait in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 2.0)):
+            left = self.leftovers()
+            if not left:
+                break
+            for p in left:
+                try:
+                    os.kill(p, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + wait
+            while self.leftovers() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        if self.popen.poll() is None:
+            try:
+                self.popen.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} (pid {self.pid}) could not be stopped")
+        if self.logf not in (None, subprocess.DEVNULL):
+            self.logf.close()
+            self.logf = None
+        with Proc.lock:
+            if self in Proc.registry:
+                Proc.registry.remove(self)
+        return self.popen.returncode
+
+    def leftovers(self):
+        out = []
+        for p, start in self.known.items():
+            st = proc_stat(p)
+            if st and st[3] == start and st[0] != 0:
+                out.append(p)
+        return out
+
+    @classmethod
+    def stop_all(cls):
+        with cls.lock:
+            procs = list(reversed(cls.registry))
+        for p in procs:
+            try:
+                p.stop(grace=3.0)
+            except Exception as e:  # keep going: never leave anything running
+                log(f"cleanup of {p.name}: {e}")
+
+
+USED_PORTS = set()
+
+
+def free_port():
+    for _ in range(50):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in USED_PORTS:
+            USED_PORTS.add(port)
+            return port
+    raise BenchError("no free port")
+
+
+def tcp_ready(port, timeout=0.5):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def http_status(port, path, method="GET", timeout=1.0):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        c.request(method, path)
+        r = c.getresponse()
+        body = r.read()
+        c.close()
+        return r.status, body
+    except (OSError, http.client.HTTPException):
+        return None, b""
+
+
+def log_contains(path, needle):
+    try:
+        with open(path, "rb") as f:
+            return needle.encode() in f.read()
+    except OSError:
+        return False
+
+
+def log_tail(path, n=8):
+    try:
+        with open(path, "rb") as f:
+            lines = f.read().decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[-n:])
+    except OSError:
+        return ""
+
+
+# --------------------------------------------------------------------------------------------
+# sampling: CPU ticks of process groups, interpolated at the measured window
+
+
+class Sampler:
+    def __init__(self, groups, period=0.05):
+        self.groups = groups  # name -> [pids]
+        self.period = period
+        self.samples = {g: [] for g in groups}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _take(self):
+        t = time.monotonic()
+        for g, pids in self.groups.items():
+            total = 0
+            for p in pids:
+                st = proc_stat(p)
+                if st:
+                    total += st[2]
+            self.samples[g].append((t, total))
+
+    def _run(self):
+        while not self._stop.is_set():
+            self._take()
+            self._stop.wait(self.period)
+
+    def start(self):
+        self._take()
+        self._t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        self._t.join()
+        self._take()
+
+
+def interpolate(samples, t, col=1):
+    """Linear interpolation of column col of (t, v...) samples at time t (clamped)."""
+    if not samples:
+        return None
+    if t <= samples[0][0]:
+        return samples[0][col]
+    for a, b in zip(samples, samples[1:]):
+        if a[0] <= t <= b[0]:
+            if b[0] == a[0]:
+                return b[col]
+            return a[col] + (b[col] - a[col]) * (t - a[0]) / (b[0] - a[0])
+    return samples[-1][col]
+
+
+def read_alloc_file(path):
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    out.append((int(parts[0]) / 1e9, int(parts[1]), int(parts[2]),
+                                int(parts[3]) if len(parts) > 3 else 0, int(parts[4]) if len(parts) > 4 else 0))
+    except OSError:
+        pass
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# the bench session
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.run_dir = args.out
+        self.logs = os.path.join(self.run_dir, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+        self.tools = os.path.abspath(os.path.join(ROOT, os.environ.get("BENCH_TOOLS_DIR", "../shared/bench")))
+        self.wsload = os.path.join(self.tools, "wsload")
+        self.backend_bin = os.path.join(self.tools, "backend")
+        self.gateway = os.path.join(ROOT, ".build", "release", "gateway")
+        self.gbench = os.path.join(ROOT, ".build", "release", "gateway-bench")
+        self.preload = os.path.join(self.run_dir, "malloc_count.so")
+        self.config = os.path.join(self.run_dir, "gateway.json")
+        self.records = []
+        self.notes = []
+        self.build_commands = []
+        self.backend = None
+        self.backend_port = None
+        self.backend_command = None
+        self.binaries = {}
+        self.tmpdirs = []
+        self.seq = 0
+        self.refs = self.find_references()
+
+    # ---- setup
+
+    def find_references(self):
+        refs = {}
+        for key, env in (("uws-echo", "UWS_ECHO_BIN"), ("uws-broadcast", "UWS_BROADCAST_BIN")):
+            path = os.environ.get(env, "")
+            if path and os.access(path, os.X_OK):
+                refs[key] = os.path.abspath(path)
+            else:
+                refs[key] = None
+                why = f"{env} is not set" if not path else f"{env}={path} is not an executable file"
+                self.note(f"{LABEL[key]} skipped: {why}")
+        pp = os.environ.get("PUSHPIN_BIN") or "pushpin"
+        pp_path = shutil.which(pp)
+        if pp_path:
+            refs["pushpin"] = pp_path
+        else:
+            refs["pushpin"] = None
+            self.note(f"Pushpin skipped: {pp!r} not found (PUSHPIN_BIN or `pushpin` on PATH; apt-get install pushpin)")
+        return refs
+
+    def note(self, text):
+        if text not in self.notes:
+            self.notes.append(text)
+            log("note: " + text)
+
+    def sh(self, argv, log_name, cwd=None, timeout=1800):
+        self.build_commands.append(("cd " + shlex.quote(cwd) + " && " if cwd and cwd != ROOT else "") + shlex.join(argv))
+        path = os.path.join(self.logs, log_name)
+        with open(path, "ab") as f:
+            f.write(("$ " + shlex.join(argv) + "\n").encode())
+            f.flush()
+            p = Proc("build", argv, log_path=path, cwd=cwd or ROOT)
+            try:
+                rc = p.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.stop()
+                raise BenchError(f"timed out: {shlex.join(argv)} (log {path})")
+            p.stop()
+        if rc != 0:
+            raise BenchError(f"failed (exit {rc}): {shlex.join(argv)}\n{log_tail(path, 20)}")
+
+    def build(self):
+        if not self.args.no_build:
+            if not shutil.which("swift"):
+                raise BenchError("swift not found on PATH (or /opt/swift/usr/bin); install it or use --no-build")
+            for product in ("gateway", "gateway-bench"):
+                log(f"building {product} (release)")
+                try:
+                    self.sh(["swift", "build", "-c", "release", "--product", product], "build.log")
+                except BenchError as e:
+                    raise BenchError(f"{e}\n(the release build failed; fix it, or run with --no-build to benchmark "
+                                     "the binaries already in .build/release)")
+            log(f"building wsload + backend in {self.tools}")
+            self.sh(["make", "-C", self.tools], "build.log")
+        for path in (self.gateway, self.gbench, self.wsload, self.backend_bin):
+            if not os.access(path, os.X_OK):
+                raise BenchError(f"missing {path} (build it, or drop --no-build)")
+        # Snapshot the binaries into the run dir: a rebuild in the working tree during the run
+        # (other developers share it) must not change what is measured.
+        bindir = os.path.join(self.run_dir, "bin")
+        os.makedirs(bindir, exist_ok=True)
+        self.binaries = {}
+        for attr in ("gateway", "gbench", "wsload", "backend_bin"):
+            src = getattr(self, attr)
+            dst = os.path.join(bindir, os.path.basename(src))
+            shutil.copy2(src, dst)
+            with open(dst, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            self.binaries[os.path.basename(src)] = {"source": src, "sha256": digest,
+                                                    "mtime": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(src)))}
+            setattr(self, attr, dst)
+        cc = os.environ.get("CC", "cc")
+        log("building malloc_count.so")
+        self.sh([cc, "-O2", "-Wall", "-shared", "-fPIC", "-o", self.preload,
+                 os.path.join(HERE, "malloc_count.c"), "-ldl", "-lpthread"], "build.log")
+
+    def write_config(self):
+        a = self.args
+        cfg = {
+            "listen": "127.0.0.1:${BENCH_GATEWAY_PORT}",
+            "io": {"engine": "auto", "loops": a.gateway_loops},
+            "admin": {"listen": "127.0.0.1:${BENCH_ADMIN_PORT}", "token": "${BENCH_ADMIN_TOKEN:-" + ADMIN_TOKEN + "}"},
+            "limits": {
+                "messagesPerSecond": 0,
+                "maxConnections": 100000,
+                "sendQueueBytes": 16777216,
+                "maxInflightPerConnection": 64,
+                "idleTimeoutSeconds": 600,
+                "pingIntervalSeconds": 300,
+                "handshakeTimeoutSeconds": 30,
+                "drainTimeoutSeconds": 2,
+            },
+            "modules": [
+                {"path": "/echo", "parser": "raw", "default": {"local": "echo"}},
+                {"path": "/backend", "parser": "raw",
+                 "default": {"url": "http://127.0.0.1:${BENCH_BACKEND_PORT}/echo"}},
+                {"path": "/fanout", "parser": "raw", "default": {"local": "echo", "deliver": "all"}},
+            ],
+        }
+        with open(self.config, "w") as f:
+            json.dump(cfg, f, indent=2)
+            f.write("\n")
+        r = subprocess.run([self.gateway, "check-config", "--config", self.config],
+                           env=dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3"),
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise BenchError(f"bench config rejected by gateway check-config:\n{r.stdout}{r.stderr}")
+
+    # ---- servers
+
+    def next_log(self, name):
+        self.seq += 1
+        return os.path.join(self.logs, f"{self.seq:03d}-{name}.log")
+
+    def wait_ready(self, proc, check, timeout=20.0, what=""):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not proc.alive():
+                return False
+            if check():
+                time.sleep(0.05)
+                if proc.alive():
+                    return True
+                return False
+            time.sleep(0.05)
+        return False
+
+    def start_backend(self):
+        for attempt in range(3):
+            port = free_port()
+            p = Proc("backend", [self.backend_bin, "-p", port], log_path=self.next_log("backend"))
+            if self.wait_ready(p, lambda: tcp_ready(port) and log_contains(p.log_path, f":{port}")):
+                self.backend, self.backend_port = p, port
+                log(f"backend on 127.0.0.1:{port} (pid {p.pid})")
+                return
+            p.stop()
+            log(f"backend did not start on port {port} (attempt {attempt + 1}): {log_tail(p.log_path, 3)}")
+        raise BenchError("the C backend did not start; see logs/")
+
+    def start_server(self, server, tag, preload_file=None):
+        """Start a server; returns (Proc, info dict with ports/urls) or raises BenchError."""
+        last = ""
+        for attempt in range(3):
+            if server.startswith("gateway-"):
+                engine = server.split("-", 1)[1]
+                gport, aport = free_port(), free_port()
+                env = {"BENCH_GATEWAY_PORT": str(gport), "BENCH_ADMIN_PORT": str(aport),
+                       "BENCH_BACKEND_PORT": str(self.backend_port)}
+                if preload_file:
+                    env["MALLOC_COUNT_FILE"] = preload_file
+                    env["LD_PRELOAD"] = self.preload
+                argv = [self.gateway, "serve", "--config", self.config, "--io-engine", engine]
+                if self.args.gateway_loops:
+                    argv += ["--loops", self.args.gateway_loops]
+                p = Proc(server, argv, env_extra=env, log_path=self.next_log(f"{tag}-{server}"))
+                ok = self.wait_ready(p, lambda: log_contains(p.log_path, f"listening on 127.0.0.1:{gport}")
+                                     and http_status(gport, "/healthz")[0] == 200
+                                     and tcp_ready(aport))
+                info = {"port": gport, "admin_port": aport, "pids": [p.pid]}
+                if ok and engine not in open(p.log_path, errors="replace").read().split("listening on", 1)[1].split("\n")[0]:
+                    p.stop()
+                    raise BenchError(f"{server}: gateway did not report engine {engine}: {log_tail(p.log_path, 2)}")
+            elif server in ("uws-echo", "uws-broadcast"):
+                port = free_port()
+                p = Proc(server, [self.refs[server], port], log_path=self.next_log(f"{tag}-{server}"))
+                ok = self.wait_ready(p, lambda: tcp_ready(port) and log_contains(p.log_path, f"port {port}"))
+                info = {"port": port, "pids": [p.pid]}
+            elif server == "pushpin":
+                port, pub = free_port(), free_port()
+                # IPC socket paths must fit in 107 bytes, so the Pushpin run dir is short and in /tmp
+                # (removed at the end); its services log to our log file (--merge-output).
+                rundir = os.path.join("/tmp", f"gwbench-pp-{os.getpid()}-{self.seq + 1}")
+                self.tmpdirs.append(rundir)
+                env = {"PUSHPIN_BIN": self.refs["pushpin"], "PUSHPIN_LOG_LEVEL": "1"}
+                p = Proc(server, [os.path.join(ROOT, "bench", "pushpin", "run-pushpin.sh"), port,
+                                  self.backend_port, rundir, pub],
+                         env_extra=env, log_path=self.next_log(f"{tag}-{server}"))
+                ok = self.wait_ready(p, lambda: http_status(port, "/ws")[0] is not None and tcp_ready(pub),
+                                     timeout=30)
+                if ok:
+                    time.sleep(0.5)  # let every Pushpin service finish connecting its ZeroMQ sockets
+                    deadline = time.monotonic() + 5
+                    while len(descendants(p.pid)) < 4 and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                info = {"port": port, "publish_port": pub, "rundir": rundir}
+            else:
+                raise BenchError(f"unknown server {server}")
+            if ok:
+                info["pids"] = p.remember_tree()
+                info["command"] = p.command
+                return p, info
+            last = log_tail(p.log_path, 6)
+            p.stop()
+            if "EADDRINUSE" in last or "in use" in last.lower():
+                log(f"{server}: port collision, retrying ({attempt + 1}/3)")
+                continue
+            break
+        raise BenchError(f"{server} did not become ready; log tail:\n{last}")
+
+    # ---- clients
+
+    def run_client(self, argv, timeout, server_pids, ready_hook=None, name="client"):
+        """Run a load generator; sample server (and backend) CPU meanwhile.
+
+        Returns a dict: command, exit_code, timed_out, output, result (its JSON line), window
+        (monotonic start/end of the measured window), cpu samples, and whatever ready_hook adds.
+        """
+        groups = {"server": server_pids}
+        if self.backend:
+            groups["backend"] = [self.backend.pid]
+        path = self.next_log(name)
+        p = Proc(name, argv, log_path=None, stdout_pipe=True)
+        groups["client"] = [p.pid]
+        sampler = Sampler(groups).start()
+        lines = []
+        ready = threading.Event()
+        ready_line = []
+
+        def reader():
+            with open(path, "wb") as f:
+                f.write(("$ " + p.command + "\n").encode())
+                for raw in p.popen.stdout:
+                    f.write(raw)
+                    f.flush()
+                    line = raw.decode("utf-8", "replace").rstrip("\n")
+                    lines.append(line)
+                    if line.startswith("READY ") and not ready.is_set():
+                        ready_line.append((time.monotonic(), line))
+                        ready.set()
+
+        rt = threading.Thread(target=reader, daemon=True)
+        rt.start()
+        extra = {}
+        timed_out = False
+        try:
+            if ready_hook:
+                if ready.wait(timeout=timeout):
+                    extra = ready_hook(ready_line[0]) or {}
+            try:
+                p.popen.wait(timeout=max(1.0, timeout - (time.monotonic() - p.t_spawn)))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                log(f"client timed out after {timeout:.0f} s: {p.command}")
+        finally:
+            p.stop(grace=3)
+            rt.join(timeout=5)
+            sampler.stop()
+        out = "\n".join(lines)
+        result = None
+        for line in reversed(lines):
+            if line.startswith('{"tool"'):
+                try:
+                    result = json.loads(line)
+                except ValueError:
+                    pass
+                break
+        window = None
+        if result:
+            m = re.search(r"connect phase ([0-9.]+)s", out)
+            connect = result.get("connect_phase_s", float(m.group(1)) if m else 0.0)
+            start = p.t_spawn + connect + result.get("warmup_s", 0.0)
+            window = (start, start + result.get("duration_s", 0.0))
+        rec = {"command": p.command, "exit_code": p.popen.returncode, "timed_out": timed_out,
+               "result": result, "window": window, "log": os.path.relpath(path, self.run_dir),
+               "output_tail": "\n".join(lines[-12:])}
+        if window:
+            cpu = {}
+            for g, samples in sampler.samples.items():
+                a, b = interpolate(samples, window[0]), interpolate(samples, window[1])
+                if a is not None and b is not None:
+                    cpu[g + "_s"] = (b - a) / CLK_TCK
+            cpu["window_s"] = window[1] - window[0]
+            rec["cpu"] = cpu
+        rec.update(extra)
+        return rec
+
+    def client_timeout(self, warmup, duration, connect=15.0, grace=0.0):
+        if self.args.run_timeout:
+            return self.args.run_timeout
+        return connect + warmup + duration + grace + 2.0 + 30.0
+
+    def wsload_rtt(self, url, conns, depth, rate=0):
+        a = self.args
+        argv = [self.wsload, "rtt", "-u", url, "-c", conns, "-t", a.client_threads, "-p", depth,
+                "-w", a.warmup, "-d", a.duration, "-m", PAYLOAD, "--json"]
+        if rate:
+            argv += ["-r", rate]
+        return argv
+
+    def gbench_rtt(self, url, conns, depth):
+        a = self.args
+        return [self.gbench, "rtt", "-u", url, "-c", conns, "-t", a.client_threads, "-p", depth,
+                "-w", a.warmup, "-d", a.duration, "-m", PAYLOAD, "--io-engine", a.bench_engine, "--json"]
+
+    def record(self, rec):
+        rec["load_avg"] = os.getloadavg()
+        self.records.append(rec)
+        r = rec.get("result") or {}
+        bits = []
+        for k in ("msgs_per_s", "handshakes_per_s", "deliveries_per_s"):
+            if k in r:
+                bits.append(f"{k}={r[k]:.0f}")
+        if "missing" in r:
+            bits.append(f"missing={r['missing']}")
+        if "per_conn_bytes" in rec:
+            bits.append(f"rss/conn={rec['per_conn_bytes']:.0f} B")
+        if rec.get("cpu", {}).get("server_s") is not None and r.get("measured"):
+            bits.append(f"cpu/msg={rec['cpu']['server_s'] / r['measured'] * 1e6:.2f} us")
+        if rec.get("allocs"):
+            bits.append(f"allocs/msg={rec['allocs'].get('per_msg', float('nan')):.3f}")
+        if r.get("errors"):
+            bits.append(f"errors={r['errors']}")
+        if rec.get("error"):
+            bits.append("ERROR: " + rec["error"].splitlines()[0])
+        log(f"  {rec['scenario']} {rec.get('case', '')} {rec['server']} [{rec['client']}] run {rec['run']}: " + " ".join(bits))
+
+    def servers_for(self, scenario):
+        gws = [f"gateway-{e}" for e in self.args.engines]
+        ref = {"S1": "pushpin", "S2": "uws-echo", "S3": "uws-broadcast", "S4": "uws-echo", "S5": "uws-echo"}[scenario]
+        return gws + ([ref] if self.refs.get(ref) else [])
+
+    def run_servers(self, scenario, body):
+        """Runs body(server, run) for every server and run, rotating the server order per run."""
+        servers = self.servers_for(scenario)
+        for run in range(1, self.args.runs + 1):
+            k = (run - 1) % len(servers)
+            for server in servers[k:] + servers[:k]:
+                try:
+                    body(server, run)
+                except BenchError as e:
+                    rec = {"scenario": scenario, "server": server, "client": "-", "run": run, "error": str(e)}
+                    self.record(rec)
+
+    # ---- scenarios
+
+    def rtt_block(self, scenario, server, run, path, alloc=False):
+        tag = f"{scenario}-r{run}" + ("-alloc" if alloc else "")
+        alloc_file = os.path.join(self.logs, f"{self.seq + 1:03d}-{tag}-{server}.allocs") if alloc else None
+        p, info = self.start_server(server, tag, preload_file=alloc_file)
+        try:
+            port = info["port"]
+            if server == "pushpin":
+                url = f"ws://127.0.0.1:{port}/ws"
+            elif server.startswith("uws"):
+                url = f"ws://127.0.0.1:{port}/"
+            else:
+                url = f"ws://127.0.0.1:{port}{path}"
+            cases = []
+            for depth in (1, 8):
+                conns = 100
+                rate = 0
+                if server == "pushpin":
+                    rate = 500
+                    if depth == 8:
+                        conns = self.args.pushpin_d8_connections
+                cases.append(("wsload", f"d{depth}", conns, depth, self.wsload_rtt(url, conns, depth, rate)))
+            if server.startswith("gateway-") and not alloc:
+                for depth in (1, 8):
+                    cases.append(("gateway-bench", f"d{depth}", 100, depth, self.gbench_rtt(url, 100, depth)))
+            for client, case, conns, depth, argv in cases:
+                rec = self.run_client(argv, self.client_timeout(self.args.warmup, self.args.duration),
+                                      info["pids"], name=f"{tag}-{server}-{client}-{case}")
+                rec.update({"scenario": scenario, "case": case, "server": server, "client": client,
+                            "run": run, "connections": conns, "pipeline": depth,
+                            "server_command": info["command"], "variant": "malloc_count" if alloc else ""})
+                if alloc and rec.get("window") and rec.get("result"):
+                    time.sleep(0.5)  # one more reporter line after the window
+                    samples = read_alloc_file(alloc_file)
+                    w0, w1 = rec["window"]
+                    inner = [x for x in samples if w0 <= x[0] <= w1]
+                    if samples and samples[0][0] <= w0 and samples[-1][0] >= w1 and len(inner) >= 2 \
+                            and inner[-1][0] - inner[0][0] >= 0.5 * (w1 - w0):
+                        # Counter lines inside the window only: interpolating across the window's edges
+                        # would smear the connection close burst (right after the window) into it. The
+                        # messages of that sub-window are estimated from the window's constant rate.
+                        a, b = inner[0], inner[-1]
+                        d = [b[c] - a[c] for c in (1, 2, 3, 4)]
+                        n = (rec["result"].get("measured") or 0) * (b[0] - a[0]) / (w1 - w0)
+                        rec["allocs"] = {"allocs": d[0], "frees": d[1], "curl_allocs": d[2], "reallocs": d[3],
+                                         "messages": n,
+                                         "per_msg": d[0] / n if n else None,
+                                         "frees_per_msg": d[1] / n if n else None,
+                                         "curl_per_msg": d[2] / n if n else None,
+                                         "live_growth_per_msg": (d[0] - d[1] - d[3]) / n if n else None,
+                                         "sub_window": [a[0], b[0]],
+                                         "file": os.path.relpath(alloc_file, self.run_dir)}
+                    else:
+                        rec["error"] = f"malloc_count file {alloc_file} does not cover the window"
+                self.record(rec)
+        finally:
+            p.stop()
+
+    def scenario_rtt(self, scenario):
+        path = "/backend" if scenario == "S1" else "/echo"
+
+        def body(server, run):
+            self.rtt_block(scenario, server, run, path)
+            if server.startswith("gateway-") and not self.args.no_alloc:
+                self.rtt_block(scenario, server, run, path, alloc=True)
+        self.run_servers(scenario, body)
+
+    def scenario_fanout(self):
+        a = self.args
+
+        def body(server, run):
+            p, info = self.start_server(server, f"S3-r{run}")
+            try:
+                port = info["port"]
+                if server.startswith("gateway-"):
+                    url = f"ws://127.0.0.1:{port}/fanout"
+                else:
+                    url = f"ws://127.0.0.1:{port}/"
+                argv = [self.wsload, "fanout", "-u", url, "-c", a.s3_subscribers, "-t", a.client_threads,
+                        "-r", a.s3_connect_rate, "--rate", a.s3_rate, "-w", a.s3_warmup, "-d", a.duration,
+                        "--timeout", 30, "--json"]
+                publish = "ws"
+                if server.startswith("gateway-") and a.s3_publish == "admin":
+                    publish = "admin"
+                    argv += ["--pub-http", f"http://127.0.0.1:{info['admin_port']}/v1/publish",
+                             "--pub-header", f"Authorization: Bearer {ADMIN_TOKEN}",
+                             "--pub-body", '{"to":{"all":true},"cmd":"bench","data":"' + FAN_PAYLOAD + '"}']
+                else:
+                    argv += ["--pub-url", url, "--pub-msg", FAN_PAYLOAD]
+                rec = self.run_client(argv, self.client_timeout(a.s3_warmup, a.duration, connect=60, grace=2),
+                                      info["pids"], name=f"S3-r{run}-{server}-wsload")
+                rec.update({"scenario": "S3", "case": "fanout", "server": server, "client": "wsload", "run": run,
+                            "connections": a.s3_subscribers, "publish": publish,
+                            "server_command": info["command"]})
+                self.record(rec)
+            finally:
+                p.stop()
+        self.run_servers("S3", body)
+
+    def scenario_memory(self):
+        a = self.args
+
+        def body(server, run):
+            p, info = self.start_server(server, f"S4-r{run}")
+            try:
+                port = info["port"]
+                url = f"ws://127.0.0.1:{port}/echo" if server.startswith("gateway-") else f"ws://127.0.0.1:{port}/"
+                time.sleep(1.0)
+                before = rss_kb(p.pid)
+                argv = [self.wsload, "hold", "-u", url, "-c", a.s4_connections, "-t", a.client_threads,
+                        "-r", a.s4_connect_rate, "-d", a.s4_idle + 3, "--timeout", 30, "--json"]
+
+                def on_ready(ready):
+                    t_ready, line = ready
+                    time.sleep(a.s4_idle)
+                    after = rss_kb(p.pid)
+                    return {"rss_before_kb": before, "rss_after_kb": after, "ready_line": line,
+                            "idle_s": time.monotonic() - t_ready}
+                rec = self.run_client(argv, self.client_timeout(0, a.s4_idle + 3, connect=90), info["pids"],
+                                      ready_hook=on_ready, name=f"S4-r{run}-{server}-wsload")
+                rec.update({"scenario": "S4", "case": "hold", "server": server, "client": "wsload", "run": run,
+                            "connections": a.s4_connections, "server_command": info["command"]})
+                r = rec.get("result") or {}
+                n = r.get("conn_ok") or 0
+                if rec.get("rss_after_kb") and rec.get("rss_before_kb") and n:
+                    rec["connected"] = n
+                    rec["per_conn_bytes"] = (rec["rss_after_kb"]["VmRSS"] - rec["rss_before_kb"]["VmRSS"]) * 1024 / n
+                elif not rec.get("rss_after_kb"):
+                    rec["error"] = "no READY line from wsload hold (or server gone)"
+                self.record(rec)
+            finally:
+                p.stop()
+        self.run_servers("S4", body)
+
+    def scenario_handshakes(self):
+        a = self.args
+
+        def body(server, run):
+            p, info = self.start_server(server, f"S5-r{run}")
+            try:
+                port = info["port"]
+                url = f"ws://127.0.0.1:{port}/echo" if server.startswith("gateway-") else f"ws://127.0.0.1:{port}/"
+                argv = [self.gbench, "handshakes", "-u", url, "-c", a.s5_concurrency, "-t", a.client_threads,
+                        "-w", a.warmup, "-d", a.duration, "--io-engine", a.bench_engine, "--json"]
+                rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                      name=f"S5-r{run}-{server}-gateway-bench")
+                rec.update({"scenario": "S5", "case": "handshakes", "server": server, "client": "gateway-bench",
+                            "run": run, "connections": a.s5_concurrency, "server_command": info["command"]})
+                self.record(rec)
+            finally:
+                p.stop()
+        self.run_servers("S5", body)
+
+
+# --------------------------------------------------------------------------------------------
+# analysis
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None and not (isinstance(x, float) and math.isnan(x))]
+    return statistics.median(xs) if xs else None
+
+
+def ok_run(rec):
+    return rec.get("result") is not None and not rec.get("error") and not rec.get("timed_out")
+
+
+class Analysis:
+    def __init__(self, records, args, refs):
+        self.records = records
+        self.args = args
+        self.refs = refs
+
+    def select(self, scenario, server, client="wsload", case=None, variant=""):
+        return [r for r in self.records if r["scenario"] == scenario and r["server"] == server
+                and r.get("client") == client and (case is None or r.get("case") == case)
+                and r.get("variant", "") == variant]
+
+    def by_run(self, recs, metric):
+        out = {}
+        for r in recs:
+            if ok_run(r):
+                v = metric(r)
+                if v is not None:
+                    out[r["run"]] = v
+        return out
+
+    def ratio(self, num, den):
+        """Median over runs of num[run] / den[run] (same-run ratios) and the run count."""
+        rs = [num[k] / den[k] for k in num if k in den and den[k]]
+        return (med(rs), len(rs))
+
+
+def m_rate(r):
+    return r["result"].get("msgs_per_s")
+
+
+def m_cpu_us(r):
+    n = r["result"].get("measured")
+    c = r.get("cpu", {}).get("server_s")
+    return c / n * 1e6 if n and c is not None else None
+
+
+def m_client_cpu_us(r):
+    n = r["result"].get("measured")
+    c = r.get("cpu", {}).get("client_s")
+    return c / n * 1e6 if n and c is not None else None
+
+
+def m_backend_cpu_us(r):
+    n = r["result"].get("measured")
+    c = r.get("cpu", {}).get("backend_s")
+    return c / n * 1e6 if n and c is not None else None
+
+
+def s3_complete(r):
+    res = r["result"]
+    return res.get("missing", 1) == 0 and res.get("pubs_complete") == res.get("publishes") and res.get("publishes")
+
+
+def m_ttl_p99(r):
+    # A run that lost deliveries has no meaningful time to *last* delivery: left out of ratios.
+    return r["result"].get("ttl_us", {}).get("p99") if s3_complete(r) else None
+
+
+def m_rss(r):
+    return r.get("per_conn_bytes")
+
+
+def m_hs(r):
+    return r["result"].get("handshakes_per_s")
+
+
+def m_hs_cpu(r):
+    n = r["result"].get("handshakes")
+    c = r.get("cpu", {}).get("server_s")
+    return c / n * 1e6 if n and c is not None else None
+
+
+def fmt(v, digits=None, unit=""):
+    if v is None:
+        return "–"
+    if digits is None:
+        if abs(v) >= 1000:
+            s = f"{v:,.0f}"
+        elif abs(v) >= 100:
+            s = f"{v:.0f}"
+        elif abs(v) >= 10:
+            s = f"{v:.1f}"
+        else:
+            s = f"{v:.2f}"
+    else:
+        s = f"{v:,.{digits}f}"
+    return s + unit
+
+
+def fmt_ratio(rc):
+    v, n = rc
+    if v is None:
+        return "–"
+    return f"{v:.2f}×" if v < 10 else f"{v:.1f}×"
+
+
+def spread(vals):
+    vals = [v for v in vals if v is not None]
+    if len(vals) < 2:
+        return ""
+    return f" ({fmt(min(vals))}–{fmt(max(vals))})"
+
+
+# --------------------------------------------------------------------------------------------
+# report
+
+
+def build_report(bench, meta):
+    A = Analysis(bench.records, bench.args, bench.refs)
+    args = bench.args
+    engines = [f"gateway-{e}" for e in args.engines]
+    out = []
+    targets = []
+    chart = []  # (group label, lower_is_better, {series: ratio})
+
+    def target(name, case, value, threshold, cmp, how):
+        if value is None:
+            status = "n/a"
+        else:
+            status = "met" if (value >= threshold if cmp == ">=" else value <= threshold) else "NOT met"
+        targets.append({"target": name, "case": case, "value": value, "threshold": threshold,
+                        "cmp": cmp, "status": status, "how": how})
+
+    def errs(recs):
+        e = 0
+        for r in recs:
+            if r.get("error") or r.get("timed_out"):
+                e += 1
+            elif r.get("result"):
+                e += r["result"].get("errors", 0)
+        return e
+
+    scen = args.scenarios
+
+    # ---- S1 / S2
+    for s in ("S1", "S2"):
+        if s not in scen:
+            continue
+        ref = "pushpin" if s == "S1" else "uws-echo"
+        title = ("S1 — round trip through the backend (`/echo`), 64-byte messages" if s == "S1"
+                 else "S2 — local echo route, 64-byte messages")
+        out.append(f"## {title}\n")
+        if s == "S1":
+            out.append("Gateway: raw module whose default route is the backend's `POST /echo`. Pushpin: WebSocket-over-HTTP "
+                       "to the same backend (`POST /pushpin`). Client: wsload, 100 connections, `-r 500` for Pushpin. "
+                       f"Depth 8 for Pushpin uses **{args.pushpin_d8_connections} connections × 8 = "
+                       f"{args.pushpin_d8_connections * 8} in flight**, because Pushpin drops connections when more than "
+                       "~100 WebSocket-over-HTTP requests are outstanding (its ZeroMQ send HWM of 100 to zurl); the "
+                       "gateway runs 100 × 8 = 800 in flight, so the depth-8 ratio compares each server at its own "
+                       "clean load.\n")
+        else:
+            out.append("Gateway: raw module with `{\"local\":\"echo\"}`. uWS: the echo server. Client: wsload, 100 connections.\n")
+        if not bench.refs.get(ref):
+            out.append(f"*{LABEL[ref]} not available: skipped (see notes).*\n")
+        out.append("| depth | server | conns × depth | msg/s median (min–max) | latency p50 / p99 ms | server CPU µs/msg | errors | runs | vs " + LABEL[ref] + " (same-run ratio) |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for case in ("d1", "d8"):
+            ref_rate = A.by_run(A.select(s, ref, case=case), m_rate)
+            for server in engines + ([ref] if bench.refs.get(ref) else []):
+                recs = A.select(s, server, case=case)
+                good = [r for r in recs if ok_run(r)]
+                rates = [m_rate(r) for r in good]
+                p50 = med([r["result"]["latency_us"]["p50"] / 1000 for r in good])
+                p99 = med([r["result"]["latency_us"]["p99"] / 1000 for r in good])
+                cpu = med([m_cpu_us(r) for r in good])
+                conns = recs[0].get("connections") if recs else None
+                depth = recs[0].get("pipeline") if recs else None
+                rc = A.ratio(A.by_run(recs, m_rate), ref_rate) if server != ref else (None, 0)
+                out.append(f"| {case[1:]} | {LABEL[server]} | {conns} × {depth} | {fmt(med(rates))}{spread(rates)} | "
+                           f"{fmt(p50)} / {fmt(p99)} | {fmt(cpu)} | {errs(recs)} | {len(good)}/{len(recs)} | "
+                           f"{fmt_ratio(rc) if server != ref else '1.0 (reference)'} |")
+        out.append("")
+        if s == "S1":
+            for case in ("d1", "d8"):
+                recs = [r for r in A.select(s, "pushpin", case=case) if ok_run(r)]
+                lost = sum(r["result"].get("err", {}).get("eof", 0) for r in recs)
+                if lost:
+                    c = recs[0].get("connections")
+                    out.append(f"Pushpin at depth {case[1:]} ({c} × {case[1:]}): {lost} connection(s) in total were "
+                               f"closed by Pushpin without a close frame (wsload `eof` errors) over {len(recs)} run(s). "
+                               "This is Pushpin's ~100 in-flight WebSocket-over-HTTP limit: at 100 in flight (plus the "
+                               "close handshakes at the end) it drops connections, during the window as well; its msg/s "
+                               "then comes from fewer connections.\n")
+        # io_uring vs epoll
+        if len(engines) == 2:
+            out.append("io_uring vs epoll (same-run ratio of wsload msg/s): " + ", ".join(
+                f"depth {case[1:]}: {fmt_ratio(A.ratio(A.by_run(A.select(s, engines[0], case=case), m_rate), A.by_run(A.select(s, engines[1], case=case), m_rate)))}"
+                for case in ("d1", "d8")) + "\n")
+        # gateway-bench agreement
+        out.append("gateway-bench vs wsload against the same gateway instance (msg/s medians; ratio = same-run "
+                   "gateway-bench / wsload; client CPU = the load generator's own utime+stime per message, which "
+                   "shows when the client rather than the server is the limit):\n")
+        out.append("| depth | server | wsload msg/s | gateway-bench msg/s | ratio | client CPU µs/msg wsload / gateway-bench |")
+        out.append("|---|---|---|---|---|---|")
+        for case in ("d1", "d8"):
+            for server in engines:
+                w = A.by_run(A.select(s, server, case=case), m_rate)
+                g = A.by_run(A.select(s, server, client="gateway-bench", case=case), m_rate)
+                wc = A.by_run(A.select(s, server, case=case), m_client_cpu_us)
+                gc = A.by_run(A.select(s, server, client="gateway-bench", case=case), m_client_cpu_us)
+                out.append(f"| {case[1:]} | {LABEL[server]} | {fmt(med(list(w.values())))} | {fmt(med(list(g.values())))} | "
+                           f"{fmt_ratio(A.ratio(g, w))} | {fmt(med(list(wc.values())))} / {fmt(med(list(gc.values())))} |")
+        out.append("")
+        for case in ("d1", "d8"):
+            ref_rate = A.by_run(A.select(s, ref, case=case), m_rate)
+            group = {}
+            for server in engines:
+                rc = A.ratio(A.by_run(A.select(s, server, case=case), m_rate), ref_rate)
+                group[server] = rc[0]
+                if s == "S1":
+                    target("S1 throughput ≥ 40 × Pushpin", f"depth {case[1:]}, {LABEL[server]}", rc[0], 40, ">=",
+                           "median of same-run ratios of wsload msg/s")
+                else:
+                    target("S2 throughput ≥ 1.0 × uWS", f"depth {case[1:]}, {LABEL[server]}", rc[0], 1.0, ">=",
+                           "median of same-run ratios of wsload msg/s")
+            if bench.refs.get(ref):
+                chart.append((f"{s} d{case[1:]} msg/s", False, group, LABEL[ref], 40 if s == "S1" else 1.0))
+            if len(engines) == 2:
+                rc = A.ratio(A.by_run(A.select(s, engines[0], case=case), m_rate),
+                             A.by_run(A.select(s, engines[1], case=case), m_rate))
+                target("io_uring ≥ 1.2 × epoll", f"{s} depth {case[1:]}", rc[0], 1.2, ">=",
+                       "median of same-run ratios of wsload msg/s")
+
+    # ---- S3
+    if "S3" in scen:
+        ref = "uws-broadcast"
+        out.append("## S3 — fan-out\n")
+        out.append(f"{args.s3_subscribers} subscribers, {args.s3_rate} publishes/s, 64-byte messages, wsload fanout "
+                   f"(`-w {args.s3_warmup} -d {args.duration}`). Gateway: publish by "
+                   + ("WebSocket message to the `deliver: all` route (`/fanout`)" if args.s3_publish == "ws" else "admin HTTP `POST /v1/publish` to all")
+                   + "; uWS broadcast: WebSocket publish (`App::publish`). Time to last delivery (TTLD) = per publish, "
+                   "publish → last subscriber received.\n")
+        if not bench.refs.get(ref):
+            out.append("*uWS broadcast not available: skipped (see notes).*\n")
+        out.append("| server | received / expected | missing | publishes fully delivered | delivery latency p50 / p99 ms | TTLD p50 / p99 ms | errors | runs | p99 TTLD vs uWS (same-run ratio) |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        ref_ttl = A.by_run(A.select("S3", ref), m_ttl_p99)
+        group = {}
+        for server in engines + ([ref] if bench.refs.get(ref) else []):
+            recs = A.select("S3", server)
+            good = [r for r in recs if ok_run(r)]
+            recv = sum(r["result"]["received"] for r in good)
+            exp = sum(r["result"]["expected"] for r in good)
+            miss = sum(r["result"]["missing"] for r in good)
+            full = sum(r["result"]["pubs_complete"] for r in good)
+            pubs = sum(r["result"]["publishes"] for r in good)
+            lat = [(r["result"]["latency_us"]["p50"] / 1000, r["result"]["latency_us"]["p99"] / 1000) for r in good]
+            ttl = [(r["result"]["ttl_us"]["p50"] / 1000, r["result"]["ttl_us"]["p99"] / 1000) for r in good]
+            rc = A.ratio(A.by_run(recs, m_ttl_p99), ref_ttl) if server != ref else (None, 0)
+            out.append(f"| {LABEL[server]} | {recv:,} / {exp:,} | {miss:,} | {full}/{pubs} | "
+                       f"{fmt(med([x[0] for x in lat]))} / {fmt(med([x[1] for x in lat]))} | "
+                       f"{fmt(med([x[0] for x in ttl]))} / {fmt(med([x[1] for x in ttl]))}{spread([x[1] for x in ttl])} | "
+                       f"{errs(recs)} | {len(good)}/{len(recs)} | {fmt_ratio(rc) if server != ref else '1.0 (reference)'} |")
+            if server != ref:
+                group[server] = rc[0]
+                all_arrived = bool(good) and len(good) == len(recs) and miss == 0 and full == pubs and errs(recs) == 0
+                targets.append({"target": "S3 every delivery arrives", "case": LABEL[server],
+                                "value": f"{recv:,}/{exp:,}, missing {miss}", "threshold": None, "cmp": "",
+                                "status": "met" if all_arrived else ("n/a" if not recs else "NOT met"),
+                                "how": "all runs: missing = 0, every publish fully delivered, no errors"})
+                target("S3 p99 time-to-last-delivery ≤ 1.2 × uWS", LABEL[server], rc[0], 1.2, "<=",
+                       "median of same-run ratios of wsload ttl p99")
+        out.append("")
+        for server in engines + ([ref] if bench.refs.get(ref) else []):
+            for r in A.select("S3", server):
+                if ok_run(r) and not s3_complete(r):
+                    res = r["result"]
+                    out.append(f"- {LABEL[server]} run {r['run']} did not deliver everything: {res['missing']:,} of "
+                               f"{res['expected']:,} missing, {res.get('late', 0):,} counted late, "
+                               f"{res['pubs_complete']}/{res['publishes']} publishes complete, delivery p50 "
+                               f"{res['latency_us']['p50'] / 1000:,.0f} ms; left out of the TTLD ratios.")
+        out.append("")
+        if bench.refs.get(ref):
+            chart.append(("S3 p99 TTLD", True, group, LABEL[ref], 1.2))
+
+    # ---- S4
+    if "S4" in scen:
+        ref = "uws-echo"
+        out.append("## S4 — memory per idle WebSocket\n")
+        out.append(f"wsload hold, {args.s4_connections} connections in one process; RSS (`VmRSS`) of the server "
+                   f"before connecting (fresh process, 1 s after ready) and after all are connected and idle for "
+                   f"{args.s4_idle} s; (after − before) / connected.\n")
+        out.append("| server | connected | RSS before MiB | RSS after MiB | bytes per connection | runs | vs uWS (same-run ratio) |")
+        out.append("|---|---|---|---|---|---|---|")
+        ref_rss = A.by_run(A.select("S4", ref), m_rss)
+        group = {}
+        for server in engines + ([ref] if bench.refs.get(ref) else []):
+            recs = A.select("S4", server)
+            good = [r for r in recs if ok_run(r) and r.get("per_conn_bytes") is not None]
+            rc = A.ratio(A.by_run(recs, m_rss), ref_rss) if server != ref else (None, 0)
+            vals = [r["per_conn_bytes"] for r in good]
+            out.append(f"| {LABEL[server]} | {fmt(med([r['connected'] for r in good]), 0)} | "
+                       f"{fmt(med([r['rss_before_kb']['VmRSS'] / 1024 for r in good]))} | "
+                       f"{fmt(med([r['rss_after_kb']['VmRSS'] / 1024 for r in good]))} | "
+                       f"{fmt(med(vals), 0)}{spread(vals)} | {len(good)}/{len(recs)} | "
+                       f"{fmt_ratio(rc) if server != ref else '1.0 (reference)'} |")
+            if server != ref:
+                group[server] = rc[0]
+                target("S4 ≤ 1 KiB RSS per idle connection", LABEL[server], med(vals), 1024, "<=",
+                       "median bytes per connection")
+        out.append("")
+        if bench.refs.get(ref):
+            chart.append(("S4 RSS/conn", True, group, LABEL[ref], None))
+
+    # ---- S5
+    if "S5" in scen:
+        ref = "uws-echo"
+        out.append("## S5 — handshakes per second\n")
+        out.append(f"`gateway-bench handshakes -c {args.s5_concurrency}` (connect, upgrade, close; client engine "
+                   f"{args.bench_engine}).\n")
+        out.append("| server | handshakes/s median (min–max) | latency p50 / p99 ms | server CPU µs/handshake | errors | runs | vs uWS (same-run ratio) |")
+        out.append("|---|---|---|---|---|---|---|")
+        ref_hs = A.by_run(A.select("S5", ref, client="gateway-bench"), m_hs)
+        group = {}
+        for server in engines + ([ref] if bench.refs.get(ref) else []):
+            recs = A.select("S5", server, client="gateway-bench")
+            good = [r for r in recs if ok_run(r)]
+            vals = [m_hs(r) for r in good]
+            rc = A.ratio(A.by_run(recs, m_hs), ref_hs) if server != ref else (None, 0)
+            out.append(f"| {LABEL[server]} | {fmt(med(vals))}{spread(vals)} | "
+                       f"{fmt(med([r['result']['latency_us']['p50'] / 1000 for r in good]))} / "
+                       f"{fmt(med([r['result']['latency_us']['p99'] / 1000 for r in good]))} | "
+                       f"{fmt(med([m_hs_cpu(r) for r in good]))} | {errs(recs)} | {len(good)}/{len(recs)} | "
+                       f"{fmt_ratio(rc) if server != ref else '1.0 (reference)'} |")
+            if server != ref:
+                group[server] = rc[0]
+                target("S5 handshakes/s ≥ 1.0 × uWS", LABEL[server], rc[0], 1.0, ">=",
+                       "median of same-run ratios")
+        out.append("")
+        if bench.refs.get(ref):
+            chart.append(("S5 handshakes/s", False, group, LABEL[ref], 1.0))
+
+    # ---- S6
+    if "S1" in scen or "S2" in scen:
+        out.append("## S6 — server CPU per message\n")
+        out.append("utime + stime of the server process (Pushpin: the runner, condure, zurl, pushpin-proxy and "
+                   "pushpin-handler together) from `/proc/<pid>/stat`, sampled every 50 ms and interpolated at the "
+                   "wsload measured window (start = spawn + connect phase + warm-up), divided by the messages "
+                   "measured in that window. For S1 the backend's CPU per message is shown separately (not included). "
+                   "Same runs as S1/S2.\n")
+        out.append("| scenario | depth | server | server CPU µs/msg | backend CPU µs/msg | vs reference (same-run ratio) |")
+        out.append("|---|---|---|---|---|---|")
+        for s in ("S1", "S2"):
+            if s not in scen:
+                continue
+            ref = "pushpin" if s == "S1" else "uws-echo"
+            for case in ("d1", "d8"):
+                ref_cpu = A.by_run(A.select(s, ref, case=case), m_cpu_us)
+                for server in engines + ([ref] if bench.refs.get(ref) else []):
+                    recs = A.select(s, server, case=case)
+                    good = [r for r in recs if ok_run(r)]
+                    rc = A.ratio(A.by_run(recs, m_cpu_us), ref_cpu) if server != ref else (None, 0)
+                    out.append(f"| {s} | {case[1:]} | {LABEL[server]} | {fmt(med([m_cpu_us(r) for r in good]))} | "
+                               f"{fmt(med([m_backend_cpu_us(r) for r in good])) if s == 'S1' else '–'} | "
+                               f"{fmt_ratio(rc) if server != ref else '1.0 (reference)'} |")
+        out.append("")
+        if "S1" in scen and "S2" in scen and bench.refs.get("uws-echo"):
+            lines = []
+            for case in ("d1", "d8"):
+                uws = A.by_run(A.select("S2", "uws-echo", case=case), m_cpu_us)
+                for server in engines:
+                    rc = A.ratio(A.by_run(A.select("S1", server, case=case), m_cpu_us), uws)
+                    lines.append(f"depth {case[1:]}, {LABEL[server]}: {fmt_ratio(rc)}")
+                    target("S1 gateway CPU per round trip ≤ 2.5 × uWS CPU per echoed message (S2)",
+                           f"depth {case[1:]}, {LABEL[server]}", rc[0], 2.5, "<=",
+                           "median over runs of S1 gateway CPU/msg ÷ S2 uWS CPU/msg of the same run index")
+            out.append("Gateway CPU per S1 round trip ÷ uWS CPU per S2 echoed message (run i with run i): "
+                       + "; ".join(lines) + "\n")
+        for s, ref in (("S1", "pushpin"), ("S2", "uws-echo")):
+            if s in scen and bench.refs.get(ref):
+                group = {}
+                ref_cpu = A.by_run(A.select(s, ref, case="d1"), m_cpu_us)
+                for server in engines:
+                    group[server] = A.ratio(A.by_run(A.select(s, server, case="d1"), m_cpu_us), ref_cpu)[0]
+                chart.append((f"S6 CPU/msg {s} d1", True, group, LABEL[ref], None))
+
+    # ---- allocations
+    if ("S1" in scen or "S2" in scen) and not args.no_alloc:
+        out.append("## Allocations per message (steady state)\n")
+        out.append("Separate runs of the gateway under `LD_PRELOAD=malloc_count.so` (`scripts/bench/malloc_count.c`: "
+                   "counts malloc/calloc/realloc/posix_memalign/aligned_alloc/memalign/valloc calls and frees; a "
+                   "background thread appends `<monotonic ns> <allocs> <frees> <allocs called from libcurl> <reallocs>` "
+                   "every 200 ms). Delta between the first and the last counter line inside the wsload measured window, divided by "
+                   "the messages of that sub-window (the window's message count × its share of the window; lines "
+                   "are not interpolated across the edges, which would pull in the connection setup/close bursts). "
+                   "A realloc counts as one alloc and its old block is not a free, so live-block growth = "
+                   "(allocs − frees − reallocs) / messages; about 0 means no blocks accumulate (no leak). "
+                   "Allocations made by libcurl are part of the total; the libcurl column counts those whose immediate "
+                   "caller is libcurl itself (not the libraries it calls). Throughput under the preload is shown "
+                   "only for context; the S1/S2 tables above come from runs without it.\n")
+        out.append("| scenario | depth | server | allocs/msg | frees/msg | of which called from libcurl /msg | live-block growth/msg | msg/s under preload | runs |")
+        out.append("|---|---|---|---|---|---|---|---|---|")
+        for s in ("S1", "S2"):
+            if s not in scen:
+                continue
+            for case in ("d1", "d8"):
+                for server in engines:
+                    recs = A.select(s, server, case=case, variant="malloc_count")
+                    good = [r for r in recs if ok_run(r) and r.get("allocs")]
+                    per = med([r["allocs"]["per_msg"] for r in good])
+                    out.append(f"| {s} | {case[1:]} | {LABEL[server]} | {fmt(per, 3)} | "
+                               f"{fmt(med([r['allocs']['frees_per_msg'] for r in good]), 3)} | "
+                               f"{fmt(med([r['allocs']['curl_per_msg'] for r in good]), 3)} | "
+                               f"{fmt(med([r['allocs'].get('live_growth_per_msg') for r in good]), 3)} | "
+                               f"{fmt(med([m_rate(r) for r in good]))} | {len(good)}/{len(recs)} |")
+                    target("zero allocations per message in steady state", f"{s} depth {case[1:]}, {LABEL[server]}",
+                           per, 0.001, "<=", "median allocs/msg (≤ 0.001 counts as zero: fewer than 1 per 1000 messages)")
+        out.append("")
+
+    return out, targets, chart
+
+
+def chart_svg(chart, engines):
+    """Grouped bar chart on a log scale: per scenario, gateway io_uring / epoll / reference, each
+    normalized to its reference = 1.0. Bars grow from the 1.0 line; red dashes mark ratio targets."""
+    series = [f"gateway-{e}" for e in engines] + ["reference"]
+    colors = {"gateway-io_uring": "#2b6cb0", "gateway-epoll": "#68a0d8", "reference": "#a0a0a0"}
+    groups = [(label, lower, dict(vals, reference=1.0), ref, tgt) for label, lower, vals, ref, tgt in chart]
+    vals = [v for _, _, g, _, _ in groups for v in g.values() if v] + [t for *_, t in groups if t]
+    lo = 10 ** math.floor(math.log10(min(vals + [0.5])))
+    hi = 10 ** math.ceil(math.log10(max(vals + [2.0])))
+    gw, bw, left, top, ph = 150, 34, 70, 56, 320
+    width = left + gw * max(1, len(groups)) + 20
+    height = top + ph + 100
+    y = lambda v: top + ph - (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * ph
+    esc = lambda s: s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    o = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+         f'<rect width="{width}" height="{height}" fill="white"/>',
+         f'<text x="{left}" y="20" font-size="14" font-weight="bold">gateway / reference per scenario '
+         '(median of same-run ratios; reference = 1.0; log scale)</text>',
+         f'<text x="{left}" y="36" fill="#555">↑ higher is better, ↓ lower is better (ratio = gateway value / reference '
+         'value in both cases); red dash = target ratio</text>']
+    d = lo
+    while d <= hi * 1.0001:
+        for m in (1, 2, 5):
+            v = d * m
+            if lo <= v <= hi * 1.0001:
+                yy = y(v)
+                o.append(f'<line x1="{left}" x2="{width - 20}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="{"#bbb" if m == 1 else "#eee"}"/>')
+                o.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{v:g}</text>')
+        d *= 10
+    base = y(1.0)
+    for i, (label, lower, g, ref, tgt) in enumerate(groups):
+        x0 = left + i * gw + (gw - bw * len(series)) / 2
+        for j, s in enumerate(series):
+            v = g.get(s)
+            x = x0 + j * bw
+            if s == "reference":
+                o.append(f'<rect x="{x:.1f}" y="{base - 2:.1f}" width="{bw - 4}" height="4" fill="{colors[s]}"/>')
+                o.append(f'<text x="{x + (bw - 4) / 2:.1f}" y="{base - 6:.1f}" text-anchor="middle">1</text>')
+                continue
+            if not v:
+                o.append(f'<text x="{x + (bw - 4) / 2:.1f}" y="{base - 6:.1f}" text-anchor="middle" fill="#999">n/a</text>')
+                continue
+            yv = y(v)
+            o.append(f'<rect x="{x:.1f}" y="{min(yv, base):.1f}" width="{bw - 4}" height="{max(1.0, abs(base - yv)):.1f}" fill="{colors[s]}"/>')
+            ty = yv - 4 if v >= 1 else yv + 12
+            o.append(f'<text x="{x + (bw - 4) / 2:.1f}" y="{ty:.1f}" text-anchor="middle">{v:.3f}</text>' if v < 0.1 else
+                     f'<text x="{x + (bw - 4) / 2:.1f}" y="{ty:.1f}" text-anchor="middle">{v:.2f}</text>' if v < 10 else
+                     f'<text x="{x + (bw - 4) / 2:.1f}" y="{ty:.1f}" text-anchor="middle">{v:.0f}</text>')
+        if tgt:
+            yt = y(tgt)
+            o.append(f'<line x1="{x0 - 4:.1f}" x2="{x0 + bw * (len(series) - 1):.1f}" y1="{yt:.1f}" y2="{yt:.1f}" '
+                     'stroke="#d33" stroke-width="2" stroke-dasharray="5,3"/>')
+        cx = left + i * gw + gw / 2
+        o.append(f'<text x="{cx:.1f}" y="{top + ph + 18}" text-anchor="middle" font-weight="bold">{esc(label)} {"↓" if lower else "↑"}</text>')
+        o.append(f'<text x="{cx:.1f}" y="{top + ph + 32}" text-anchor="middle" fill="#555">vs {esc(ref)}</text>')
+    o.append(f'<line x1="{left}" x2="{width - 20}" y1="{base:.1f}" y2="{base:.1f}" stroke="black"/>')
+    lx = left
+    for s in series:
+        name = {"reference": "reference (= 1.0)"}.get(s, LABEL.get(s, s))
+        o.append(f'<rect x="{lx}" y="{top + ph + 55}" width="12" height="12" fill="{colors[s]}"/>')
+        o.append(f'<text x="{lx + 16}" y="{top + ph + 65}">{esc(name)}</text>')
+        lx += 150
+    if not groups:
+        o.append(f'<text x="{left}" y="{top + 40}">no scenario with a reference was run</text>')
+    o.append("</svg>")
+    return "\n".join(o) + "\n"
+
+
+def machine_info():
+    info = {"nproc": os.cpu_count(), "kernel": " ".join(platform.uname()[2:4]), "python": sys.version.split()[0]}
+    try:
+        info["nproc"] = int(subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip())
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        info["fd_limit"] = list(__import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE))
+    except Exception:
+        pass
+    for key, argv in (("git_commit", ["git", "-C", ROOT, "rev-parse", "HEAD"]),
+                      ("git_dirty", ["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"]),
+                      ("swift", ["swift", "--version"]), ("pushpin", ["pushpin", "--version"])):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+            v = (r.stdout or r.stderr).strip()
+            info[key] = (v.splitlines()[0] if v else "") if key != "git_dirty" else bool(v)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return info
+
+
+def write_outputs(bench, meta, interrupted=False):
+    args = bench.args
+    body, targets, chart = build_report(bench, meta)
+    meta["refs"] = bench.refs
+    meta["build_commands"] = bench.build_commands
+    meta["backend_command"] = bench.backend_command
+    meta["binaries"] = bench.binaries
+    results = {"meta": meta, "notes": bench.notes, "targets": targets, "runs": bench.records}
+    with open(os.path.join(bench.run_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=1, default=str)
+    with open(os.path.join(bench.run_dir, "chart.svg"), "w") as f:
+        f.write(chart_svg(chart, args.engines))
+    m = meta["machine"]
+    lb, la = meta["load_before"], meta.get("load_after") or os.getloadavg()
+    md = [f"# gateway benchmark — {meta['started']}\n"]
+    if interrupted:
+        md.append("**Interrupted: partial results.**\n")
+    md.append(f"`{meta['argv']}` — {args.runs} run(s) per server and scenario, window {args.duration} s "
+              f"(warm-up {args.warmup} s), scenarios {', '.join(args.scenarios)}, engines {', '.join(args.engines)}. "
+              "Medians over runs; ratios are medians of ratios measured in the same run (gateway run i ÷ "
+              "reference run i, server order rotated per run). Raw runs: `results.json`; chart: `chart.svg`; "
+              "server and client logs: `logs/`.\n")
+    md.append("## Machine\n")
+    md.append("| | |\n|---|---|")
+    md.append(f"| nproc | {m.get('nproc')} |")
+    md.append(f"| CPU | {m.get('cpu_model', '?')} |")
+    md.append(f"| kernel | {m.get('kernel')} |")
+    md.append(f"| date | {meta['started']} → {meta.get('finished', '?')} |")
+    md.append(f"| load average before | {lb[0]:.2f} {lb[1]:.2f} {lb[2]:.2f} |")
+    md.append(f"| load average after | {la[0]:.2f} {la[1]:.2f} {la[2]:.2f} |")
+    md.append(f"| fd limit (soft, hard) | {m.get('fd_limit')} |")
+    md.append(f"| gateway commit | {m.get('git_commit', '?')}{' (working tree modified)' if m.get('git_dirty') else ''} |")
+    md.append(f"| swift | {m.get('swift', '?')} |")
+    md.append(f"| pushpin | {m.get('pushpin', '–')} |")
+    for name, b in sorted(bench.binaries.items()):
+        md.append(f"| {name} | `{b['source']}` (built {b['mtime']}), sha256 {b['sha256'][:16]}…, copied to `bin/` |")
+    md.append(f"| gateway loops | {args.gateway_loops or 'one per CPU'}; uWS: 1 thread; clients: {args.client_threads} thread(s) |")
+    md.append("")
+    loads = [r["load_avg"][0] for r in bench.records if r.get("load_avg")]
+    high = max([lb[0], la[0]] + loads)
+    if high > 2:
+        md.append(f"> **Noisy machine:** the 1-minute load average reached {high:.2f} during this run (2 shared cores; "
+                  "other developers' tests/soaks). Absolute figures are depressed and noisy; same-run ratios are "
+                  "the more meaningful numbers, though even they can swing by tens of percent from run to run. When the CPUs are "
+                  "oversubscribed the scheduler shares them per thread, so the gateway (one loop per CPU = "
+                  f"{args.gateway_loops or m.get('nproc')} threads) gets a larger share than the single-threaded uWS "
+                  "servers, which flatters the gateway in the cross-server ratios.\n")
+    if bench.notes:
+        md.append("## Notes\n")
+        md.extend(f"- {n}" for n in bench.notes)
+        md.append("")
+    md.append("## Targets\n")
+    md.append("| target | case | measured | threshold | status |")
+    md.append("|---|---|---|---|---|")
+    for t in targets:
+        v = t["value"]
+        if isinstance(v, float):
+            vs = f"{v:,.0f} B" if t["threshold"] == 1024 else (f"{v:.3f}" if t["threshold"] == 0.001 else f"{v:.2f}×")
+        else:
+            vs = "–" if v is None else str(v)
+        th = "" if t["threshold"] is None else (f"{CMP[t['cmp']]} {t['threshold']:,} B" if t["threshold"] == 1024 else
+                                                 f"{CMP[t['cmp']]} {t['threshold']}" + ("×" if t["threshold"] != 0.001 else " allocs/msg"))
+        st = {"met": "✅ met", "NOT met": "❌ not met", "n/a": "n/a (not measured, or no valid run pair)"}[t["status"]]
+        md.append(f"| {t['target']} | {t['case']} | {vs} | {th} | {st} |")
+    md.append("")
+    loads_by = {}
+    for r in bench.records:
+        if r.get("load_avg"):
+            loads_by.setdefault(r["scenario"], []).append(r["load_avg"][0])
+    if loads_by:
+        md.append("1-minute load average sampled after each client run: " + "; ".join(
+            f"{k} {min(v):.1f}–{max(v):.1f}" for k, v in sorted(loads_by.items())) + ".\n")
+    md.extend(body)
+    failed = [r for r in bench.records if r.get("error") or r.get("timed_out")]
+    if failed:
+        md.append("## Failed runs\n")
+        for r in failed:
+            md.append(f"- {r['scenario']} {r.get('case', '')} {r['server']} run {r['run']}: "
+                      + ("client timed out" if r.get("timed_out") else r.get("error", "").replace("\n", " / ")[:500]))
+        md.append("")
+    md.append("## Commands\n")
+    md.append("Build:\n\n```sh\n" + "\n".join(bench.build_commands) + "\n```\n")
+    if os.path.exists(bench.config):
+        md.append("Bench config (`gateway.json` in this directory; ports come from the environment):\n\n```json\n"
+                  + open(bench.config).read() + "```\n")
+    md.append("Servers and clients of run 1 (ports are picked free per start; every command of every run is in "
+              "`results.json` and at the top of each client log):\n\n```sh")
+    seen = set()
+    if bench.backend_command:
+        md.append(bench.backend_command + " &")
+    for r in bench.records:
+        if r.get("run") != 1 or "command" not in r:
+            continue
+        sc = r.get("server_command")
+        if sc and sc not in seen:
+            seen.add(sc)
+            md.append(f"\n# {r['scenario']} {LABEL.get(r['server'], r['server'])}"
+                      + (" (under malloc_count)" if r.get("variant") else ""))
+            md.append(sc + " &")
+        md.append(r["command"])
+    md.append("```\n")
+    with open(os.path.join(bench.run_dir, "report.md"), "w") as f:
+        f.write("\n".join(md))
+    return targets
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="scripts/bench.sh",
+        description="Benchmark suite: the gateway (io_uring, epoll) vs uWebSockets and Pushpin. "
+                    "References come from UWS_ECHO_BIN, UWS_BROADCAST_BIN and PUSHPIN_BIN (default `pushpin` on "
+                    "PATH); an absent reference is skipped and the report says so. wsload/backend are built from "
+                    "BENCH_TOOLS_DIR (default ../shared/bench).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--runs", type=int, default=3, help="runs per scenario and server")
+    p.add_argument("--quick", action="store_true", help="smoke test: 1 run, 2 s windows, 1 s warm-up, 2 s idle in S4")
+    p.add_argument("--scenarios", default="S1,S2,S3,S4,S5",
+                   help="comma-separated subset of S1..S6 (S6 = CPU per message, derived from S1/S2: selects both)")
+    p.add_argument("--engines", default="io_uring,epoll", help="gateway engines")
+    p.add_argument("--duration", type=float, default=5.0, help="measured window per client run, seconds")
+    p.add_argument("--warmup", type=float, default=1.0, help="warm-up per client run (S1, S2, S5), seconds")
+    p.add_argument("--out", help="output directory (default reports/bench-<YYYYmmdd-HHMMSS>)")
+    p.add_argument("--no-build", action="store_true", help="use the existing release binaries and tools")
+    p.add_argument("--no-alloc", action="store_true", help="skip the malloc_count runs")
+    p.add_argument("--client-threads", type=int, default=1, help="threads of every load generator (-t)")
+    p.add_argument("--gateway-loops", type=int, default=0, help="gateway event loops (0 = one per CPU)")
+    p.add_argument("--bench-engine", default="epoll", choices=("epoll", "io_uring", "auto"),
+                   help="I/O engine of gateway-bench (client side)")
+    p.add_argument("--pushpin-d8-connections", type=int, default=12,
+                   help="S1 depth 8 connections for Pushpin (×8 must stay ≤ ~100 in flight)")
+    p.add_argument("--s3-subscribers", type=int, default=10000)
+    p.add_argument("--s3-rate", type=float, default=20, help="publishes per second")
+    p.add_argument("--s3-warmup", type=float, default=2.0)
+    p.add_argument("--s3-connect-rate", type=int, default=0, help="wsload -r for the subscribers (0 = unlimited)")
+    p.add_argument("--s3-publish", choices=("ws", "admin"), default="ws",
+                   help="gateway publish path: WebSocket message to the deliver-all route, or admin HTTP publish")
+    p.add_argument("--s4-connections", type=int, default=15000)
+    p.add_argument("--s4-idle", type=float, default=4.0, help="idle seconds before the RSS sample")
+    p.add_argument("--s4-connect-rate", type=int, default=0)
+    p.add_argument("--s5-concurrency", type=int, default=10, help="gateway-bench handshakes -c")
+    p.add_argument("--run-timeout", type=float, default=0, help="per client run timeout, seconds (0 = computed)")
+    p.add_argument("--report-only", metavar="DIR",
+                   help="rewrite report.md and chart.svg of an earlier run from its results.json (no benchmarking)")
+    a = p.parse_args(argv)
+    if a.quick:
+        a.runs, a.duration, a.warmup, a.s4_idle = 1, 2.0, 1.0, 2.0
+    if a.runs < 1:
+        p.error("--runs must be ≥ 1")
+    sc = [s.strip().upper() for s in a.scenarios.split(",") if s.strip()]
+    bad = [s for s in sc if s not in ("S1", "S2", "S3", "S4", "S5", "S6")]
+    if bad:
+        p.error(f"unknown scenario(s): {', '.join(bad)}")
+    if "S6" in sc:
+        sc += ["S1", "S2"]
+    a.scenarios = [s for s in ("S1", "S2", "S3", "S4", "S5") if s in sc]
+    a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
+    for e in a.engines:
+        if e not in ENGINES:
+            p.error(f"unknown engine {e}")
+    if a.pushpin_d8_connections * 8 > 100:
+        print(f"warning: Pushpin depth 8 with {a.pushpin_d8_connections} connections = "
+              f"{a.pushpin_d8_connections * 8} in flight (> ~100: Pushpin is expected to drop connections)", file=sys.stderr)
+    if not a.out:
+        a.out = os.path.join(ROOT, "reports", "bench-" + time.strftime("%Y%m%d-%H%M%S"))
+    a.out = os.path.abspath(a.out)
+    return a
+
+
+def report_only(run_dir):
+    with open(os.path.join(run_dir, "results.json")) as f:
+        res = json.load(f)
+    meta = res["meta"]
+    b = Bench.__new__(Bench)
+    b.args = argparse.Namespace(**meta["args"])
+    b.run_dir = os.path.abspath(run_dir)
+    b.records = res["runs"]
+    b.notes = res["notes"]
+    b.refs = meta.get("refs", {})
+    b.build_commands = meta.get("build_commands", [])
+    b.backend_command = meta.get("backend_command")
+    b.binaries = meta.get("binaries", {})
+    b.config = os.path.join(b.run_dir, "gateway.json")
+    write_outputs(b, meta, interrupted=False)
+    print(os.path.join(b.run_dir, "report.md"))
+    return 0
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.report_only:
+        return report_only(args.report_only)
+    if os.path.exists(os.path.join(args.out, "results.json")):
+        print(f"{args.out} already has results; choose another --out", file=sys.stderr)
+        return 2
+    os.makedirs(args.out, exist_ok=True)
+
+    def on_signal(sig, frame):
+        raise Interrupted(signal.Signals(sig).name)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+
+    meta = {"started": time.strftime("%Y-%m-%d %H:%M:%S %z"), "argv": "scripts/bench.sh " + shlex.join(argv),
+            "load_before": os.getloadavg(), "args": vars(args)}
+    bench = None
+    interrupted = False
+    status = 0
+    try:
+        bench = Bench(args)
+        log(f"output: {args.out}")
+        meta["machine"] = machine_info()
+        if meta["load_before"][0] > 2:
+            bench.note(f"load average at start {meta['load_before'][0]:.2f} (> 2): the machine is busy; results are noisy")
+        bench.build()
+        bench.write_config()
+        bench.start_backend()
+        bench.backend_command = bench.backend.command
+        for s in args.scenarios:
+            log(f"=== {s}")
+            if s in ("S1", "S2"):
+                bench.scenario_rtt(s)
+            elif s == "S3":
+                bench.scenario_fanout()
+            elif s == "S4":
+                bench.scenario_memory()
+            elif s == "S5":
+                bench.scenario_handshakes()
+    except Interrupted as e:
+        log(f"interrupted ({e}); stopping everything")
+        interrupted = True
+        status = 130
+    except BenchError as e:
+        log(f"error: {e}")
+        status = 1
+    except Exception:
+        import traceback
+        log("internal error:\n" + traceback.format_exc())
+        status = 1
+    finally:
+        Proc.stop_all()
+        for d in (bench.tmpdirs if bench else []):
+            shutil.rmtree(d, ignore_errors=True)
+    if bench is None:
+        return status or 1
+    meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    meta["load_after"] = os.getloadavg()
+    if "machine" not in meta:
+        meta["machine"] = machine_info()
+    if bench.records or interrupted:
+        targets = write_outputs(bench, meta, interrupted)
+        log(f"report: {os.path.join(args.out, 'report.md')}")
+        for t in targets:
+            log(f"  target {t['status']:8s} {t['target']} — {t['case']}: {t['value'] if not isinstance(t['value'], float) else round(t['value'], 3)}")
+    failed = [r for r in bench.records if r.get("error") or r.get("timed_out")]
+    if failed and status == 0:
+        log(f"{len(failed)} run(s) failed (see report.md, 'Failed runs')")
+        status = 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
