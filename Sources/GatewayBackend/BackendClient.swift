@@ -146,7 +146,15 @@ public final class BackendClient: FDWatcher {
         // No `Expect: 100-continue`: it costs a round trip on every body over 1 KiB.
         list = curl_slist_append(list, "Expect:")
         if request.hasBody { list = curl_slist_append(list, "Content-Type: \(request.contentType)") }
-        for h in request.headers { list = curl_slist_append(list, h) }
+        request.forEachHeaderLine { line in
+            // libcurl wants C strings; its `Name:` (empty value) removes a default header.
+            var copy = Array(line)
+            while let l = copy.last, l == UInt8(ascii: " ") { copy.removeLast() }
+            copy.append(0)
+            copy.withUnsafeBufferPointer { p in
+                p.withMemoryRebound(to: CChar.self) { list = curl_slist_append(list, $0.baseAddress) }
+            }
+        }
         request.headerList = list
         cgw_easy_setopt_slist(e, CURLOPT_HTTPHEADER, list)
 

@@ -70,11 +70,15 @@ final class BackendConnection: ConnectionHandler {
             }
             b.write(string: "\r\nContent-Length: ")
             b.write(decimal: r.hasBody ? r.body.readableBytes : 0)
-            for h in r.headers where !h.isEmpty && !h.hasSuffix(":") {
-                b.write(string: "\r\n")
-                b.write(string: h)
+            b.write(string: "\r\n")
+            r.forEachHeaderLine { line in
+                // `Name:` with an empty value is a libcurl removal marker: nothing to send here.
+                if let last = line.last, last != UInt8(ascii: ":") && last != UInt8(ascii: " ") {
+                    b.write(line)
+                    b.write(string: "\r\n")
+                }
             }
-            b.write(string: "\r\n\r\n")
+            b.write(string: "\r\n")
             if r.hasBody { b.write(buffer: r.body) }
         }
         if inflight.count == 1 { armTimer() }

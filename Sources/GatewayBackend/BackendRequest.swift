@@ -28,8 +28,44 @@ public final class BackendRequest {
     public var method: String = "POST"
     /// Absolute http(s) URL.
     public var url: String = ""
-    /// Request header lines (`Name: value`). `Content-Type` is added from `contentType`.
-    public var headers: [String] = []
+    /// Extra request header fields, encoded as `Name: value\r\n` lines in a buffer that is reused
+    /// with the request: building the backend protocol's headers allocates nothing. `Content-Type` is
+    /// added from `contentType`. Add with `addHeader`.
+    public private(set) var headerLines = ByteBuffer(capacity: 512)
+
+    /// Adds a header field. CR, LF and NUL in the value are dropped so a value can never start a
+    /// new line. An empty value tells libcurl not to send a header of that name (native: omitted).
+    public func addHeader(_ name: String, _ value: some StringProtocol) {
+        headerLines.write(string: name)
+        headerLines.write(string: ": ")
+        for b in value.utf8 where b != 13 && b != 10 && b != 0 { headerLines.write(byte: b) }
+        headerLines.write(string: "\r\n")
+    }
+
+    /// Adds a header field whose value `body` writes (for values built from pieces, like ids).
+    public func addHeader(_ name: String, _ body: (inout ByteBuffer) -> Void) {
+        headerLines.write(string: name)
+        headerLines.write(string: ": ")
+        body(&headerLines)
+        headerLines.write(string: "\r\n")
+    }
+
+    /// Calls `body` with each header line (without CRLF).
+    func forEachHeaderLine(_ body: (UnsafeRawBufferPointer) -> Void) {
+        headerLines.withUnsafeReadableBytes { raw in
+            var start = 0
+            var i = 0
+            while i + 1 < raw.count {
+                if raw[i] == 13 && raw[i + 1] == 10 {
+                    body(UnsafeRawBufferPointer(rebasing: raw[start..<i]))
+                    i += 2
+                    start = i
+                } else {
+                    i += 1
+                }
+            }
+        }
+    }
     /// Content type of `body`.
     public var contentType: String = "application/json"
     /// The request body. Must not change while the call is in flight (libcurl reads it in place).
@@ -152,7 +188,8 @@ public final class BackendRequest {
         streamBytes = 0
         method = "POST"
         url = ""
-        headers.removeAll(keepingCapacity: true)
+        headerLines.clear()
+        headerLines.releaseCapacityIfEmpty(above: 8192)
         contentType = "application/json"
         body.clear()
         hasBody = true
@@ -195,6 +232,26 @@ public struct BackendResponse {
             if lc != ld { return false }
         }
         return true
+    }
+
+    /// Whether `Content-Type` names JSON (`application/json` or `…+json`), checked on the bytes
+    /// without building a String (this runs for every reply).
+    public var contentTypeIsJSON: Bool {
+        guard let ct = header("content-type") else { return false }
+        var buf: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: enough for any JSON type name
+        return withUnsafeMutableBytes(of: &buf) { raw -> Bool in
+            var n = 0
+            for b in ct.utf8 {
+                if b == UInt8(ascii: ";") { break }
+                if b == 0x20 || b == 0x09 { continue }
+                guard n < raw.count else { return false }
+                raw[n] = (b >= 65 && b <= 90) ? b | 0x20 : b
+                n += 1
+            }
+            let mt = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+            if mt.elementsEqual("application/json".utf8) { return true }
+            return n >= 5 && UnsafeRawBufferPointer(rebasing: mt[(n - 5)...]).elementsEqual("+json".utf8)
+        }
     }
 
     /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).

@@ -567,7 +567,9 @@ def test_handshake_hook_fails_mid_response(gateway_factory, backend, how, transp
         hook = backend.url(f"/rawresp/{how}?b64=" + urllib.parse.quote(base64.b64encode(HOOK_CUT_HEAD).decode()))
     g = gateway_factory(modules=[backend.module(path="/hooked", handshake=hook, hookTimeoutMs=OTHER_FAULT_TIMEOUT_MS),
                                  backend.module()], io=_io(transport))
-    with fault_scope(g, backend):
+    # As in test_backend_resets_mid_response: libcurl keeps the half-closed connection of a head cut
+    # off by FIN in its cache (CLOSE_WAIT) until its next prune; the native client closes it.
+    with fault_scope(g, backend, allow_stale=transport == "curl" and how == "fin"):
         for _ in range(3):
             with socket.create_connection(("127.0.0.1", g.port), timeout=5) as s:
                 s.sendall(handshake_request("/hooked"))

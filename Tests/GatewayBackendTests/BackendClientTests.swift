@@ -74,7 +74,7 @@ struct BackendClientTests {
             r.timeoutMs = timeoutMs
             r.maxResponseBytes = maxBytes
             r.body.write(string: body)
-            r.headers = ["Gateway-Command: test"]
+            r.addHeader("Gateway-Command", "test")
             r.handler = runner
             client.start(r)
         }

@@ -38,9 +38,9 @@ extension ClientConnection {
         r.timeoutMs = p.module.config.hookTimeoutMs ?? context.limits.backendTimeoutMs
         r.maxResponseBytes = context.limits.maxBackendResponseBytes
         r.body = hookRequestBody(head: p.head, subprotocols: [])
-        r.headers.append("Gateway-Connection-Id: \(id)")
-        r.headers.append("traceparent: \(context.traceparent(continuing: ConnectionID.traceID(fromTraceparent: p.head.headers["traceparent"])))")
-        r.context = CallContext(kind: .commandAuth, command: p.command, id: p.id, binary: false, parser: .json)
+        r.addHeader("Gateway-Connection-Id", id)
+        context.addTraceparent(to: r, continuing: ConnectionID.traceID(fromTraceparent: p.head.headers["traceparent"]))
+        r.context = context.makeCall(kind: .commandAuth, command: p.command, id: p.id, binary: false, parser: .json)
         r.handler = self
         pendingCommand = p
         if !p.head.isKeepAlive { closeAfterResponse = true }

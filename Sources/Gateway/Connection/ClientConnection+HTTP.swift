@@ -236,16 +236,15 @@ extension ClientConnection {
             r.maxResponseBytes = context.limits.maxBackendResponseBytes
             requestBody.withUnsafeReadableBytes { raw in r.body.write(UnsafeRawBufferPointer(rebasing: raw[dataRange])) }
             r.contentType = "application/json"
-            addGatewayHeaders(r, command: p.command, requestID: "\(self.id)-http", session: nil, route: route,
+            addGatewayHeaders(r, command: p.command, seq: nil, session: nil, route: route,
                               traceID: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"]))
-            if let user { r.headers.append("Gateway-User: \(Self.headerSafe(user))") }
+            if let user { r.addHeader("Gateway-User", user) }
             let allowed = Set(p.module.forwardHeaders).union(route.forwardHeaders)
             for f in head.headers where allowed.contains(f.name.lowercased()) {
-                r.headers.append("\(f.name): \(Self.headerSafe(f.value))")
+                r.addHeader(f.name, f.value)
             }
-            let call = CallContext(kind: .httpCommand, command: p.command, id: id, binary: false, parser: .json,
-                                   deliver: route.deliver, routeIndex: route.metricsIndex)
-            call.startedAt = context.loop.now
+            let call = context.makeCall(kind: .httpCommand, command: p.command, id: id, binary: false, parser: .json,
+                                        deliver: route.deliver, routeIndex: route.metricsIndex)
             r.context = call
             r.handler = self
             if !head.isKeepAlive { closeAfterResponse = true }
@@ -269,11 +268,11 @@ extension ClientConnection {
         } else {
             let ctx = context
             ctx.scratch.clear()
-            let media = r.response.mediaType
+            let mediaIsJSON = r.response.contentTypeIsJSON
             var deliver = call.deliver
             if let h = r.response.header("gateway-deliver"), let d = Route.Deliver(header: h) { deliver = d }
             r.response.body.withUnsafeReadableBytes { body in
-                let isJSON = MessageCodec.bodyIsJSON(mediaType: media, body: body)
+                let isJSON = MessageCodec.bodyIsJSON(typeIsJSON: mediaIsJSON, body: body)
                 deliverPush(command: call.command, body: body, bodyIsJSON: isJSON, deliver: deliver)
                 _ = MessageCodec.encodeReply(parser: .json, command: call.command, id: call.id, body: body,
                                              bodyIsJSON: isJSON, requestBinary: false, into: &ctx.scratch)

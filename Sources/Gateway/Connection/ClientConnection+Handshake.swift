@@ -63,9 +63,9 @@ extension ClientConnection {
         r.timeoutMs = pending.module.config.hookTimeoutMs ?? context.limits.backendTimeoutMs
         r.maxResponseBytes = context.limits.maxBackendResponseBytes
         r.body = hookRequestBody(head: pending.head, subprotocols: pending.request.subprotocols)
-        r.headers.append("Gateway-Connection-Id: \(id)")
-        r.headers.append("traceparent: \(context.traceparent(continuing: ConnectionID.traceID(fromTraceparent: pending.head.headers["traceparent"])))")
-        r.context = CallContext(kind: .handshake, command: "", id: nil, binary: false, parser: pending.module.config.parser)
+        r.addHeader("Gateway-Connection-Id", id)
+        context.addTraceparent(to: r, continuing: ConnectionID.traceID(fromTraceparent: pending.head.headers["traceparent"]))
+        r.context = context.makeCall(kind: .handshake, command: "", id: nil, binary: false, parser: pending.module.config.parser)
         r.handler = self
         pendingUpgrade = pending
         phase = .awaitingHook
@@ -143,7 +143,7 @@ extension ClientConnection {
             for f in pending.head.headers {
                 let lower = f.name.lowercased()
                 if pending.module.anyForwardHeaders.contains(lower) {
-                    session.forwardable.append((lower: lower, line: "\(f.name): \(Self.headerSafe(f.value))"))
+                    session.forwardable.append((lower: lower, name: f.name, value: f.value))
                 }
             }
         }

@@ -17,27 +17,18 @@ final class CallContext {
         case commandAuth
     }
 
-    let kind: Kind
-    let command: String
-    let id: String?
-    let binary: Bool
-    let parser: ParserKind
+    // Reused through `LoopContext.makeCall`/`recycle`, so a call allocates no context object.
+    var kind: Kind = .httpCommand
+    var command = ""
+    var id: String?
+    var binary = false
+    var parser: ParserKind = .json
     /// The route's delivery (the `Gateway-Deliver` response header overrides it).
-    let deliver: Route.Deliver
+    var deliver: Route.Deliver = .sender
     /// The route's metrics index (-1 for hooks).
-    let routeIndex: Int
+    var routeIndex = -1
     /// Loop time when the call started.
     var startedAt: UInt64 = 0
-
-    init(kind: Kind, command: String, id: String?, binary: Bool, parser: ParserKind, deliver: Route.Deliver = .sender, routeIndex: Int = -1) {
-        self.kind = kind
-        self.command = command
-        self.id = id
-        self.binary = binary
-        self.parser = parser
-        self.deliver = deliver
-        self.routeIndex = routeIndex
-    }
 }
 
 extension ClientConnection: BackendResponseHandler {
@@ -99,10 +90,9 @@ extension ClientConnection: BackendResponseHandler {
         r.hasBody = ref.route.method != "GET"
         r.body.write(body)
         r.contentType = Self.contentType(parser: s.module.parser, binary: message.binary)
-        addGatewayHeaders(r, command: message.command, requestID: "\(id)-\(seq)", session: s, route: ref.route)
-        let call = CallContext(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary,
-                               parser: s.module.parser, deliver: ref.route.deliver, routeIndex: ref.route.metricsIndex)
-        call.startedAt = context.loop.now
+        addGatewayHeaders(r, command: message.command, seq: seq, session: s, route: ref.route)
+        let call = context.makeCall(kind: .message(seq: seq), command: message.command, id: message.id, binary: message.binary,
+                                    parser: s.module.parser, deliver: ref.route.deliver, routeIndex: ref.route.metricsIndex)
         r.context = call
         r.handler = self
         s.inflight += 1
@@ -118,19 +108,32 @@ extension ClientConnection: BackendResponseHandler {
         }
     }
 
-    /// The backend protocol's request headers (DESIGN §4).
-    func addGatewayHeaders(_ r: BackendRequest, command: String, requestID: String, session: WebSocketSession?, route: Route?, traceID: String? = nil) {
-        r.headers.append("Gateway-Connection-Id: \(id)")
-        r.headers.append("Gateway-Command: \(Self.headerSafe(command))")
-        r.headers.append("Gateway-Request-Id: \(requestID)")
+    /// The backend protocol's request headers (DESIGN §4), written into the request's reusable header
+    /// buffer (no String is built per call). `seq` nil means an HTTP command (`<id>-http`).
+    func addGatewayHeaders(_ r: BackendRequest, command: String, seq: UInt64?, session: WebSocketSession?, route: Route?, traceID: String? = nil) {
+        r.addHeader("Gateway-Connection-Id", id)
+        r.addHeader("Gateway-Command", command)
+        let connectionID = id
+        r.addHeader("Gateway-Request-Id") { b in
+            b.write(string: connectionID)
+            b.write(byte: UInt8(ascii: "-"))
+            if let seq { b.write(decimal: UInt(seq)) } else { b.write(string: "http") }
+        }
         if let s = session {
-            if let u = s.user { r.headers.append("Gateway-User: \(Self.headerSafe(u))") }
-            if !s.rooms.isEmpty { r.headers.append("Gateway-Rooms: \(Self.headerSafe(s.rooms.joined(separator: ",")))") }
+            if let u = s.user { r.addHeader("Gateway-User", u) }
+            if !s.rooms.isEmpty {
+                r.addHeader("Gateway-Rooms") { b in
+                    for (i, room) in s.rooms.enumerated() {
+                        if i > 0 { b.write(byte: UInt8(ascii: ",")) }
+                        for c in room.utf8 where c != 13 && c != 10 && c != 0 { b.write(byte: c) }
+                    }
+                }
+            }
             for f in s.forwardable where s.module.forwardHeaders.contains(f.lower) || (route?.forwardHeaders.contains(f.lower) ?? false) {
-                r.headers.append(f.line)
+                r.addHeader(f.name, f.value)
             }
         }
-        r.headers.append("traceparent: \(context.traceparent(continuing: traceID ?? session?.traceID))")
+        context.addTraceparent(to: r, continuing: traceID ?? session?.traceID)
     }
 
     /// Strips CR/LF so a value can never inject a header line.
@@ -143,6 +146,7 @@ extension ClientConnection: BackendResponseHandler {
 
     func backendRequestDidComplete(_ request: BackendRequest) {
         guard let call = request.context as? CallContext else { return }
+        defer { context.recycle(call) }
         if call.routeIndex >= 0 {
             let seconds = Double(context.loop.now &- call.startedAt) / 1e9
             context.metrics.recordCall(route: call.routeIndex, outcome: Self.outcome(request), seconds: seconds)
@@ -195,10 +199,10 @@ extension ClientConnection: BackendResponseHandler {
         if status == 204 {
             complete(seq: seq, reply: nil, s)
         } else {
-            let media = r.response.mediaType
+            let mediaIsJSON = r.response.contentTypeIsJSON
             r.response.body.withUnsafeReadableBytes { body in
                 let outcome = ReplyOutcome(command: call.command, id: call.id, binary: call.binary,
-                                           bodyIsJSON: MessageCodec.bodyIsJSON(mediaType: media, body: body), deliver: deliver)
+                                           bodyIsJSON: MessageCodec.bodyIsJSON(typeIsJSON: mediaIsJSON, body: body), deliver: deliver)
                 deliverReply(seq: seq, outcome: outcome, body: body, s)
             }
         }

@@ -1,3 +1,4 @@
+internal import GatewayBuffers
 /// Connection ids: opaque, unguessable (96 random bits from the system CSPRNG) and prefixed with the
 /// loop index so a lookup by id (admin API, cluster delivery) knows which loop owns the connection.
 /// Format: 2 hex digits of loop index + 24 hex digits of randomness, e.g. `01f3a9…`.
@@ -26,6 +27,24 @@ enum ConnectionID {
     /// taken from the client's own `traceparent`) or starting a new trace. Trace and span ids need to be
     /// unique, not secret: they come from a per-thread generator seeded once from the system's, instead
     /// of a `getrandom` system call per id on every backend call.
+    /// Writes a `traceparent` value (see `traceparent`) straight into `out`.
+    static func writeTraceparent(traceID: String?, rng: inout TraceIDGenerator, into out: inout ByteBuffer) {
+        out.write(string: "00-")
+        if let traceID {
+            out.write(string: traceID)
+        } else {
+            writeHex(rng.next(), into: &out)
+            writeHex(rng.next(), into: &out)
+        }
+        out.write(byte: UInt8(ascii: "-"))
+        writeHex(rng.next(), into: &out)
+        out.write(string: "-01")
+    }
+
+    private static func writeHex(_ v: UInt64, into out: inout ByteBuffer) {
+        for i in 0..<16 { out.write(byte: hex[Int((v >> (60 - 4 * UInt64(i))) & 0xF)]) }
+    }
+
     static func traceparent(traceID: String? = nil, rng: inout TraceIDGenerator) -> String {
         var out = [UInt8]()
         out.reserveCapacity(55)

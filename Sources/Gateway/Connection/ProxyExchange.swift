@@ -69,18 +69,18 @@ final class ProxyExchange: BackendStreamHandler, BackendResponseHandler {
                 continue
             }
             if lower == "accept" { sawAccept = true }
-            r.headers.append("\(f.name): \(ClientConnection.headerSafe(f.value))")
+            r.addHeader(f.name, f.value)
         }
-        if !sawAccept { r.headers.append("Accept:") }  // keep libcurl from adding its own
-        if !hasBody { r.headers.append("Content-Type:") }
+        if !sawAccept { r.addHeader("Accept", "") }  // keep libcurl from adding its own
+        if !hasBody { r.addHeader("Content-Type", "") }
         let client = connection.tcp.remoteAddress?.hostString ?? "unknown"
-        r.headers.append("X-Forwarded-For: \(forwardedFor.map { $0 + ", " + client } ?? client)")
-        r.headers.append("X-Forwarded-Proto: http")
+        r.addHeader("X-Forwarded-For", forwardedFor.map { $0 + ", " + client } ?? client)
+        r.addHeader("X-Forwarded-Proto", "http")
         let host = head.headers["host"].map { ClientConnection.headerSafe($0) }
-        if let host { r.headers.append("X-Forwarded-Host: \(host)") }
+        if let host { r.addHeader("X-Forwarded-Host", host) }
         let forNode = client.contains(":") ? "\"[\(client)]\"" : client
-        r.headers.append("Forwarded: for=\(forNode);proto=http" + (host.map { ";host=\"\($0)\"" } ?? ""))
-        r.headers.append("traceparent: \(ctx.traceparent(continuing: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"])))")
+        r.addHeader("Forwarded", "for=\(forNode);proto=http" + (host.map { ";host=\"\($0)\"" } ?? ""))
+        ctx.addTraceparent(to: r, continuing: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"]))
         request = r
         ctx.metrics.proxyRequests += 1
         ctx.backend.start(r)

@@ -33,7 +33,7 @@ final class WebSocketSession {
     var rooms: [String] = []
     /// Handshake headers that some route may forward to backends: lower-cased name and the
     /// ready `Name: value` line.
-    var forwardable: [(lower: String, line: String)] = []
+    var forwardable: [(lower: String, name: String, value: String)] = []
     /// Close code and reason for the disconnect hook: the one received, or the one we sent.
     var closeCode: WebSocketCloseCode?
     var closeReason: String?

@@ -26,8 +26,8 @@ extension ClientConnection {
         b.write(string: ",\"durationMs\":")
         b.write(decimal: Int((context.loop.now &- s.openedAt) / 1_000_000))
         b.write(byte: UInt8(ascii: "}"))
-        var headers = ["Gateway-Connection-Id: \(id)"]
-        if let u = s.user { headers.append("Gateway-User: \(Self.headerSafe(u))") }
+        var headers = [("Gateway-Connection-Id", id)]
+        if let u = s.user { headers.append(("Gateway-User", u)) }
         context.hooks.post(url: url, body: b.readableArray, what: "disconnect", headers: headers)
     }
 }

@@ -23,7 +23,7 @@ final class HookDispatcher: BackendResponseHandler {
         let what: String
         var attempt = 0
         var due: UInt64 = 0
-        var headers: [String] = []
+        var headers: [(String, String)] = []
         init(url: String, body: [UInt8], what: String) {
             self.url = url
             self.body = body
@@ -42,7 +42,7 @@ final class HookDispatcher: BackendResponseHandler {
     var pendingCount: Int { waiting.count + inFlight }
 
     /// Sends a JSON body to `url` (POST), retrying until delivered. `headers` go with every attempt.
-    func post(url: String, body: [UInt8], what: String, headers: [String] = []) {
+    func post(url: String, body: [UInt8], what: String, headers: [(String, String)] = []) {
         let job = Job(url: url, body: body, what: what)
         job.headers = headers
         send(job)
@@ -56,8 +56,8 @@ final class HookDispatcher: BackendResponseHandler {
         job.attempt += 1
         r.url = job.url
         r.body.write(contentsOf: job.body)
-        r.headers = job.headers
-        r.headers.append("traceparent: \(context.traceparent())")
+        for (name, value) in job.headers { r.addHeader(name, value) }
+        context.addTraceparent(to: r)
         r.timeoutMs = context.limits.backendTimeoutMs
         r.context = job
         r.handler = self

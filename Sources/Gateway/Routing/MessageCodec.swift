@@ -158,4 +158,9 @@ enum MessageCodec {
         guard let mt = mediaType, mt == "application/json" || mt.hasSuffix("+json") else { return false }
         return JSONValidator.isValid(body)
     }
+
+    /// Same rule, when the caller already knows whether the media type is JSON.
+    static func bodyIsJSON(typeIsJSON: Bool, body: UnsafeRawBufferPointer) -> Bool {
+        typeIsJSON && JSONValidator.isValid(body)
+    }
 }

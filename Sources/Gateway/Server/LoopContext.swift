@@ -24,6 +24,35 @@ final class LoopContext: AcceptHandler {
     func traceparent(continuing traceID: String? = nil) -> String {
         ConnectionID.traceparent(traceID: traceID, rng: &traceRNG)
     }
+
+    private var callPool: [CallContext] = []
+
+    /// A call context from the pool, filled in (returned with `recycle` once the call completed).
+    func makeCall(kind: CallContext.Kind, command: String, id: String?, binary: Bool, parser: ParserKind,
+                  deliver: Route.Deliver = .sender, routeIndex: Int = -1) -> CallContext {
+        let c = callPool.popLast() ?? CallContext()
+        c.kind = kind
+        c.command = command
+        c.id = id
+        c.binary = binary
+        c.parser = parser
+        c.deliver = deliver
+        c.routeIndex = routeIndex
+        c.startedAt = loop.now
+        return c
+    }
+
+    /// Returns a call context to the pool.
+    func recycle(_ c: CallContext) {
+        c.id = nil
+        c.command = ""
+        if callPool.count < 4096 { callPool.append(c) }
+    }
+
+    /// Adds a `traceparent` header to a backend request without building a String.
+    func addTraceparent(to r: BackendRequest, continuing traceID: String? = nil) {
+        r.addHeader("traceparent") { b in ConnectionID.writeTraceparent(traceID: traceID, rng: &traceRNG, into: &b) }
+    }
     /// Reused for encoding reply payloads before they are framed into a connection's queue.
     var scratch = ByteBuffer(capacity: 4096)
     var listenerID: Int?
