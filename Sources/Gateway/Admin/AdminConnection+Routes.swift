@@ -107,7 +107,7 @@ extension AdminConnection {
         case "connections":
             guard case .some(.some(let ids)) = stringList(value, "to.connections") else { return }
             guard !ids.isEmpty else { return fail(400, "\"to.connections\" must not be empty") }
-            target = .connections(ids)
+            target = .connections(ids.compactMap { ConnectionKey(parsing: $0) })
         default:
             return fail(400, "unknown target \"\(key)\" in \"to\" (use all, room, user or connections)")
         }
@@ -118,7 +118,7 @@ extension AdminConnection {
         let frames = data.withUnsafeReadableBytes {
             PushFrames(command: cmd, data: $0, dataIsJSON: true, binary: false, parsers: ctx.runtime.parsers)
         }
-        let delivery = Delivery(target: target, except: except ?? [], frames: frames)
+        let delivery = Delivery(target: target, except: (except ?? []).compactMap { ConnectionKey(parsing: $0) }, frames: frames)
         ctx.hub.dispatch(delivery, from: ctx) { [self] n in
             respond(200, json: "{\"delivered\":\(n)}")
         }
@@ -158,13 +158,14 @@ extension AdminConnection {
     /// Runs `body` on the loop that owns connection `id`; answers 404 when there is no such connection.
     private func withConnection(_ id: String, _ body: @escaping @Sendable (ClientConnection) -> String) {
         let ctx = server.context
-        guard let loopIndex = ConnectionID.loopIndex(of: id), loopIndex < ctx.hub.loopCount else {
+        guard let key = ConnectionKey(parsing: id), Int(key.loop) < ctx.hub.loopCount else {
             return fail(404, "no connection \(id)")
         }
+        let loopIndex = Int(key.loop)
         let origin = ctx.loop
         let me = SendableBox(self)
         ctx.hub.onLoop(loopIndex) { owner in
-            let answer: String? = owner.sessions.byID[id].map(body)
+            let answer: String? = owner.sessions.byID[key].map(body)
             origin.execute {
                 if let answer { me.value.respond(200, json: answer) } else { me.value.fail(404, "no connection \(id)") }
             }

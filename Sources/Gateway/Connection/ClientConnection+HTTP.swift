@@ -10,8 +10,9 @@ extension ClientConnection {
     /// Bytes in the HTTP phase: parse requests one at a time (pipelined ones wait in `held` while an
     /// earlier one is answered asynchronously).
     func receiveHTTP(_ bytes: UnsafeMutableRawBufferPointer) {
-        if parsingWaits || !held.isEmpty {
-            held.write(UnsafeRawBufferPointer(bytes))
+        guard let http else { return }
+        if parsingWaits || !http.held.isEmpty {
+            http.held.write(UnsafeRawBufferPointer(bytes))
             if !parsingWaits { resumeHTTP() }
             return
         }
@@ -28,14 +29,15 @@ extension ClientConnection {
 
     /// Continues with held bytes after an asynchronous response was written.
     func resumeHTTP() {
-        guard phase == .http, !parsingWaits, !held.isEmpty else { return }
-        let bytes = held
-        held = ByteBuffer()
+        guard phase == .http, !parsingWaits, let http, !http.held.isEmpty else { return }
+        let bytes = http.held
+        http.held = ByteBuffer()
         bytes.withUnsafeReadableBytes { parseHTTP($0) }
     }
 
     private func parseHTTP(_ input: UnsafeRawBufferPointer) {
-        guard var parser = httpParser else { return }
+        guard let http else { return }
+        var parser = http.parser
         if parser.isIdle {
             tcp.deadline = context.loop.now &+ UInt64(context.limits.handshakeTimeoutSeconds) * 1_000_000_000
         }
@@ -44,8 +46,8 @@ extension ClientConnection {
             consumed = try parser.feed(input) { event in
                 switch event {
                 case .head(let h):
-                    requestHead = h
-                    requestBody.clear()
+                    http.requestHead = h
+                    http.requestBody.clear()
                     if h.version == .http1_1 && h.headers["host"] == nil {
                         // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
                         writeSimpleResponse(status: 400, body: "{\"error\":\"missing Host header\"}", contentType: "application/json", close: true)
@@ -64,13 +66,13 @@ extension ClientConnection {
                         p.upload(chunk)
                         return .proceed
                     }
-                    if requestBody.readableBytes + chunk.count > context.limits.maxRequestBodyBytes {
+                    if http.requestBody.readableBytes + chunk.count > context.limits.maxRequestBodyBytes {
                         // A command envelope too big for the limit gets the wire format's `too_large`.
                         writeEnvelopeResponse(command: nil, id: nil, error: GatewayReplyError(
                             code: .tooLarge, message: "request body larger than \(context.limits.maxRequestBodyBytes) bytes", status: 413), keepAlive: false)
                         return .pause
                     }
-                    requestBody.write(chunk)
+                    http.requestBody.write(chunk)
                     return .proceed
                 case .end:
                     if let p = proxy {
@@ -82,7 +84,7 @@ extension ClientConnection {
                 }
             }
         } catch {
-            httpParser = parser
+            http.parser = parser
             context.logger.debug("bad request from \(tcp.remoteAddress?.description ?? "?"): \(error)")
             if case .bodyTooLarge(let limit) = error {
                 // Said in the wire format's terms, since the body is most likely a command envelope.
@@ -96,23 +98,24 @@ extension ClientConnection {
             return
         }
         if phase == .http || phase == .awaitingHook {
-            httpParser = parser
+            http.parser = parser
         }
         if consumed < input.count && phase != .closed {
-            held.write(UnsafeRawBufferPointer(rebasing: input[consumed...]))
-        }
-        if phase == .websocket && !held.isEmpty {
-            // Frames that arrived in the same read as the upgrade request.
-            var bytes = held
-            held = ByteBuffer()
-            bytes.withUnsafeMutableReadableBytes { receiveWebSocket($0) }
+            if phase == .websocket {
+                // Frames that arrived in the same read as the upgrade request.
+                var bytes = ByteBuffer()
+                bytes.write(UnsafeRawBufferPointer(rebasing: input[consumed...]))
+                bytes.withUnsafeMutableReadableBytes { receiveWebSocket($0) }
+            } else {
+                http.held.write(UnsafeRawBufferPointer(rebasing: input[consumed...]))
+            }
         }
     }
 
     /// A complete request: answer it. Returns `.pause` when parsing must stop (asynchronous answer,
     /// WebSocket upgrade, or the connection closes).
     private func dispatchRequest() -> HTTPParserAction {
-        guard let head = requestHead else { return .proceed }
+        guard let head = http?.requestHead else { return .proceed }
         let path = String(head.path)
         if path == "/healthz" && (head.method == .GET || head.method == .HEAD) {
             writeSimpleResponse(status: 200, body: context.draining ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}",
@@ -183,6 +186,7 @@ extension ClientConnection {
 
     private func handleCommandPost(_ head: HTTPRequestHead, _ module: ModuleRuntime) {
         context.metrics.httpCommands += 1
+        let requestBody = http?.requestBody ?? ByteBuffer()
         let result: Result<JSONEnvelope, JSONEnvelopeError> = requestBody.withUnsafeReadableBytes { raw in
             Result { () throws(JSONEnvelopeError) in try JSONEnvelope.parse(raw) }
         }
@@ -216,7 +220,7 @@ extension ClientConnection {
         case .local(.echo):
             let ctx = context
             ctx.scratch.clear()
-            requestBody.withUnsafeReadableBytes { raw in
+            (http?.requestBody ?? ByteBuffer()).withUnsafeReadableBytes { raw in
                 let body = UnsafeRawBufferPointer(rebasing: raw[dataRange])
                 deliverPush(command: p.command, body: body, bodyIsJSON: true, deliver: route.deliver)
                 _ = MessageCodec.encodeReply(parser: .json, command: p.command, id: id, body: body, bodyIsJSON: true, requestBinary: false, into: &ctx.scratch)
@@ -234,7 +238,7 @@ extension ClientConnection {
             r.hasBody = route.method != "GET"
             r.timeoutMs = route.timeoutMs ?? context.limits.backendTimeoutMs
             r.maxResponseBytes = context.limits.maxBackendResponseBytes
-            requestBody.withUnsafeReadableBytes { raw in r.body.write(UnsafeRawBufferPointer(rebasing: raw[dataRange])) }
+            (http?.requestBody ?? ByteBuffer()).withUnsafeReadableBytes { raw in r.body.write(UnsafeRawBufferPointer(rebasing: raw[dataRange])) }
             r.contentType = "application/json"
             addGatewayHeaders(r, command: p.command, seq: nil, session: nil, route: route,
                               traceID: ConnectionID.traceID(fromTraceparent: head.headers["traceparent"]))

@@ -111,11 +111,11 @@ extension ClientConnection: BackendResponseHandler {
     /// The backend protocol's request headers (DESIGN §4), written into the request's reusable header
     /// buffer (no String is built per call). `seq` nil means an HTTP command (`<id>-http`).
     func addGatewayHeaders(_ r: BackendRequest, command: String, seq: UInt64?, session: WebSocketSession?, route: Route?, traceID: String? = nil) {
-        r.addHeader("Gateway-Connection-Id", id)
+        let connectionKey = key
+        r.addHeader("Gateway-Connection-Id") { b in connectionKey.write(into: &b) }
         r.addHeader("Gateway-Command", command)
-        let connectionID = id
         r.addHeader("Gateway-Request-Id") { b in
-            b.write(string: connectionID)
+            connectionKey.write(into: &b)
             b.write(byte: UInt8(ascii: "-"))
             if let seq { b.write(decimal: UInt(seq)) } else { b.write(string: "http") }
         }

@@ -12,13 +12,10 @@ extension ClientConnection {
         phase = .websocket
         context.sessions.add(self)
         context.metrics.websocketsOpened += 1
-        httpParser = nil
-        requestHead = nil
-        requestBody = ByteBuffer()
+        let leftover = http?.held
+        http = nil
         scheduleWebSocketDeadline()
-        if !held.isEmpty {
-            var bytes = held
-            held = ByteBuffer()
+        if var bytes = leftover, !bytes.isEmpty {
             bytes.withUnsafeMutableReadableBytes { receiveWebSocket($0) }
         }
     }

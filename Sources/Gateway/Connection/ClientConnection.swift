@@ -11,8 +11,10 @@ final class ClientConnection: ConnectionHandler {
     /// loop stopped), and this reference is used several times per message.
     unowned(unsafe) let context: LoopContext
     let tcp: TCPConnection
-    /// Cluster-unique, unguessable id (`Gateway-Connection-Id`).
-    let id: String
+    /// Cluster-unique, unguessable id (`Gateway-Connection-Id`), kept compact (see `ConnectionKey`).
+    let key: ConnectionKey
+    /// The id's text form (allocates: for JSON, logs and cold paths).
+    var id: String { key.string }
     let acceptedAt: UInt64
     var registryIndex = -1
     /// Position in this loop's `SessionShard.sessions` while a WebSocket session is registered.
@@ -42,14 +44,22 @@ final class ClientConnection: ConnectionHandler {
     /// The session's end was processed (index removal, disconnect hook).
     var sessionEnded = false
 
-    // HTTP state (released after the upgrade).
-    var httpParser: HTTPRequestParser?
-    var requestHead: HTTPRequestHead?
-    var requestBody = ByteBuffer()
+    /// The HTTP phase's state, in its own object so that a WebSocket connection, once upgraded, does
+    /// not carry the parser and request buffers inline (about 220 bytes per idle connection).
+    final class HTTPPhase {
+        var parser: HTTPRequestParser
+        var requestHead: HTTPRequestHead?
+        var requestBody = ByteBuffer()
+        /// Bytes received while parsing waits (pipelined requests, or frames sent before the 101).
+        var held = ByteBuffer()
+
+        init(parser: HTTPRequestParser) { self.parser = parser }
+    }
+
+    /// Present until the connection upgrades (or closes).
+    var http: HTTPPhase?
     /// A request is being answered asynchronously (command POST or hook); parsing waits.
     var httpBusy = false
-    /// Bytes received while parsing waits (pipelined requests, or frames sent before the 101).
-    var held = ByteBuffer()
     var closeAfterResponse = false
 
     /// A handshake waiting for its hook.
@@ -67,15 +77,15 @@ final class ClientConnection: ConnectionHandler {
     init(context: LoopContext, tcp: TCPConnection) {
         self.context = context
         self.tcp = tcp
-        self.id = ConnectionID.make(loop: context.loop.index)
+        self.key = ConnectionKey(loop: context.loop.index)
         self.acceptedAt = context.loop.now
         let limits = context.limits
         // The parser's body limit is the larger of the two; requests that are not proxied are held to
         // `maxRequestBodyBytes` as their body arrives.
         let bodyLimit = context.runtime.config.http.isEmpty ? limits.maxRequestBodyBytes : max(limits.maxRequestBodyBytes, limits.maxProxyBodyBytes)
-        self.httpParser = HTTPRequestParser(limits: HTTPParserLimits(
+        self.http = HTTPPhase(parser: HTTPRequestParser(limits: HTTPParserLimits(
             maxRequestLineBytes: min(8192, limits.maxHeaderBytes), maxHeaderBytes: limits.maxHeaderBytes,
-            maxHeaderCount: 100, maxBodyBytes: bodyLimit))
+            maxHeaderCount: 100, maxBodyBytes: bodyLimit)))
         tcp.deadline = context.loop.now &+ UInt64(limits.handshakeTimeoutSeconds) * 1_000_000_000
     }
 
@@ -86,7 +96,7 @@ final class ClientConnection: ConnectionHandler {
         case .http:
             receiveHTTP(bytes)
         case .awaitingHook:
-            held.write(UnsafeRawBufferPointer(bytes))
+            http?.held.write(UnsafeRawBufferPointer(bytes))
         case .websocket:
             receiveWebSocket(bytes)
         case .closed:
@@ -123,7 +133,7 @@ final class ClientConnection: ConnectionHandler {
     func connectionDidTimeOut(_ connection: TCPConnection) {
         switch phase {
         case .http:
-            if let p = httpParser, !p.isIdle || httpBusy {
+            if let p = http?.parser, !p.isIdle || httpBusy {
                 if httpBusy { return }  // waiting for a backend: its own timeout applies
                 writeSimpleResponse(status: 408, body: "request timeout\n", close: true)
             } else {
@@ -152,7 +162,7 @@ final class ClientConnection: ConnectionHandler {
             context.hub.admission.release(ip: ip)
         }
         ws = nil
-        httpParser = nil
+        http = nil
     }
 
     /// Removes the WebSocket session from the indexes and sends its disconnect hook, once.

@@ -1,27 +1,11 @@
 internal import GatewayBuffers
-/// Connection ids: opaque, unguessable (96 random bits from the system CSPRNG) and prefixed with the
-/// loop index so a lookup by id (admin API, cluster delivery) knows which loop owns the connection.
-/// Format: 2 hex digits of loop index + 24 hex digits of randomness, e.g. `01f3a9…`.
+/// Trace context helpers. Connection ids themselves are `ConnectionKey`s: opaque, unguessable (96
+/// random bits from the system CSPRNG) and prefixed with the loop index so a lookup by id (admin API,
+/// cluster delivery) knows which loop owns the connection; text form: 2 hex digits of loop index +
+/// 24 hex digits of randomness, e.g. `01f3a9…`.
 enum ConnectionID {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func make(loop: Int) -> String {
-        var rng = SystemRandomNumberGenerator()
-        let a = rng.next() as UInt64
-        let b = rng.next() as UInt32
-        var bytes = [UInt8](repeating: 0, count: 26)
-        bytes[0] = hex[(loop >> 4) & 0xF]
-        bytes[1] = hex[loop & 0xF]
-        for i in 0..<16 { bytes[2 + i] = hex[Int((a >> (60 - 4 * UInt64(i))) & 0xF)] }
-        for i in 0..<8 { bytes[18 + i] = hex[Int((b >> (28 - 4 * UInt32(i))) & 0xF)] }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The loop index encoded in an id, or nil if the id is malformed.
-    static func loopIndex(of id: String) -> Int? {
-        guard id.utf8.count == 26 else { return nil }
-        return Int(id.prefix(2), radix: 16)
-    }
 
     /// A W3C `traceparent` with a fresh span id, continuing `traceID` (32 lower-case hex digits, as
     /// taken from the client's own `traceparent`) or starting a new trace. Trace and span ids need to be

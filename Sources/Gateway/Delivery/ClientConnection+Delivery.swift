@@ -66,12 +66,13 @@ extension ClientConnection {
             senderGetsReply = s.user == u
             target = .user(u)
         case .connections(let ids):
-            senderGetsReply = ids.contains(id)
-            target = .connections(ids)
+            let keys = ids.compactMap { ConnectionKey(parsing: $0) }
+            senderGetsReply = keys.contains(key)
+            target = .connections(keys)
         }
         if let target {
             let frames = PushFrames(command: o.command, data: body, dataIsJSON: o.bodyIsJSON, binary: o.binary, parsers: context.runtime.parsers)
-            context.hub.dispatch(Delivery(target: target, except: [id], frames: frames), from: context)
+            context.hub.dispatch(Delivery(target: target, except: [key], frames: frames), from: context)
         }
         guard senderGetsReply else {
             complete(seq: seq, reply: nil, s)
@@ -93,7 +94,7 @@ extension ClientConnection {
         case .all, .others: target = .all
         case .room(let name): target = .room(name)
         case .user(let u): target = .user(u)
-        case .connections(let ids): target = .connections(ids)
+        case .connections(let ids): target = .connections(ids.compactMap { ConnectionKey(parsing: $0) })
         }
         guard let target else { return }
         let frames = PushFrames(command: command, data: body, dataIsJSON: bodyIsJSON, binary: false, parsers: context.runtime.parsers)

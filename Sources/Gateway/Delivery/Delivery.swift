@@ -11,7 +11,7 @@ enum DeliveryTarget: Sendable, Equatable {
     /// Every connection of a user.
     case user(String)
     /// These connections.
-    case connections([String])
+    case connections([ConnectionKey])
 }
 
 /// One push on its way to its recipients: target, exclusions and the frames, immutable so the same
@@ -19,7 +19,7 @@ enum DeliveryTarget: Sendable, Equatable {
 final class Delivery: Sendable {
     let target: DeliveryTarget
     /// Connection ids that must not receive it (the sender when it gets the reply form instead).
-    let except: [String]
+    let except: [ConnectionKey]
     let frames: PushFrames
     /// Unique per process: lets a loop mark connections it already wrote to, so a connection in two
     /// target rooms receives the push once, without a set allocation per delivery.
@@ -27,7 +27,7 @@ final class Delivery: Sendable {
 
     private static let counter = Atomic<UInt64>(1)
 
-    init(target: DeliveryTarget, except: [String], frames: PushFrames) {
+    init(target: DeliveryTarget, except: [ConnectionKey], frames: PushFrames) {
         self.target = target
         self.except = except
         self.frames = frames
@@ -36,9 +36,9 @@ final class Delivery: Sendable {
 
     /// Loops that can hold recipients: the owner of each listed connection, or every loop.
     func loops(count: Int) -> [Int] {
-        guard case .connections(let ids) = target else { return Array(0..<count) }
+        guard case .connections(let keys) = target else { return Array(0..<count) }
         var set = Set<Int>()
-        for id in ids { if let l = ConnectionID.loopIndex(of: id), l < count { set.insert(l) } }
+        for k in keys where Int(k.loop) < count { set.insert(Int(k.loop)) }
         return set.sorted()
     }
 }

@@ -12,7 +12,7 @@ final class SessionShard {
         var count: Int { byObject.count }
     }
 
-    private(set) var byID: [String: ClientConnection] = [:]
+    private(set) var byID: [ConnectionKey: ClientConnection] = [:]
     private(set) var rooms: [String: Members] = [:]
     private(set) var users: [String: Members] = [:]
     /// Open WebSocket connections (for `all`), with each connection's position in `sessionIndex`.
@@ -25,7 +25,7 @@ final class SessionShard {
         guard let s = c.ws, c.sessionIndex < 0 else { return }
         c.sessionIndex = sessions.count
         sessions.append(c)
-        byID[c.id] = c
+        byID[c.key] = c
         if let u = s.user { insert(c, into: &users, key: u) }
         for r in s.rooms { insert(c, into: &rooms, key: r) }
     }
@@ -41,7 +41,7 @@ final class SessionShard {
         }
         sessions.removeLast()
         c.sessionIndex = -1
-        byID[c.id] = nil
+        byID[c.key] = nil
         if let s = c.ws {
             if let u = s.user { drop(c, from: &users, key: u) }
             for r in s.rooms { drop(c, from: &rooms, key: r) }
@@ -96,7 +96,7 @@ final class SessionShard {
 
     /// Writes a delivery's frame to every recipient on this loop. Returns how many got it.
     func deliver(_ d: Delivery) -> Int {
-        for id in d.except { byID[id]?.deliveryMark = d.serial }
+        for k in d.except { byID[k]?.deliveryMark = d.serial }
         var n = 0
         switch d.target {
         case .all:
@@ -110,8 +110,8 @@ final class SessionShard {
             }
         case .user(let u):
             if let m = users[u] { for c in m.byObject.values where c.deliveryMark != d.serial { n += push(c, d) } }
-        case .connections(let ids):
-            for id in ids { if let c = byID[id], c.deliveryMark != d.serial { n += push(c, d) } }
+        case .connections(let keys):
+            for k in keys { if let c = byID[k], c.deliveryMark != d.serial { n += push(c, d) } }
         }
         return n
     }

@@ -1,0 +1,60 @@
+internal import GatewayBuffers
+
+/// A connection id in 16 bytes instead of a 26-character String on the heap: the loop index and 96
+/// random bits. Indexes use it directly; the text form (`ConnectionID` format, 26 hex digits) is
+/// produced only where it is shown or sent, and written into buffers without building a String on
+/// the hot path (backend call headers).
+struct ConnectionKey: Hashable, Sendable {
+    let loop: UInt8
+    let high: UInt64
+    let low: UInt32
+
+    /// A fresh, unguessable key for a connection on `loop` (system CSPRNG).
+    init(loop: Int) {
+        var rng = SystemRandomNumberGenerator()
+        self.loop = UInt8(truncatingIfNeeded: loop)
+        high = rng.next()
+        low = rng.next()
+    }
+
+    /// Parses the 26-hex-digit text form; nil for anything else.
+    init?(parsing text: some StringProtocol) {
+        let u = Array(text.utf8)
+        guard u.count == 26 else { return nil }
+        func value(_ range: Range<Int>) -> UInt64? {
+            var v: UInt64 = 0
+            for i in range {
+                let c = u[i]
+                let d: UInt64
+                switch c {
+                case 48...57: d = UInt64(c - 48)
+                case 97...102: d = UInt64(c - 87)
+                default: return nil
+                }
+                v = v << 4 | d
+            }
+            return v
+        }
+        guard let l = value(0..<2), let h = value(2..<18), let lo = value(18..<26) else { return nil }
+        loop = UInt8(l)
+        high = h
+        low = UInt32(lo)
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Writes the 26-digit text form.
+    func write(into out: inout ByteBuffer) {
+        out.write(byte: Self.hex[Int(loop >> 4)])
+        out.write(byte: Self.hex[Int(loop & 0xF)])
+        for i in 0..<16 { out.write(byte: Self.hex[Int((high >> (60 - 4 * UInt64(i))) & 0xF)]) }
+        for i in 0..<8 { out.write(byte: Self.hex[Int((low >> (28 - 4 * UInt32(i))) & 0xF)]) }
+    }
+
+    /// The text form (allocates; for logs, JSON and admin output).
+    var string: String {
+        var b = ByteBuffer(capacity: 26)
+        write(into: &b)
+        return b.description
+    }
+}
