@@ -46,10 +46,39 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// Whether any value of `name`, split on commas, contains `token` (case-insensitive), as for
     /// `Connection: keep-alive, Upgrade` (RFC 9110 §5.6.1 list syntax).
     public func contains(name: String, token: String) -> Bool {
-        for value in values(name: name) {
-            for part in value.split(separator: ",") {
-                if Self.equalsIgnoringCase(Self.trimmed(part), token) { return true }
+        // Bytes, not Characters: this runs several times per WebSocket handshake.
+        var value = ""
+        for field in fields where Self.equalsIgnoringCase(field.name, name) {
+            value = field.value
+            let found = value.withUTF8 { v in
+                token.utf8.withContiguousStorageIfAvailable { t in Self.listContains(UnsafeRawBufferPointer(v), UnsafeRawBufferPointer(t)) }
             }
+            if found ?? false { return true }
+            if found == nil, value.split(separator: ",").contains(where: { Self.equalsIgnoringCase(Self.trimmed($0), token) }) { return true }
+        }
+        return false
+    }
+
+    /// Whether the comma-separated list `list` has an element equal to `token` (ASCII case-insensitive,
+    /// optional whitespace around elements).
+    static func listContains(_ list: UnsafeRawBufferPointer, _ token: UnsafeRawBufferPointer) -> Bool {
+        var start = 0
+        let n = list.count
+        while start <= n {
+            var end = start
+            while end < n && list[end] != UInt8(ascii: ",") { end += 1 }
+            var a = start, b = end
+            while a < b && (list[a] == 0x20 || list[a] == 0x09) { a += 1 }
+            while b > a && (list[b - 1] == 0x20 || list[b - 1] == 0x09) { b -= 1 }
+            if b - a == token.count {
+                var same = true
+                for i in 0..<token.count where lowercase(list[a + i]) != lowercase(token[i]) {
+                    same = false
+                    break
+                }
+                if same { return true }
+            }
+            start = end + 1
         }
         return false
     }
@@ -81,6 +110,17 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     public static func equalsIgnoringCase(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
         let x = a.utf8, y = b.utf8
         guard x.count == y.count else { return false }
+        // Contiguous fast path (native strings); the generic zip below is several times slower.
+        if let r = x.withContiguousStorageIfAvailable({ px in
+            y.withContiguousStorageIfAvailable { py -> Bool in
+                for i in 0..<px.count where px[i] != py[i] {
+                    if lowercase(px[i]) != lowercase(py[i]) { return false }
+                }
+                return true
+            }
+        }), let result = r {
+            return result
+        }
         for (c, d) in zip(x, y) where c != d {
             if lowercase(c) != lowercase(d) { return false }
         }

@@ -28,9 +28,25 @@ package struct SHA1: Sendable {
 
     /// Adds message bytes.
     package mutating func update(_ bytes: some Sequence<UInt8>) {
+        if bytes.withContiguousStorageIfAvailable({ update(contiguous: UnsafeRawBufferPointer($0)) }) != nil { return }
         for byte in bytes {
             length &+= 1
             block.append(byte)
+            if block.count == 64 {
+                compress()
+                block.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    /// Adds message bytes from contiguous memory, a block at a time.
+    private mutating func update(contiguous raw: UnsafeRawBufferPointer) {
+        var i = 0
+        while i < raw.count {
+            let take = min(64 - block.count, raw.count - i)
+            block.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[i..<(i + take)]))
+            i += take
+            length &+= UInt64(take)
             if block.count == 64 {
                 compress()
                 block.removeAll(keepingCapacity: true)

@@ -27,6 +27,7 @@ done
 [[ -x "$SCRIPTS/run-autobahn.sh" ]] || { echo "conformance: $SCRIPTS/run-autobahn.sh not found (set AUTOBAHN_SCRIPTS)" >&2; exit 2; }
 bash "$SCRIPTS/install-autobahn.sh" >/dev/null 2>&1 || bash "$SCRIPTS/install-autobahn.sh"
 
+mkdir -p "$(dirname "$OUT")"
 status=0
 for engine in $ENGINES; do
   port=$(( 20000 + RANDOM % 20000 ))
