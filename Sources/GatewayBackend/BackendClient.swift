@@ -306,7 +306,7 @@ public final class BackendClient: FDWatcher {
                 // the peer, or two different Content-Length values, is an invalid response.
                 if !request.headComplete {
                     finish(request, error: .badResponse("connection closed in the middle of the response head"))
-                } else if Self.conflictingContentLength(request.response.headers) {
+                } else if Self.conflictingContentLength(request.response) {
                     finish(request, error: .badResponse("conflicting Content-Length values"))
                 } else {
                     finish(request, error: nil)
@@ -325,10 +325,10 @@ public final class BackendClient: FDWatcher {
         if !closed && free.count < 1024 { free.append(request) }
     }
 
-    static func conflictingContentLength(_ headers: [(name: String, value: String)]) -> Bool {
+    static func conflictingContentLength(_ response: BackendResponse) -> Bool {
         var seen: String?
-        for h in headers where BackendResponse.sameName(h.name, "content-length") {
-            for part in h.value.split(separator: ",") {
+        for value in response.values("content-length") {
+            for part in value.split(separator: ",") {
                 let v = String(part).trimmingASCIISpaces()
                 if let s = seen, s != v { return true }
                 seen = v
@@ -393,7 +393,7 @@ extension BackendRequest {
     func headerLine(_ raw: UnsafeRawBufferPointer) -> Bool {
         if raw.count >= 5, raw[0] == UInt8(ascii: "H"), raw[1] == UInt8(ascii: "T"), raw[2] == UInt8(ascii: "T"),
            raw[3] == UInt8(ascii: "P"), raw[4] == UInt8(ascii: "/") {
-            response.headers.removeAll(keepingCapacity: true)
+            response.removeAllHeaders()
             headComplete = false
             // `HTTP/1.1 200 OK`: the status code is the second token.
             let parts = raw.split(separator: 0x20, maxSplits: 2)
@@ -416,11 +416,10 @@ extension BackendRequest {
         var end = raw.count
         while start < end, raw[start] == 0x20 || raw[start] == 0x09 { start += 1 }
         while end > start, raw[end - 1] == 0x20 || raw[end - 1] == 0x09 || raw[end - 1] == 0x0D || raw[end - 1] == 0x0A { end -= 1 }
-        let name = String(decoding: UnsafeRawBufferPointer(rebasing: raw[..<colon]), as: UTF8.self)
-        let value = String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<end]), as: UTF8.self)
-        response.headers.append((name: name, value: value))
+        let name = UnsafeRawBufferPointer(rebasing: raw[..<colon])
+        response.appendHeader(name: name, value: UnsafeRawBufferPointer(rebasing: raw[start..<end]))
         if BackendResponse.sameName(name, "content-length") {
-            return !BackendClient.conflictingContentLength(response.headers)
+            return !BackendClient.conflictingContentLength(response)
         }
         return true
     }

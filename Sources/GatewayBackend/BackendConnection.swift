@@ -13,7 +13,12 @@ final class BackendConnection: ConnectionHandler {
     var tcp: TCPConnection?
     /// Calls sent on this connection and not answered yet, oldest first.
     private(set) var inflight: [(request: BackendRequest, target: NativeTarget)] = []
-    private var parser = HTTPResponseParser()
+    /// Fields arrive as `.field` events and are kept as bytes: a reply's head costs no allocation.
+    private var parser: HTTPResponseParser = {
+        var p = HTTPResponseParser()
+        p.collectsFields = false
+        return p
+    }()
     /// Whether a response byte has arrived for the oldest call (a dead keep-alive connection is
     /// retried only when nothing did).
     private var receivedForHead = false
@@ -162,8 +167,9 @@ final class BackendConnection: ConnectionHandler {
         case .head(let head):
             if head.status < 200 { return .proceed }  // interim (100 Continue): the final one follows
             r.response.status = head.status
-            r.response.headers.removeAll(keepingCapacity: true)
-            for f in head.headers.fields { r.response.headers.append(f) }
+            r.response.removeAllHeaders()  // the fields follow as .field events (collectsFields is off)
+        case .field(let name, let value):
+            if r.response.status >= 200 { r.response.appendHeader(name: name, value: value) }
         case .body(let chunk):
             r.response.body.write(chunk)  // the parser enforces maxResponseBytes (expect(maxBodyBytes:))
         case .end:

@@ -210,17 +210,89 @@ public final class BackendRequest {
 public struct BackendResponse {
     /// HTTP status code (0 until known).
     public var status: Int = 0
-    /// Response header fields in order; names as sent by the backend.
-    public var headers: [(name: String, value: String)] = []
+    /// The header fields in arrival order, as `name:value` lines each ending in LF (names are tokens
+    /// without a colon, values hold no LF). Bytes rather than Strings: a reply's head is stored
+    /// without allocating, and Strings are made only for the fields asked for.
+    private var fieldBytes: [UInt8] = []
     /// The body.
     public var body = ByteBuffer()
 
-    /// The first value of a header (ASCII case-insensitive, without allocating), or nil.
-    public func header(_ name: String) -> String? {
-        for h in headers where Self.sameName(h.name, name) {
-            return h.value
+    /// An empty response (status 0, no fields, no body).
+    public init() {}
+
+    /// Response header fields in order; names as sent by the backend. Builds Strings: for the paths
+    /// that pass every field on (proxying, the handshake hook), not for per-message lookups.
+    public var headers: [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        forEachField { name, value in
+            out.append((name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
+            return true
         }
-        return nil
+        return out
+    }
+
+    /// Appends a field (a status line from an interim response is cleared with `removeAllHeaders`).
+    public mutating func appendHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        fieldBytes.append(contentsOf: name)
+        fieldBytes.append(UInt8(ascii: ":"))
+        fieldBytes.append(contentsOf: value)
+        fieldBytes.append(0x0A)
+    }
+
+    /// Appends a field given as Strings.
+    public mutating func appendHeader(name: String, value: String) {
+        var name = name, value = value
+        name.withUTF8 { n in value.withUTF8 { v in appendHeader(name: UnsafeRawBufferPointer(n), value: UnsafeRawBufferPointer(v)) } }
+    }
+
+    /// Drops every field (a new header block starts).
+    public mutating func removeAllHeaders() {
+        fieldBytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Calls `body` with each field's name and value until it returns false.
+    private func forEachField(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Bool) {
+        fieldBytes.withUnsafeBytes { raw in
+            var start = 0
+            while start < raw.count {
+                var colon = start
+                while raw[colon] != UInt8(ascii: ":") { colon += 1 }
+                var end = colon + 1
+                while raw[end] != 0x0A { end += 1 }
+                let name = UnsafeRawBufferPointer(rebasing: raw[start..<colon])
+                let value = UnsafeRawBufferPointer(rebasing: raw[(colon + 1)..<end])
+                if !body(name, value) { return }
+                start = end + 1
+            }
+        }
+    }
+
+    /// Calls `body` with the value of the first field named `name` (ASCII case-insensitive); nil
+    /// when there is none.
+    private func withFirstValue<R>(_ name: String, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        var result: R?
+        forEachField { n, v in
+            guard Self.sameName(n, name) else { return true }
+            result = body(v)
+            return false
+        }
+        return result
+    }
+
+    /// The first value of a header (ASCII case-insensitive), or nil. Allocates only when the field
+    /// is present (and its value longer than 15 bytes).
+    public func header(_ name: String) -> String? {
+        withFirstValue(name) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Every value of a header, in order.
+    public func values(_ name: String) -> [String] {
+        var out: [String] = []
+        forEachField { n, v in
+            if Self.sameName(n, name) { out.append(String(decoding: v, as: UTF8.self)) }
+            return true
+        }
+        return out
     }
 
     static func sameName(_ a: String, _ b: String) -> Bool {
@@ -234,24 +306,30 @@ public struct BackendResponse {
         return true
     }
 
-    /// Whether `Content-Type` names JSON (`application/json` or `…+json`), checked on the bytes
-    /// without building a String (this runs for every reply).
-    public var contentTypeIsJSON: Bool {
-        guard let ct = header("content-type") else { return false }
-        var buf: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: enough for any JSON type name
-        return withUnsafeMutableBytes(of: &buf) { raw -> Bool in
-            var n = 0
-            for b in ct.utf8 {
-                if b == UInt8(ascii: ";") { break }
-                if b == 0x20 || b == 0x09 { continue }
-                guard n < raw.count else { return false }
-                raw[n] = (b >= 65 && b <= 90) ? b | 0x20 : b
-                n += 1
-            }
-            let mt = UnsafeRawBufferPointer(rebasing: raw[0..<n])
-            if mt.elementsEqual("application/json".utf8) { return true }
-            return n >= 5 && UnsafeRawBufferPointer(rebasing: mt[(n - 5)...]).elementsEqual("+json".utf8)
+    static func sameName(_ a: UnsafeRawBufferPointer, _ b: String) -> Bool {
+        let y = b.utf8
+        guard a.count == y.count else { return false }
+        for (c, d) in zip(a, y) where c != d {
+            let lc = (c >= 65 && c <= 90) ? c | 0x20 : c
+            let ld = (d >= 65 && d <= 90) ? d | 0x20 : d
+            if lc != ld { return false }
         }
+        return true
+    }
+
+    /// Whether `Content-Type` names JSON (`application/json` or any `…+json`, RFC 6839), checked on the
+    /// bytes without building a String (this runs for every reply).
+    public var contentTypeIsJSON: Bool {
+        withFirstValue("content-type") { ct -> Bool in
+            var end = 0
+            while end < ct.count, ct[end] != UInt8(ascii: ";") { end += 1 }
+            var start = 0
+            while start < end, ct[start] == 0x20 || ct[start] == 0x09 { start += 1 }
+            while end > start, ct[end - 1] == 0x20 || ct[end - 1] == 0x09 { end -= 1 }
+            let type = UnsafeRawBufferPointer(rebasing: ct[start..<end])
+            if Self.sameName(type, "application/json") { return true }
+            return type.count > 5 && Self.sameName(UnsafeRawBufferPointer(rebasing: type[(type.count - 5)...]), "+json")
+        } ?? false
     }
 
     /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).
@@ -270,7 +348,8 @@ public struct BackendResponse {
 
     mutating func reset() {
         status = 0
-        headers.removeAll(keepingCapacity: true)
+        fieldBytes.removeAll(keepingCapacity: true)
+        if fieldBytes.capacity > 16 * 1024 { fieldBytes = [] }
         body.clear()
         body.releaseCapacityIfEmpty(above: 64 * 1024)
     }

@@ -27,8 +27,11 @@ extension HTTPResponseParser {
     /// - Parameters:
     ///   - headRequest: whether the response answers a HEAD request.
     ///   - maxBodyBytes: the body limit, checked here against `Content-Length`.
+    ///   - collectFields: whether the head's `headers` are filled in; when false the fields are only
+    ///     validated and interpreted for framing, and the head is built without allocating for them.
     static func parseHead(
-        _ raw: UnsafeRawBufferPointer, fieldCount: Int, headRequest: Bool, maxBodyBytes: Int
+        _ raw: UnsafeRawBufferPointer, fieldCount: Int, headRequest: Bool, maxBodyBytes: Int,
+        collectFields: Bool = true
     ) throws(HTTPResponseParseError) -> ParsedHead {
         guard let statusEnd = HTTPBytes.firstLF(in: raw, from: 0) else { throw .invalidStatusLine }
         let (version, status, reason) = try parseStatusLine(line(in: raw, from: 0, lf: statusEnd))
@@ -37,7 +40,7 @@ extension HTTPResponseParser {
         let bodyAllowed = !headRequest && status >= 200 && status != 204 && status != 304
 
         var fields: [(name: String, value: String)] = []
-        fields.reserveCapacity(fieldCount)
+        if collectFields { fields.reserveCapacity(fieldCount) }
         var contentLength: Int?
         var hasTransferEncoding = false
         var codings = 0
@@ -46,16 +49,16 @@ extension HTTPResponseParser {
         var connectionClose = false
         var connectionKeepAlive = false
         try forEachField(in: raw, from: statusEnd + 1) { name, value throws(HTTPResponseParseError) in
-            let nameString = String(decoding: name, as: UTF8.self)
-            let valueString = String(decoding: value, as: UTF8.self)
             if bodyAllowed, HTTPRequestParser.equalsIgnoringCase(name, "content-length") {
                 let length: Int
                 do {
-                    length = try HTTPRequestParser.parseContentLength(value, string: valueString)
+                    length = try HTTPRequestParser.parseContentLength(value, string: "")
                 } catch {
-                    throw .invalidContentLength(valueString)
+                    throw .invalidContentLength(String(decoding: value, as: UTF8.self))
                 }
-                if let contentLength, contentLength != length { throw .invalidContentLength(valueString) }
+                if let contentLength, contentLength != length {
+                    throw .invalidContentLength(String(decoding: value, as: UTF8.self))
+                }
                 contentLength = length
             } else if bodyAllowed, HTTPRequestParser.equalsIgnoringCase(name, "transfer-encoding") {
                 hasTransferEncoding = true
@@ -74,7 +77,9 @@ extension HTTPResponseParser {
                     }
                 }
             }
-            fields.append((name: nameString, value: valueString))
+            if collectFields {
+                fields.append((name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self)))
+            }
         }
 
         let framing: Framing
@@ -87,9 +92,12 @@ extension HTTPResponseParser {
             guard contentLength == nil else { throw .contentLengthWithTransferEncoding }
             guard version != .http1_0 else { throw .transferEncodingInHTTP10 }
             guard codings > 0, chunkedLast, chunkedCount == 1 else {
-                let values = fields.lazy
-                    .filter { HTTPHeaders.equalsIgnoringCase($0.name, "transfer-encoding") }
-                    .map(\.value)
+                var values: [String] = []
+                try forEachField(in: raw, from: statusEnd + 1) { name, value throws(HTTPResponseParseError) in
+                    if HTTPRequestParser.equalsIgnoringCase(name, "transfer-encoding") {
+                        values.append(String(decoding: value, as: UTF8.self))
+                    }
+                }
                 throw .unsupportedTransferEncoding(values.joined(separator: ", "))
             }
             framing = .chunked

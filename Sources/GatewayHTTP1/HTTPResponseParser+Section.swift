@@ -109,17 +109,32 @@ extension HTTPResponseParser {
         return try result.get()
     }
 
-    /// Parses a completed head for the oldest outstanding request and moves to the body state its
-    /// framing calls for. A final response consumes the request's entry; an interim one leaves it.
+    /// Parses a completed head for the oldest outstanding request, reports it (with its fields when
+    /// they are not collected) and moves to the body state its framing calls for. A final response
+    /// consumes the request's entry; an interim one leaves it. Returns what the callback asked for.
     mutating func finishHead(
-        _ input: UnsafeRawBufferPointer, start: Int, end: Int
-    ) throws(HTTPResponseParseError) -> HTTPResponseHead {
+        _ input: UnsafeRawBufferPointer, start: Int, end: Int,
+        _ onEvent: (HTTPResponseEvent) -> HTTPParserAction
+    ) throws(HTTPResponseParseError) -> HTTPParserAction {
         // The scanner refused the status line already if nothing was expected.
         guard let expectation = expectations.front else { throw .unsolicitedResponse }
         let fieldCount = fieldLines
-        let parsed = try withCompleteSection(input, start: start, end: end) { raw throws(HTTPResponseParseError) in
-            try Self.parseHead(
-                raw, fieldCount: fieldCount, headRequest: expectation.isHead, maxBodyBytes: expectation.maxBodyBytes)
+        let collect = collectsFields
+        // The events are reported inside the section's scope, where the field bytes are valid; the
+        // callback cannot observe the parser, so reporting before the state update below is safe.
+        let (parsed, action) = try withCompleteSection(input, start: start, end: end) {
+            raw throws(HTTPResponseParseError) -> (ParsedHead, HTTPParserAction) in
+            let parsed = try Self.parseHead(
+                raw, fieldCount: fieldCount, headRequest: expectation.isHead, maxBodyBytes: expectation.maxBodyBytes,
+                collectFields: collect)
+            var action = onEvent(.head(parsed.head))
+            if !collect {
+                guard let statusEnd = HTTPBytes.firstLF(in: raw, from: 0) else { throw .invalidStatusLine }
+                try Self.forEachField(in: raw, from: statusEnd + 1) { name, value throws(HTTPResponseParseError) in
+                    if onEvent(.field(name: name, value: value)) == .pause { action = .pause }
+                }
+            }
+            return (parsed, action)
         }
         interimReceived = parsed.head.isInterim
         if parsed.head.isInterim {
@@ -141,7 +156,7 @@ extension HTTPResponseParser {
         case .untilClose:
             state = .closeDelimitedBody
         }
-        return parsed.head
+        return action
     }
 
     /// Validates and discards a completed trailer section.

@@ -79,6 +79,12 @@ public struct HTTPResponseParser {
     /// before any final response.
     public internal(set) var lastResponseMustClose = false
 
+    /// Whether `.head` events carry the header fields as Strings (the default). When false, the head's
+    /// `headers` are empty and each field follows the head as a `.field` event pointing into the
+    /// input: a backend client that keeps only the few fields it needs then parses a response head
+    /// without allocating.
+    public var collectsFields = true
+
     var state: State = .head
     /// Set once an error was thrown; every later `feed` and `finish` rethrows it.
     var failure: HTTPResponseParseError?
@@ -248,9 +254,9 @@ public struct HTTPResponseParser {
             case .head:
                 guard i < count else { return i }
                 guard case .complete(let start, let end) = try scanSection(input, from: i) else { return count }
-                let head = try finishHead(input, start: start, end: end)
+                let action = try finishHead(input, start: start, end: end, onEvent)
                 i = end
-                if onEvent(.head(head)) == .pause { return i }
+                if action == .pause { return i }
 
             case .endPending:
                 state = closeAfterEnd ? .closed : .head

@@ -169,10 +169,12 @@ let errorResponseCases: [ErrorResponseCase] = [
 
 @Suite("HTTPResponseParser errors")
 struct HTTPResponseParserErrorTests {
-    @Test("fails with the same error whole, at every split point, and byte by byte", arguments: errorResponseCases)
-    func everySplitPoint(_ testCase: ErrorResponseCase) {
+    @Test("fails with the same error whole, at every split point, and byte by byte; fields collected or not",
+          arguments: errorResponseCases, [true, false])
+    func everySplitPoint(_ testCase: ErrorResponseCase, collectsFields: Bool) {
         for (label, chunks) in everySplit(of: testCase.input) {
-            let run = driveResponses(chunks, requests: testCase.requests, limits: testCase.limits, finish: testCase.finish)
+            let run = driveResponses(chunks, requests: testCase.requests, limits: testCase.limits, finish: testCase.finish,
+                                     collectsFields: collectsFields)
             #expect(run.error == testCase.error, "\(label)")
             #expect(!run.isIdle, "\(label)")
         }

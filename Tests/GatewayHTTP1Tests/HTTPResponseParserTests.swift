@@ -300,10 +300,11 @@ let validResponseCases: [ValidResponseCase] = [
 
 @Suite("HTTPResponseParser")
 struct HTTPResponseParserTests {
-    @Test("same events whole, at every split point, and byte by byte", arguments: validResponseCases)
-    func everySplitPoint(_ testCase: ValidResponseCase) {
+    @Test("same events whole, at every split point, and byte by byte; fields collected or reported one by one",
+          arguments: validResponseCases, [true, false])
+    func everySplitPoint(_ testCase: ValidResponseCase, collectsFields: Bool) {
         for (label, chunks) in everySplit(of: testCase.input) {
-            let run = driveResponses(chunks, requests: testCase.requests, finish: testCase.finish)
+            let run = driveResponses(chunks, requests: testCase.requests, finish: testCase.finish, collectsFields: collectsFields)
             #expect(run.error == nil, "\(label)")
             #expect(run.events == testCase.expected, "\(label)")
             #expect(run.ends == testCase.expected.count(where: { $0 == .end }), "\(label)")
@@ -314,10 +315,11 @@ struct HTTPResponseParserTests {
         }
     }
 
-    @Test("same events when pausing after every event", arguments: validResponseCases)
-    func pauseEverywhere(_ testCase: ValidResponseCase) {
+    @Test("same events when pausing after every event", arguments: validResponseCases, [true, false])
+    func pauseEverywhere(_ testCase: ValidResponseCase, collectsFields: Bool) {
         for (label, chunks) in everySplit(of: testCase.input) {
-            let run = driveResponses(chunks, requests: testCase.requests, finish: testCase.finish, pauseOn: { _ in true })
+            let run = driveResponses(chunks, requests: testCase.requests, finish: testCase.finish, pauseOn: { _ in true },
+                                     collectsFields: collectsFields)
             #expect(run.error == nil, "\(label)")
             #expect(run.events == testCase.expected, "\(label)")
             #expect(run.leftover.isEmpty, "\(label)")
@@ -409,7 +411,7 @@ struct HTTPResponseParserTests {
             let consumed = try chunk.withUnsafeBytes { raw in
                 try parser.feed(raw) { event in
                     switch event {
-                    case .head: break
+                    case .head, .field: break
                     case .body(let piece):
                         let start = raw.baseAddress.map { UnsafeRawPointer($0) }
                         #expect(piece.baseAddress.map { p in start.map { p >= $0 && p + piece.count <= $0 + raw.count } ?? false } == true)

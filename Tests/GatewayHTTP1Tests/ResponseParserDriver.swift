@@ -1,4 +1,5 @@
 import GatewayHTTP1
+import Testing
 
 /// A response event as the tests record it: heads compared by value, consecutive body pieces
 /// concatenated.
@@ -49,22 +50,44 @@ struct ResponseRun {
 ///   - pauseOn: events after which the callback returns `.pause`. After a pause the driver feeds
 ///     the remaining bytes again right away (possibly none), unless `stopAtPause`.
 ///   - stopAtPause: stop parsing at the first pause; the rest of the input ends up in `leftover`.
+///   - collectsFields: the parser's setting; when false, `.field` events are folded into the head
+///     reported just before them, so both settings record the same events.
 func driveResponses(
     _ chunks: [[UInt8]],
     requests: [SentRequest],
     limits: HTTPResponseParserLimits = .init(),
     finish: Bool = false,
     pauseOn: (RecordedResponse) -> Bool = { _ in false },
-    stopAtPause: Bool = false
+    stopAtPause: Bool = false,
+    collectsFields: Bool = true
 ) -> ResponseRun {
     var parser = HTTPResponseParser(limits: limits)
+    parser.collectsFields = collectsFields
     for request in requests {
         parser.expect(headRequest: request.isHead, maxBodyBytes: request.maxBodyBytes)
     }
     var run = ResponseRun()
     var paused = false
     func onEvent(_ event: HTTPResponseEvent) -> HTTPParserAction {
+        if case .field(let name, let value) = event {
+            guard case .head(var head)? = run.events.last else {
+                Issue.record("a field event without a head before it")
+                return .proceed
+            }
+            #expect(!collectsFields, "field events while the parser collects fields")
+            head.headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+            run.events[run.events.count - 1] = .head(head)
+            // A pause here takes effect after the head's last field, like a pause on the head.
+            if pauseOn(.head(head)) {
+                paused = true
+                return .pause
+            }
+            return .proceed
+        }
         let recorded = recordResponse(event)
+        if case .head(let head) = recorded, !collectsFields {
+            #expect(head.headers.fields.isEmpty, "a head with fields while the parser does not collect them")
+        }
         if case .body(let bytes) = recorded, case .body(let previous)? = run.events.last {
             run.events[run.events.count - 1] = .body(previous + bytes)
         } else {
@@ -119,6 +142,7 @@ func driveResponses(
 func recordResponse(_ event: HTTPResponseEvent) -> RecordedResponse {
     switch event {
     case .head(let head): .head(head)
+    case .field(let name, let value): .body(Array(name) + Array(": ".utf8) + Array(value))  // folded by the driver
     case .body(let bytes): .body(Array(bytes))
     case .end: .end
     }

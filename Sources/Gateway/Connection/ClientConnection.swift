@@ -77,7 +77,7 @@ final class ClientConnection: ConnectionHandler {
     init(context: LoopContext, tcp: TCPConnection) {
         self.context = context
         self.tcp = tcp
-        self.key = ConnectionKey(loop: context.loop.index)
+        self.key = ConnectionKey(loop: context.loop.index, pool: &context.randomPool)
         self.acceptedAt = context.loop.now
         let limits = context.limits
         // The parser's body limit is the larger of the two; requests that are not proxied are held to

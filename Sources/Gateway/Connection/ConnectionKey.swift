@@ -9,12 +9,16 @@ struct ConnectionKey: Hashable, Sendable {
     let high: UInt64
     let low: UInt32
 
-    /// A fresh, unguessable key for a connection on `loop` (system CSPRNG).
-    init(loop: Int) {
-        var rng = SystemRandomNumberGenerator()
+    /// A fresh, unguessable key for a connection on `loop`, from the loop's pool of kernel random
+    /// bytes (no syscall per connection).
+    init(loop: Int, pool: inout RandomPool) {
+        var bits: (UInt64, UInt32) = (0, 0)
+        withUnsafeMutableBytes(of: &bits) { raw in
+            pool.fill(UnsafeMutableRawBufferPointer(rebasing: raw[0..<12]))
+        }
         self.loop = UInt8(truncatingIfNeeded: loop)
-        high = rng.next()
-        low = rng.next()
+        high = bits.0
+        low = bits.1
     }
 
     /// Parses the 26-hex-digit text form; nil for anything else.

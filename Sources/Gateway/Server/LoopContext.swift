@@ -18,6 +18,8 @@ final class LoopContext: AcceptHandler {
     let hub: GatewayHub
     /// This loop's counters.
     var metrics: GatewayMetrics
+    /// Kernel random bytes for connection ids made on this loop.
+    var randomPool = RandomPool()
     /// Trace and span ids for backend calls made on this loop.
     var traceRNG = TraceIDGenerator()
     /// A `traceparent` for a backend call, continuing `traceID` when the client sent one.
