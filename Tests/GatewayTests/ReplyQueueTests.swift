@@ -25,6 +25,28 @@ struct ReplyQueueTests {
         #expect(q.isNext(s4))
     }
 
+    @Test func theOldestReplyIsWrittenByTheCallerAndReleasesTheOnesBehindIt() {
+        var q = ReplyQueue()
+        var out: [String] = []
+        let s0 = q.reserve(), s1 = q.reserve(), s2 = q.reserve()
+        q.markWaiting(s0)
+        q.markWaiting(s1)
+        q.markWaiting(s2)
+        #expect(q.isOldest(s0) && !q.isNext(s0))
+        #expect(!q.isOldest(s1))
+        q.complete(s2, with: ByteBuffer(string: "2")) { out.append($0.description) }
+        // What ClientConnection.completeFromScratch does for the oldest: write "0" itself, then
+        // complete without a buffer.
+        out.append("0")
+        q.complete(s0, with: nil) { out.append($0.description) }
+        #expect(out == ["0"])
+        #expect(q.isOldest(s1))
+        out.append("1")
+        q.complete(s1, with: nil) { out.append($0.description) }
+        #expect(out == ["0", "1", "2"])
+        #expect(q.isIdle)
+    }
+
     @Test func manyInterleavedRandomCompletions() {
         var q = ReplyQueue()
         var out: [Int] = []

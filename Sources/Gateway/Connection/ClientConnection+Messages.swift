@@ -249,6 +249,14 @@ extension ClientConnection: BackendResponseHandler {
             ctx.scratch.withUnsafeReadableBytes { writeFrame(opcode: opcode, payload: $0) }
             return
         }
+        if s.replies.isOldest(seq) {
+            // The usual case for a backend reply: nothing earlier is pending, so it is framed straight
+            // into the send queue instead of into a buffer of its own, then the replies that finished
+            // early behind it follow.
+            ctx.scratch.withUnsafeReadableBytes { writeFrame(opcode: opcode, payload: $0) }
+            complete(seq: seq, reply: nil, s)
+            return
+        }
         var framed = ByteBuffer(capacity: ctx.scratch.readableBytes + WebSocketFrameEncoder.maxHeaderSize)
         ctx.scratch.withUnsafeReadableBytes {
             WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: $0, into: &framed)

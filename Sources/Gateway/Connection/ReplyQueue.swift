@@ -34,6 +34,12 @@ struct ReplyQueue {
         seq == base && head == slots.count
     }
 
+    /// Whether `seq` is the oldest unanswered message: its reply can be written right away, before
+    /// any later replies waiting in the queue (then `complete(seq, with: nil)` releases those).
+    func isOldest(_ seq: UInt64) -> Bool {
+        seq == base
+    }
+
     /// Records that `seq` is answered right away (written directly by the caller).
     mutating func skipImmediate(_ seq: UInt64) {
         precondition(isNext(seq))
