@@ -54,7 +54,10 @@ public struct ByteBuffer: Sendable, Equatable {
     /// Appends bytes.
     @inlinable
     public mutating func write(_ bytes: UnsafeRawBufferPointer) {
-        storage.append(contentsOf: bytes)
+        // As typed bytes: Array copies an UnsafeBufferPointer<UInt8> with memcpy, while a raw buffer
+        // goes through the generic element-by-element sequence copy (callgrind, S2 at depth 8: 2,684 →
+        // 2,637 instructions per echoed message).
+        bytes.withMemoryRebound(to: UInt8.self) { storage.append(contentsOf: $0) }
     }
 
     /// Appends bytes from any sequence of bytes.
