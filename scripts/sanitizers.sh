@@ -23,7 +23,7 @@ for kind in $KINDS; do
   step "build with -sanitize=$kind ($scratch)"
   swift build --scratch-path "$scratch" -Xswiftc -sanitize="$kind" --product gateway 2>&1 | tail -n 1
   step "end-to-end tests under the $kind sanitizer ($ENGINES)"
-  GATEWAY_BIN="$ROOT/$scratch/debug/gateway" E2E_ENGINES="$ENGINES" \
+  GATEWAY_BIN="$ROOT/$scratch/debug/gateway" E2E_ENGINES="$ENGINES" GATEWAY_SANITIZER="$kind" \
     /usr/bin/python3 -m pytest -q -p no:cacheprovider "$ROOT/Tests/EndToEnd"
 done
 step "sanitizer runs passed: $KINDS"

@@ -7,6 +7,7 @@ grow memory")."""
 import asyncio
 import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -165,6 +166,10 @@ def test_slow_consumer_with_1000_broadcasts(gateway_factory, backend):
     assert len(frames) < MESSAGES, "the stuck client got every broadcast: it was never a slow consumer"
 
     assert samples >= 5, "RSS was not sampled during the run"
+    if os.environ.get("GATEWAY_SANITIZER") == "address":
+        # AddressSanitizer keeps freed memory in its quarantine (256 MiB by default) so it can catch
+        # use-after-free: RSS then measures the quarantine, not the gateway. The rest still holds.
+        return
     assert peak - baseline < RSS_BOUND_BYTES, \
         f"RSS grew {(peak - baseline) / 2**20:.1f} MiB during the run (bound {RSS_BOUND_BYTES / 2**20:.0f} MiB)"
     assert after - baseline < RSS_BOUND_BYTES, \
