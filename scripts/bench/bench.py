@@ -453,6 +453,7 @@ class Bench:
                 "pingIntervalSeconds": 300,
                 "handshakeTimeoutSeconds": 30,
                 "drainTimeoutSeconds": 2,
+                "backendPipelineDepth": a.backend_pipeline_depth,
             },
             "modules": [
                 {"path": "/echo", "parser": "raw", "default": {"local": "echo"}},
@@ -1421,6 +1422,7 @@ def write_outputs(bench, meta, interrupted=False):
     for name, b in sorted(bench.binaries.items()):
         md.append(f"| {name} | `{b['source']}` (built {b['mtime']}), sha256 {b['sha256'][:16]}…, copied to `bin/` |")
     md.append(f"| gateway loops | {args.gateway_loops or 'one per CPU'}; uWS: 1 thread; clients: {args.client_threads} thread(s) |")
+    md.append(f"| gateway backendPipelineDepth | {getattr(args, 'backend_pipeline_depth', 1)} |")
     md.append("")
     loads = [r["load_avg"][0] for r in bench.records if r.get("load_avg")]
     high = max([lb[0], la[0]] + loads)
@@ -1513,6 +1515,8 @@ def parse_args(argv):
     p.add_argument("--no-alloc", action="store_true", help="skip the malloc_count runs")
     p.add_argument("--client-threads", type=int, default=1, help="threads of every load generator (-t)")
     p.add_argument("--gateway-loops", type=int, default=0, help="gateway event loops (0 = one per CPU)")
+    p.add_argument("--backend-pipeline-depth", type=int, default=1,
+                   help="gateway limits.backendPipelineDepth (1 = the default: no HTTP/1.1 pipelining to the backend)")
     p.add_argument("--bench-engine", default="epoll", choices=("epoll", "io_uring", "auto"),
                    help="I/O engine of gateway-bench (client side)")
     p.add_argument("--pushpin-d8-connections", type=int, default=12,
