@@ -1,12 +1,16 @@
 """Handshake and disconnect hooks (DESIGN §1, §4)."""
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
 import websockets
 
+from conftest import HERE, Backend
 from helpers import (OP_TEXT, BufferedSock, call, encode_frame, handshake_request, http_raw, read_http_response_file,
                      run, wait_until, ws_connect)
 
@@ -234,3 +238,45 @@ def test_origin_allowlist(gateway_factory, backend):
     assert status == 403
     status, _, _ = http_raw(g.port, handshake_request("/ws", extra=[("Origin", "https://good.example")]))
     assert status == 101
+
+
+def test_disconnect_hook_delivered_after_its_backend_was_down(gateway_factory, backend):
+    """The hook's backend refuses connections for 2 s after the client leaves, then comes up: the hook
+    arrives once, with the close code, reason and duration, after failed attempts in between."""
+
+    # Bound but not listening: connections are refused, and nobody else can take the port meanwhile.
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    port = holder.getsockname()[1]
+    module = _hook_module(backend, handshake=None, disconnect=None)
+    module["disconnect"] = f"http://127.0.0.1:{port}/disconnect"
+    g = gateway_factory(modules=[module], admin=True)
+
+    async def main():
+        ws = await ws_connect(g.url())
+        h = await call(ws, {"cmd": "headers", "data": {}})
+        await asyncio.sleep(0.3)
+        await ws.close(code=4001, reason="going")
+        return h["data"]["headers"]["gateway-connection-id"]
+
+    conn = run(main())
+    time.sleep(2.0)
+    hooks = g.admin_json("GET", "/v1/stats")["hooks"]
+    assert hooks["failedAttempts"] >= 3 and hooks["pending"] == 1 and hooks["delivered"] == 0, hooks
+
+    holder.close()
+    proc = subprocess.Popen([sys.executable, os.path.join(HERE, "backend.py"), str(port)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("PORT ")
+        late = Backend(proc, port)
+        d = late.wait_disconnect(conn, timeout=15)
+        assert d["code"] == 4001 and d["reason"] == "going", d
+        assert d["durationMs"] >= 300, d
+        time.sleep(0.5)
+        assert [x["connectionId"] for x in late.disconnects()].count(conn) == 1
+        hooks = g.admin_json("GET", "/v1/stats")["hooks"]
+        assert hooks["pending"] == 0 and hooks["delivered"] == 1 and hooks["dropped"] == 0, hooks
+    finally:
+        proc.terminate()
+        proc.wait(5)
