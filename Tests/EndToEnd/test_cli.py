@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+import websockets
 
 from helpers import GATEWAY_BIN, call, run, wait_until, ws_connect
 
@@ -240,5 +241,41 @@ def test_sighup_with_invalid_config_keeps_the_old_one(gateway_factory, backend):
         # New connections too.
         async with ws_connect(g.url()) as ws:
             assert await call(ws, {"cmd": "x", "id": 3, "data": 3}) == {"cmd": "x", "id": 3, "data": 3}
+    run(main())
+    assert g.proc.poll() is None
+
+
+def test_sighup_changes_modules_and_limits_without_dropping_connections(gateway_factory, backend):
+    """A reload adds a module and lowers maxMessageBytes: the open WebSocket keeps working, the new
+    path upgrades, and a message over the new limit closes with 1009."""
+    g = gateway_factory(limits={"maxMessageBytes": 65536})
+    cfg = json.loads(open(g.config_path).read())
+    cfg["modules"].append({"path": "/added", "parser": "json", "default": {"local": "echo"}})
+    cfg["limits"]["maxMessageBytes"] = 100
+    big = {"cmd": "x", "id": 9, "data": "y" * 200}
+
+    async def main():
+        async with ws_connect(g.url()) as ws:
+            assert await call(ws, big) == big  # the old limit allows 200 bytes
+            with pytest.raises(websockets.exceptions.InvalidStatusCode):
+                await ws_connect(g.url("/added"))
+            with open(g.config_path, "w") as f:
+                json.dump(cfg, f)
+            g.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 3
+            while True:
+                try:
+                    added = await ws_connect(g.url("/added"))
+                    break
+                except websockets.exceptions.InvalidStatusCode:
+                    assert time.monotonic() < deadline, "the new module never appeared"
+                    await asyncio.sleep(0.05)
+            assert await call(added, {"cmd": "hello", "id": 1, "data": 1}) == {"cmd": "hello", "id": 1, "data": 1}
+            await added.send(json.dumps(big))
+            with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+                await added.recv()
+            assert closed.value.rcvd.code == 1009
+            # The connection opened before the reload was never dropped.
+            assert await call(ws, {"cmd": "x", "id": 2, "data": 2}) == {"cmd": "x", "id": 2, "data": 2}
     run(main())
     assert g.proc.poll() is None
