@@ -214,6 +214,11 @@ public struct BackendResponse {
     /// without a colon, values hold no LF). Bytes rather than Strings: a reply's head is stored
     /// without allocating, and Strings are made only for the fields asked for.
     private var fieldBytes: [UInt8] = []
+    /// Fields whose name starts with `Gateway-`: the gateway looks up five of them for every reply, and
+    /// most replies have none, so a lookup can then answer without scanning.
+    private var gatewayFieldCount = 0
+    /// Where the first `Content-Type` value lies in `fieldBytes` (read for every reply).
+    private var contentTypeRange: Range<Int>?
     /// The body.
     public var body = ByteBuffer()
 
@@ -233,9 +238,12 @@ public struct BackendResponse {
 
     /// Appends a field (a status line from an interim response is cleared with `removeAllHeaders`).
     public mutating func appendHeader(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
-        fieldBytes.append(contentsOf: name)
+        if Self.hasGatewayPrefix(name) { gatewayFieldCount += 1 }
+        name.withMemoryRebound(to: UInt8.self) { fieldBytes.append(contentsOf: $0) }
         fieldBytes.append(UInt8(ascii: ":"))
-        fieldBytes.append(contentsOf: value)
+        let start = fieldBytes.count
+        value.withMemoryRebound(to: UInt8.self) { fieldBytes.append(contentsOf: $0) }
+        if contentTypeRange == nil, Self.sameName(name, "content-type") { contentTypeRange = start..<fieldBytes.count }
         fieldBytes.append(0x0A)
     }
 
@@ -248,6 +256,8 @@ public struct BackendResponse {
     /// Drops every field (a new header block starts).
     public mutating func removeAllHeaders() {
         fieldBytes.removeAll(keepingCapacity: true)
+        gatewayFieldCount = 0
+        contentTypeRange = nil
     }
 
     /// Calls `body` with each field's name and value until it returns false.
@@ -270,6 +280,14 @@ public struct BackendResponse {
     /// Calls `body` with the value of the first field named `name` (ASCII case-insensitive); nil
     /// when there is none.
     private func withFirstValue<R>(_ name: String, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        var name = name
+        let (isGateway, isContentType) = name.withUTF8 { n in
+            (Self.hasGatewayPrefix(UnsafeRawBufferPointer(n)), Self.sameName(UnsafeRawBufferPointer(n), "content-type"))
+        }
+        if gatewayFieldCount == 0 && isGateway { return nil }
+        if isContentType, let range = contentTypeRange {
+            return fieldBytes.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+        }
         var result: R?
         forEachField { n, v in
             guard Self.sameName(n, name) else { return true }
@@ -296,9 +314,21 @@ public struct BackendResponse {
     }
 
     static func sameName(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8, y = b.utf8
-        guard x.count == y.count else { return false }
-        for (c, d) in zip(x, y) where c != d {
+        var a = a
+        return a.withUTF8 { sameName(UnsafeRawBufferPointer($0), b) }
+    }
+
+    static func sameName(_ a: UnsafeRawBufferPointer, _ b: String) -> Bool {
+        var b = b
+        return b.withUTF8 { Self.asciiCaseEqual(a, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// ASCII case-insensitive equality of two byte strings (header names are ASCII tokens).
+    static func asciiCaseEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count {
+            let c = a[i], d = b[i]
+            if c == d { continue }
             let lc = (c >= 65 && c <= 90) ? c | 0x20 : c
             let ld = (d >= 65 && d <= 90) ? d | 0x20 : d
             if lc != ld { return false }
@@ -306,15 +336,9 @@ public struct BackendResponse {
         return true
     }
 
-    static func sameName(_ a: UnsafeRawBufferPointer, _ b: String) -> Bool {
-        let y = b.utf8
-        guard a.count == y.count else { return false }
-        for (c, d) in zip(a, y) where c != d {
-            let lc = (c >= 65 && c <= 90) ? c | 0x20 : c
-            let ld = (d >= 65 && d <= 90) ? d | 0x20 : d
-            if lc != ld { return false }
-        }
-        return true
+    /// Whether `name` starts with `Gateway-` (any case).
+    static func hasGatewayPrefix(_ name: UnsafeRawBufferPointer) -> Bool {
+        name.count >= 8 && sameName(UnsafeRawBufferPointer(rebasing: name[0..<8]), "gateway-")
     }
 
     /// Whether `Content-Type` names JSON (`application/json` or any `…+json`, RFC 6839), checked on the
@@ -348,7 +372,7 @@ public struct BackendResponse {
 
     mutating func reset() {
         status = 0
-        fieldBytes.removeAll(keepingCapacity: true)
+        removeAllHeaders()
         if fieldBytes.capacity > 16 * 1024 { fieldBytes = [] }
         body.clear()
         body.releaseCapacityIfEmpty(above: 64 * 1024)

@@ -19,6 +19,21 @@ import Testing
         #expect(r.header("content-typ") == nil)
     }
 
+    @Test func lookupsWithoutGatewayFieldsAndTheFirstContentType() {
+        var r = response([("Content-Length", "2"), ("content-type", "application/json"), ("Content-Type", "text/plain"), ("X-Gateway-Join", "no")])
+        #expect(r.header("Gateway-Join") == nil)
+        #expect(r.header("x-gateway-join") == "no")
+        #expect(r.header("Content-Type") == "application/json")
+        #expect(r.values("content-type") == ["application/json", "text/plain"])
+        #expect(r.contentTypeIsJSON)
+        r.removeAllHeaders()
+        r.appendHeader(name: "Content-Type", value: "text/html")
+        r.appendHeader(name: "GATEWAY-CLOSE", value: "1000")
+        #expect(!r.contentTypeIsJSON)
+        #expect(r.header("gateway-close") == "1000")
+        #expect(r.header("gateway-") == nil)
+    }
+
     @Test func removeAllHeadersStartsANewBlock() {
         var r = response([("A", "1")])
         r.removeAllHeaders()

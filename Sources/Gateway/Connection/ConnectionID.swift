@@ -26,7 +26,7 @@ enum ConnectionID {
     }
 
     private static func writeHex(_ v: UInt64, into out: inout ByteBuffer) {
-        for i in 0..<16 { out.write(byte: hex[Int((v >> (60 - 4 * UInt64(i))) & 0xF)]) }
+        out.write(hex: v, digits: 16)
     }
 
     static func traceparent(traceID: String? = nil, rng: inout TraceIDGenerator) -> String {

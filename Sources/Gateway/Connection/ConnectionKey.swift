@@ -45,14 +45,11 @@ struct ConnectionKey: Hashable, Sendable {
         low = UInt32(lo)
     }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// Writes the 26-digit text form.
     func write(into out: inout ByteBuffer) {
-        out.write(byte: Self.hex[Int(loop >> 4)])
-        out.write(byte: Self.hex[Int(loop & 0xF)])
-        for i in 0..<16 { out.write(byte: Self.hex[Int((high >> (60 - 4 * UInt64(i))) & 0xF)]) }
-        for i in 0..<8 { out.write(byte: Self.hex[Int((low >> (28 - 4 * UInt32(i))) & 0xF)]) }
+        out.write(hex: UInt64(loop), digits: 2)
+        out.write(hex: high, digits: 16)
+        out.write(hex: UInt64(low), digits: 8)
     }
 
     /// The text form (allocates; for logs, JSON and admin output).
