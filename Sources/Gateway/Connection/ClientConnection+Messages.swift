@@ -257,7 +257,7 @@ extension ClientConnection: BackendResponseHandler {
             complete(seq: seq, reply: nil, s)
             return
         }
-        var framed = ByteBuffer(capacity: ctx.scratch.readableBytes + WebSocketFrameEncoder.maxHeaderSize)
+        var framed = ctx.takeReplyBuffer(capacity: ctx.scratch.readableBytes + WebSocketFrameEncoder.maxHeaderSize)
         ctx.scratch.withUnsafeReadableBytes {
             WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: $0, into: &framed)
         }
@@ -271,6 +271,7 @@ extension ClientConnection: BackendResponseHandler {
             return
         }
         s.replies.complete(seq, with: reply) { framed in
+            defer { context.recycleReplyBuffer(&framed) }
             guard s.closeState.canSendData, phase == .websocket else { return }
             framed.withUnsafeReadableBytes { tcp.write(bytes: $0) }
             context.metrics.messagesSent += 1

@@ -57,6 +57,26 @@ final class LoopContext: AcceptHandler {
     }
     /// Reused for encoding reply payloads before they are framed into a connection's queue.
     var scratch = ByteBuffer(capacity: 4096)
+    /// Buffers for replies that finish before an earlier message's and wait in a `ReplyQueue`; reused
+    /// so that out-of-order completions allocate nothing in the steady state.
+    private var replyBuffers: [ByteBuffer] = []
+
+    /// An empty buffer for a waiting reply (from the pool when one is free).
+    func takeReplyBuffer(capacity: Int) -> ByteBuffer {
+        guard var b = replyBuffers.popLast() else { return ByteBuffer(capacity: capacity) }
+        b.reserveWritableCapacity(capacity)
+        return b
+    }
+
+    /// Returns a waiting reply's buffer once it is written. The caller's variable is left empty, so
+    /// the pooled storage stays uniquely referenced (reusing it then copies nothing).
+    func recycleReplyBuffer(_ buffer: inout ByteBuffer) {
+        var taken = ByteBuffer()
+        swap(&taken, &buffer)
+        guard replyBuffers.count < 256, taken.capacity <= 16 * 1024 else { return }
+        taken.clear()
+        replyBuffers.append(taken)
+    }
     var listenerID: Int?
     /// The admin API (loop 0 only).
     var admin: AdminServer?
