@@ -256,3 +256,36 @@ def test_max_connections_per_ip(gateway_factory):
             for ws in clients:
                 await ws.close()
     run(main())
+
+
+def test_memory_is_handed_back_after_a_drop_in_connections(gateway_factory):
+    """After 1,100 WebSockets close (a drop to a quarter of a peak of at least 1,024) the gateway
+    hands freed memory back to the kernel once, and says so in /metrics."""
+    g = gateway_factory(modules=[{"path": "/ws", "parser": "raw", "default": {"local": "echo"}}], admin=True)
+
+    def trims():
+        _, _, body = g.admin("GET", "/metrics")
+        line = next(l for l in body.decode().splitlines() if l.startswith("gateway_memory_trims_total "))
+        return int(line.split()[1])
+
+    assert trims() == 0
+    socks = []
+    try:
+        for _ in range(1100):
+            s = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+            s.sendall(handshake_request("/ws"))
+            socks.append(s)
+        for s in socks:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                assert chunk, "connection closed during the handshake"
+                head += chunk
+            assert head.startswith(b"HTTP/1.1 101"), head[:40]
+        assert trims() == 0, "trimmed while the connections were open"
+    finally:
+        for s in socks:
+            s.close()
+    wait_until(lambda: trims() == 1, timeout=10, what="one memory trim after the drop")
+    time.sleep(0.5)
+    assert trims() == 1

@@ -56,7 +56,8 @@ extension AdminConnection {
 
     func metrics() {
         collect { [self] reports in
-            let text = PrometheusText.render(reports: reports, labels: server.context.runtime.routeLabels)
+            let text = PrometheusText.render(reports: reports, labels: server.context.runtime.routeLabels,
+                                             memoryTrims: server.context.hub.admission.trims)
             respond(200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }
@@ -64,7 +65,7 @@ extension AdminConnection {
 
 /// The Prometheus text exposition format (version 0.0.4).
 enum PrometheusText {
-    static func render(reports: [LoopReport], labels: [(module: String, route: String)]) -> String {
+    static func render(reports: [LoopReport], labels: [(module: String, route: String)], memoryTrims: Int = 0) -> String {
         var total = GatewayMetrics(routes: labels.count)
         var open = 0, ws = 0, inflight = 0, hooks = 0, queued = 0
         var bytesIn: UInt64 = 0, bytesOut: UInt64 = 0
@@ -95,6 +96,7 @@ enum PrometheusText {
         metric("gateway_bytes_received_total", "counter", "Bytes received from client connections.", ["gateway_bytes_received_total \(bytesIn)"])
         metric("gateway_bytes_sent_total", "counter", "Bytes written to client connections.", ["gateway_bytes_sent_total \(bytesOut)"])
         metric("gateway_send_queue_bytes", "gauge", "Bytes queued for client connections.", ["gateway_send_queue_bytes \(queued)"])
+        metric("gateway_memory_trims_total", "counter", "Times freed memory was handed back to the kernel after connections fell to a quarter of a peak of at least 1,024.", ["gateway_memory_trims_total \(memoryTrims)"])
         metric("gateway_slow_consumers_closed_total", "counter", "Connections closed with 1008 because their send queue was full.", ["gateway_slow_consumers_closed_total \(total.slowConsumersClosed)"])
         metric("gateway_http_commands_total", "counter", "POST <module path> requests.", ["gateway_http_commands_total \(total.httpCommands)"])
         metric("gateway_backend_in_flight", "gauge", "Backend calls in flight.", ["gateway_backend_in_flight \(inflight)"])

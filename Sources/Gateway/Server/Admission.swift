@@ -1,3 +1,4 @@
+internal import CGatewayShims
 internal import GatewayIO
 internal import Synchronization
 #if canImport(Glibc)
@@ -10,7 +11,12 @@ final class Admission: Sendable {
     private struct State {
         var total = 0
         var perIP: [String: Int] = [:]
+        /// Most connections at once since memory was last handed back (see `release`).
+        var peakSinceTrim = 0
+        var trims = 0
     }
+    /// A drop from at least this many connections can hand memory back.
+    static let trimPeak = 1024
     private let state = Locked(State())
     /// 90 % of the open-file limit: what `maxConnections: 0` means.
     let automaticLimit: Int
@@ -31,20 +37,35 @@ final class Admission: Sendable {
                 return "too many connections from this address"
             }
             s.total += 1
+            s.peakSinceTrim = max(s.peakSinceTrim, s.total)
             s.perIP[ip, default: 0] += 1
             return nil
         }
     }
 
     /// Forgets a connection counted by `admit`.
+    ///
+    /// When the count falls to a quarter of a peak of at least `trimPeak` connections, the freed
+    /// memory is handed back to the kernel (`malloc_trim`). glibc otherwise keeps it in the loop
+    /// threads' arenas for reuse, so after a spike of 15,000 connections RSS stayed about 18 MiB above
+    /// its baseline for good (the soak test). The trim takes a few milliseconds on the closing loop,
+    /// and happens once per such drop.
     func release(ip: String) {
-        state.withLock { s in
+        let trim = state.withLock { s -> Bool in
             s.total -= 1
             if let n = s.perIP[ip] {
                 if n <= 1 { s.perIP[ip] = nil } else { s.perIP[ip] = n - 1 }
             }
+            guard s.peakSinceTrim >= Self.trimPeak, s.total <= s.peakSinceTrim / 4 else { return false }
+            s.peakSinceTrim = s.total
+            s.trims += 1
+            return true
         }
+        if trim { _ = malloc_trim(0) }
     }
+
+    /// How many times memory was handed back after a drop in connections.
+    var trims: Int { state.withLock { $0.trims } }
 
     /// Connections counted now.
     var current: Int { state.withLock { $0.total } }
