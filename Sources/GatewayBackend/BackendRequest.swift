@@ -1,5 +1,6 @@
 public import GatewayBuffers
 internal import CGatewayShims
+internal import GatewayHTTP1
 
 /// Receives the outcome of a backend call on the loop that started it.
 public protocol BackendResponseHandler: AnyObject {
@@ -313,27 +314,10 @@ public struct BackendResponse {
         return out
     }
 
-    static func sameName(_ a: String, _ b: String) -> Bool {
-        var a = a
-        return a.withUTF8 { sameName(UnsafeRawBufferPointer($0), b) }
-    }
-
+    /// Whether a field name (bytes) is `b`, ignoring ASCII case.
     static func sameName(_ a: UnsafeRawBufferPointer, _ b: String) -> Bool {
         var b = b
-        return b.withUTF8 { Self.asciiCaseEqual(a, UnsafeRawBufferPointer($0)) }
-    }
-
-    /// ASCII case-insensitive equality of two byte strings (header names are ASCII tokens).
-    static func asciiCaseEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        guard a.count == b.count else { return false }
-        for i in 0..<a.count {
-            let c = a[i], d = b[i]
-            if c == d { continue }
-            let lc = (c >= 65 && c <= 90) ? c | 0x20 : c
-            let ld = (d >= 65 && d <= 90) ? d | 0x20 : d
-            if lc != ld { return false }
-        }
-        return true
+        return b.withUTF8 { HTTPHeaders.equalsIgnoringCase(a, UnsafeRawBufferPointer($0)) }
     }
 
     /// Whether `name` starts with `Gateway-` (any case).
@@ -354,20 +338,6 @@ public struct BackendResponse {
             if Self.sameName(type, "application/json") { return true }
             return type.count > 5 && Self.sameName(UnsafeRawBufferPointer(rebasing: type[(type.count - 5)...]), "+json")
         } ?? false
-    }
-
-    /// The media type of `Content-Type` without parameters, lower-cased (`application/json`).
-    public var mediaType: String? {
-        guard let ct = header("content-type") else { return nil }
-        // Bytes, not Characters: this runs for every backend reply.
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for b in ct.utf8 {
-            if b == UInt8(ascii: ";") { break }
-            if b == 0x20 || b == 0x09 { continue }
-            out.append((b >= 65 && b <= 90) ? b | 0x20 : b)
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     mutating func reset() {

@@ -62,25 +62,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// Whether the comma-separated list `list` has an element equal to `token` (ASCII case-insensitive,
     /// optional whitespace around elements).
     static func listContains(_ list: UnsafeRawBufferPointer, _ token: UnsafeRawBufferPointer) -> Bool {
-        var start = 0
-        let n = list.count
-        while start <= n {
-            var end = start
-            while end < n && list[end] != UInt8(ascii: ",") { end += 1 }
-            var a = start, b = end
-            while a < b && (list[a] == 0x20 || list[a] == 0x09) { a += 1 }
-            while b > a && (list[b - 1] == 0x20 || list[b - 1] == 0x09) { b -= 1 }
-            if b - a == token.count {
-                var same = true
-                for i in 0..<token.count where lowercase(list[a + i]) != lowercase(token[i]) {
-                    same = false
-                    break
-                }
-                if same { return true }
-            }
-            start = end + 1
+        var found = false
+        HTTPRequestParser.forEachListElement(list, skippingEmpty: false) { element in
+            if !found && equalsIgnoringCase(element, token) { found = true }
         }
-        return false
+        return found
     }
 
     /// Every comma-separated token of every value of `name`, trimmed, empty ones dropped.
@@ -112,17 +98,21 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         guard x.count == y.count else { return false }
         // Contiguous fast path (native strings); the generic zip below is several times slower.
         if let r = x.withContiguousStorageIfAvailable({ px in
-            y.withContiguousStorageIfAvailable { py -> Bool in
-                for i in 0..<px.count where px[i] != py[i] {
-                    if lowercase(px[i]) != lowercase(py[i]) { return false }
-                }
-                return true
-            }
+            y.withContiguousStorageIfAvailable { py in equalsIgnoringCase(UnsafeRawBufferPointer(px), UnsafeRawBufferPointer(py)) }
         }), let result = r {
             return result
         }
         for (c, d) in zip(x, y) where c != d {
             if lowercase(c) != lowercase(d) { return false }
+        }
+        return true
+    }
+
+    /// ASCII case-insensitive comparison of two byte strings (header names, tokens, media types).
+    public static func equalsIgnoringCase(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where a[i] != b[i] {
+            if lowercase(a[i]) != lowercase(b[i]) { return false }
         }
         return true
     }

@@ -229,12 +229,7 @@ extension HTTPRequestParser {
 
     /// ASCII case-insensitive comparison of bytes with a lowercase ASCII literal.
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        let literal = lowercase.utf8Start
-        for i in 0..<bytes.count where HTTPHeaders.lowercase(bytes[i]) != literal[i] {
-            return false
-        }
-        return true
+        HTTPHeaders.equalsIgnoringCase(bytes, UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
     }
 
     /// The value of a decimal digit, or nil.

@@ -1,4 +1,4 @@
-internal import GatewayBuffers
+public import GatewayBuffers
 
 /// Bytes waiting to be written to one socket, in order.
 ///
@@ -132,25 +132,30 @@ struct OutboundQueue {
     }
 }
 
-/// Reusable byte buffers for outbound chunks, per event loop, so steady-state replies allocate nothing.
-/// Buffers that grew large are dropped instead of kept, which bounds what the pool pins.
-struct BufferPool {
+/// Reusable byte buffers, per event loop, so steady-state replies allocate nothing: outbound chunks
+/// here, and replies waiting for an earlier one in the gateway's reply queues. Buffers that grew large
+/// are dropped instead of kept, which bounds what the pool pins.
+public struct BufferPool {
     private var free: [ByteBuffer] = []
     /// Most buffers kept.
-    let maxCount: Int
+    public let maxCount: Int
     /// Buffers with more capacity than this are not kept.
-    let maxCapacity: Int
+    public let maxCapacity: Int
 
-    init(maxCount: Int = 1024, maxCapacity: Int = 64 * 1024) {
+    /// Creates an empty pool. The defaults fit the send path: 1,024 buffers of at most 64 KiB.
+    public init(maxCount: Int = 1024, maxCapacity: Int = 64 * 1024) {
         self.maxCount = maxCount
         self.maxCapacity = maxCapacity
     }
 
-    mutating func take() -> ByteBuffer {
+    /// An empty buffer, from the pool when one is free.
+    public mutating func take() -> ByteBuffer {
         free.popLast() ?? ByteBuffer(capacity: 512)
     }
 
-    mutating func give(_ buffer: consuming ByteBuffer) {
+    /// Keeps `buffer` (cleared) for reuse, unless the pool is full or the buffer grew too large. Hand
+    /// over the only reference to its storage, or clearing it copies.
+    public mutating func give(_ buffer: consuming ByteBuffer) {
         guard free.count < maxCount, buffer.capacity <= maxCapacity, buffer.capacity > 0 else { return }
         var b = buffer
         b.clear()

@@ -57,14 +57,14 @@ struct MessageCodecTests {
         #expect(out.description == #"error:{"cmd":"c","code":"backend_error","message":"backend answered 500","status":500}"#)
     }
 
+    /// The media-type half of the rule is `BackendResponse.contentTypeIsJSON` (BackendResponseTests:
+    /// application/json, problem+json, text/plain, no Content-Type).
     @Test func jsonBodiesNeedAJSONMediaType() {
         let body = Array(#"{"a":1}"#.utf8)
         body.withUnsafeBytes { raw in
-            #expect(MessageCodec.bodyIsJSON(mediaType: "application/json", body: raw))
-            #expect(MessageCodec.bodyIsJSON(mediaType: "application/problem+json", body: raw))
-            #expect(!MessageCodec.bodyIsJSON(mediaType: "text/plain", body: raw))
-            #expect(!MessageCodec.bodyIsJSON(mediaType: nil, body: raw))
+            #expect(MessageCodec.bodyIsJSON(typeIsJSON: true, body: raw))
+            #expect(!MessageCodec.bodyIsJSON(typeIsJSON: false, body: raw))
         }
-        Array("{oops".utf8).withUnsafeBytes { #expect(!MessageCodec.bodyIsJSON(mediaType: "application/json", body: $0)) }
+        Array("{oops".utf8).withUnsafeBytes { #expect(!MessageCodec.bodyIsJSON(typeIsJSON: true, body: $0)) }
     }
 }

@@ -22,7 +22,7 @@ func checkJSONCodec(_ bytes: UnsafeRawBufferPointer, envelope: Result<JSONEnvelo
         // The echo reply: the data goes back as JSON. (Non-JSON bodies become strings; `checkStringWriter`
         // covers that writer on every input.)
         var out = ByteBuffer()
-        let bodyIsJSON = MessageCodec.bodyIsJSON(mediaType: "application/json", body: body)
+        let bodyIsJSON = MessageCodec.bodyIsJSON(typeIsJSON: true, body: body)
         check(body.isEmpty || bodyIsJSON, "data \(show(body)) is not JSON")
         let opcode = MessageCodec.encodeReply(
             parser: .json, command: message.command, id: message.id, body: body, bodyIsJSON: bodyIsJSON,

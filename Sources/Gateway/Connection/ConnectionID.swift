@@ -4,40 +4,21 @@ internal import GatewayBuffers
 /// cluster delivery) knows which loop owns the connection; text form: 2 hex digits of loop index +
 /// 24 hex digits of randomness, e.g. `01f3a9…`.
 enum ConnectionID {
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
-
-    /// A W3C `traceparent` with a fresh span id, continuing `traceID` (32 lower-case hex digits, as
-    /// taken from the client's own `traceparent`) or starting a new trace. Trace and span ids need to be
-    /// unique, not secret: they come from a per-thread generator seeded once from the system's, instead
-    /// of a `getrandom` system call per id on every backend call.
-    /// Writes a `traceparent` value (see `traceparent`) straight into `out`.
+    /// Writes a W3C `traceparent` value with a fresh span id into `out`, continuing `traceID` (32
+    /// lower-case hex digits, as taken from the client's own `traceparent`) or starting a new trace.
+    /// Trace and span ids need to be unique, not secret: they come from a per-loop generator seeded
+    /// once from the system's, instead of a `getrandom` system call per id on every backend call.
     static func writeTraceparent(traceID: String?, rng: inout TraceIDGenerator, into out: inout ByteBuffer) {
         out.write(string: "00-")
         if let traceID {
             out.write(string: traceID)
         } else {
-            writeHex(rng.next(), into: &out)
-            writeHex(rng.next(), into: &out)
+            out.write(hex: rng.next(), digits: 16)
+            out.write(hex: rng.next(), digits: 16)
         }
         out.write(byte: UInt8(ascii: "-"))
-        writeHex(rng.next(), into: &out)
+        out.write(hex: rng.next(), digits: 16)
         out.write(string: "-01")
-    }
-
-    private static func writeHex(_ v: UInt64, into out: inout ByteBuffer) {
-        out.write(hex: v, digits: 16)
-    }
-
-    static func traceparent(traceID: String? = nil, rng: inout TraceIDGenerator) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(55)
-        out.append(contentsOf: "00-".utf8)
-        if let traceID { out.append(contentsOf: traceID.utf8) } else { for _ in 0..<2 { appendHex(rng.next() as UInt64, into: &out) } }
-        out.append(UInt8(ascii: "-"))
-        appendHex(rng.next() as UInt64, into: &out)
-        out.append(contentsOf: "-01".utf8)
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The trace id of a valid W3C `traceparent` value (`00-<32 hex>-<16 hex>-<2 hex>`), else nil.
@@ -48,10 +29,6 @@ enum ConnectionID {
               parts.allSatisfy({ $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } }),
               parts[0] != "ff", parts[1].utf8.contains(where: { $0 != 48 }) else { return nil }
         return String(parts[1])
-    }
-
-    private static func appendHex(_ v: UInt64, into out: inout [UInt8]) {
-        for i in 0..<16 { out.append(hex[Int((v >> (60 - 4 * UInt64(i))) & 0xF)]) }
     }
 }
 

@@ -153,13 +153,8 @@ enum MessageCodec {
     }
 
     /// Whether a backend body is inserted into a json reply as JSON: its media type says JSON
-    /// (`application/json` or `+json`) and it parses. Anything else becomes a JSON string.
-    static func bodyIsJSON(mediaType: String?, body: UnsafeRawBufferPointer) -> Bool {
-        guard let mt = mediaType, mt == "application/json" || mt.hasSuffix("+json") else { return false }
-        return JSONValidator.isValid(body)
-    }
-
-    /// Same rule, when the caller already knows whether the media type is JSON.
+    /// (`BackendResponse.contentTypeIsJSON`: `application/json` or `+json`) and it parses. Anything
+    /// else becomes a JSON string.
     static func bodyIsJSON(typeIsJSON: Bool, body: UnsafeRawBufferPointer) -> Bool {
         typeIsJSON && JSONValidator.isValid(body)
     }

@@ -22,10 +22,6 @@ final class LoopContext: AcceptHandler {
     var randomPool = RandomPool()
     /// Trace and span ids for backend calls made on this loop.
     var traceRNG = TraceIDGenerator()
-    /// A `traceparent` for a backend call, continuing `traceID` when the client sent one.
-    func traceparent(continuing traceID: String? = nil) -> String {
-        ConnectionID.traceparent(traceID: traceID, rng: &traceRNG)
-    }
 
     private var callPool: [CallContext] = []
 
@@ -59,11 +55,11 @@ final class LoopContext: AcceptHandler {
     var scratch = ByteBuffer(capacity: 4096)
     /// Buffers for replies that finish before an earlier message's and wait in a `ReplyQueue`; reused
     /// so that out-of-order completions allocate nothing in the steady state.
-    private var replyBuffers: [ByteBuffer] = []
+    private var replyBuffers = BufferPool(maxCount: 256, maxCapacity: 16 * 1024)
 
     /// An empty buffer for a waiting reply (from the pool when one is free).
     func takeReplyBuffer(capacity: Int) -> ByteBuffer {
-        guard var b = replyBuffers.popLast() else { return ByteBuffer(capacity: capacity) }
+        var b = replyBuffers.take()
         b.reserveWritableCapacity(capacity)
         return b
     }
@@ -73,9 +69,7 @@ final class LoopContext: AcceptHandler {
     func recycleReplyBuffer(_ buffer: inout ByteBuffer) {
         var taken = ByteBuffer()
         swap(&taken, &buffer)
-        guard replyBuffers.count < 256, taken.capacity <= 16 * 1024 else { return }
-        taken.clear()
-        replyBuffers.append(taken)
+        replyBuffers.give(taken)
     }
     var listenerID: Int?
     /// The admin API (loop 0 only).
