@@ -30,14 +30,22 @@ bash "$SCRIPTS/install-autobahn.sh" >/dev/null 2>&1 || bash "$SCRIPTS/install-au
 mkdir -p "$(dirname "$OUT")"
 status=0
 for engine in $ENGINES; do
-  port=$(( 20000 + RANDOM % 20000 ))
   cfg="$(mktemp /tmp/gateway-autobahn.XXXXXX.json)"
-  sed "s/127.0.0.1:9001/127.0.0.1:$port/" "$HERE/autobahn.json" > "$cfg"
-  "$BIN" serve --config "$cfg" --io-engine "$engine" --loops 2 > "$OUT-$engine.gateway.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.05
+  # A random port below the kernel's ephemeral range (32768+), where outgoing connections take
+  # theirs; if it is taken anyway (the gateway exits with EADDRINUSE), try another.
+  for _ in 1 2 3 4 5; do
+    port=$(( 20000 + RANDOM % 12000 ))
+    sed "s/127.0.0.1:9001/127.0.0.1:$port/" "$HERE/autobahn.json" > "$cfg"
+    "$BIN" serve --config "$cfg" --io-engine "$engine" --loops 2 > "$OUT-$engine.gateway.log" 2>&1 &
+    pid=$!
+    up=0
+    for _ in $(seq 100); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    [[ $up == 1 ]] && break
+    wait "$pid" 2>/dev/null || true
   done
   mkdir -p "$OUT-$engine"
   if line=$(bash "$SCRIPTS/run-autobahn.sh" "ws://127.0.0.1:$port" "$CASES" "$OUT-$engine"); then
