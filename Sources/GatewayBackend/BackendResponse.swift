@@ -1,211 +1,5 @@
 public import GatewayBuffers
-internal import CGatewayShims
 internal import GatewayHTTP1
-
-/// Receives the outcome of a backend call on the loop that started it.
-public protocol BackendResponseHandler: AnyObject {
-    /// The call finished. `request.response` holds the status, headers and body, or `request.error`
-    /// says why there is none. The request object is recycled as soon as this returns: copy or
-    /// `takeResponseBody()` what must outlive the call.
-    func backendRequestDidComplete(_ request: BackendRequest)
-}
-
-/// Receives a streamed response (reverse proxying), on the loop that started the call. The final
-/// outcome still arrives through `BackendResponseHandler`.
-public protocol BackendStreamHandler: AnyObject {
-    /// The final (non-1xx) status and headers arrived.
-    func backendResponseHead(_ request: BackendRequest, status: Int, headers: [(name: String, value: String)])
-    /// A piece of the response body. Return false to refuse it for now (it is delivered again after
-    /// `resumeDownload()`); the handler uses this when its client cannot take more.
-    func backendResponseBody(_ request: BackendRequest, _ chunk: UnsafeRawBufferPointer) -> Bool
-    /// The upload buffer was drained below its low-water mark: the client may send more.
-    func backendUploadDrained(_ request: BackendRequest)
-}
-
-/// One HTTP call to a backend, reusable: the client keeps a pool of these (each wraps one libcurl
-/// easy handle, whose connection cache and buffers survive between calls).
-public final class BackendRequest {
-    /// HTTP method. POST is the backend protocol's default.
-    public var method: String = "POST"
-    /// Absolute http(s) URL.
-    public var url: String = ""
-    /// Extra request header fields, encoded as `Name: value\r\n` lines in a buffer that is reused
-    /// with the request: building the backend protocol's headers allocates nothing. `Content-Type` is
-    /// added from `contentType`. Add with `addHeader`.
-    public private(set) var headerLines = ByteBuffer(capacity: 512)
-
-    /// Adds a header field. CR, LF and NUL in the value are dropped so a value can never start a
-    /// new line. An empty value tells libcurl not to send a header of that name (native: omitted).
-    public func addHeader(_ name: String, _ value: some StringProtocol) {
-        headerLines.write(string: name)
-        headerLines.write(string: ": ")
-        for b in value.utf8 where b != 13 && b != 10 && b != 0 { headerLines.write(byte: b) }
-        headerLines.write(string: "\r\n")
-    }
-
-    /// Adds a header field whose value `body` writes (for values built from pieces, like ids).
-    public func addHeader(_ name: String, _ body: (inout ByteBuffer) -> Void) {
-        headerLines.write(string: name)
-        headerLines.write(string: ": ")
-        body(&headerLines)
-        headerLines.write(string: "\r\n")
-    }
-
-    /// Calls `body` with each header line (without CRLF).
-    func forEachHeaderLine(_ body: (UnsafeRawBufferPointer) -> Void) {
-        headerLines.withUnsafeReadableBytes { raw in
-            var start = 0
-            var i = 0
-            while i + 1 < raw.count {
-                if raw[i] == 13 && raw[i + 1] == 10 {
-                    body(UnsafeRawBufferPointer(rebasing: raw[start..<i]))
-                    i += 2
-                    start = i
-                } else {
-                    i += 1
-                }
-            }
-        }
-    }
-    /// Content type of `body`.
-    public var contentType: String = "application/json"
-    /// The request body. Must not change while the call is in flight (libcurl reads it in place).
-    public var body = ByteBuffer()
-    /// Whether to send a body at all (a GET usually has none).
-    public var hasBody = true
-    /// Overall timeout of the call in milliseconds.
-    public var timeoutMs = 5000
-    /// Largest accepted response body; larger ones fail with `.responseTooLarge`.
-    /// 16 MiB is far above any reply a client message should produce, and bounds memory per call.
-    public var maxResponseBytes = 16 * 1024 * 1024
-    /// Receives the outcome.
-    public var handler: (any BackendResponseHandler)?
-    /// Streams the response instead of collecting it, and the request body when `streamUpload`.
-    public var stream: (any BackendStreamHandler)?
-    /// The request body comes through `appendUpload`/`finishUpload` instead of `body`.
-    public var streamUpload = false
-    /// Length of a streamed upload when known (sent as Content-Length); nil sends it chunked.
-    public var uploadLength: Int?
-    /// Free for the caller (e.g. a sequence number).
-    public var tag: Int = 0
-    /// Free for the caller.
-    public var context: AnyObject?
-
-    /// The response, once complete.
-    public internal(set) var response = BackendResponse()
-    /// Set when the call failed without a usable response.
-    public internal(set) var error: BackendError?
-
-    /// libcurl's easy handle, created the first time the request goes through libcurl (calls to
-    /// plain-http backends with IP addresses use the gateway's own HTTP/1.1 client and never need one).
-    private var curlEasy: UnsafeMutableRawPointer?
-    var headerList: UnsafeMutablePointer<curl_slist>?
-    /// The native client's connection carrying this request, while it is in flight there.
-    var nativeConnection: AnyObject?
-    /// Attempts made by the native client (a request that died on a reused keep-alive connection before
-    /// any byte of its response arrived is retried once on a fresh connection, as libcurl does).
-    var nativeAttempts = 0
-    /// Loop time when the call started (native client timeouts).
-    var startedAt: UInt64 = 0
-    var aborted: BackendError?
-    var inFlight = false
-    var activeIndex = -1
-    var uploadBuffer = ByteBuffer()
-    var uploadFinished = false
-    var uploadPaused = false
-    var downloadPaused = false
-    var streamStatus = 0
-    var streamHeadSent = false
-    /// libcurl saw the blank line that ends the final response head (it reports success for a head
-    /// cut off by the peer's FIN; the gateway does not).
-    var headComplete = false
-    var streamBytes = 0
-    /// The upload buffer's low-water mark: below it, `backendUploadDrained` lets the client send more.
-    public static let uploadLowWater = 256 * 1024
-
-    init() {}
-
-    deinit {
-        if let h = headerList { curl_slist_free_all(h) }
-        if let e = curlEasy { curl_easy_cleanup(e) }
-    }
-
-    /// The easy handle, created on first use; nil only if libcurl cannot allocate one.
-    var easy: UnsafeMutableRawPointer? {
-        if let e = curlEasy { return e }
-        curlEasy = curl_easy_init()
-        return curlEasy
-    }
-
-    /// Moves the response body out (no copy) so it can outlive the request.
-    public func takeResponseBody() -> ByteBuffer {
-        var b = ByteBuffer()
-        swap(&b, &response.body)
-        return b
-    }
-
-    /// Adds request body bytes to a streamed upload.
-    public func appendUpload(_ bytes: UnsafeRawBufferPointer) {
-        uploadBuffer.write(bytes)
-        continueUpload()
-    }
-
-    /// Ends a streamed upload.
-    public func finishUpload() {
-        uploadFinished = true
-        continueUpload()
-    }
-
-    /// Bytes waiting to be uploaded.
-    public var uploadBacklog: Int { uploadBuffer.readableBytes }
-
-    /// Asks libcurl to deliver the body again after the stream handler refused a piece.
-    public func resumeDownload() {
-        guard inFlight, downloadPaused, let e = curlEasy else { return }
-        downloadPaused = false
-        curl_easy_pause(e, cgw_curlpause_cont())
-    }
-
-    private func continueUpload() {
-        guard inFlight, uploadPaused, let e = curlEasy else { return }
-        uploadPaused = false
-        curl_easy_pause(e, cgw_curlpause_cont())
-    }
-
-    func reset() {
-        nativeConnection = nil
-        nativeAttempts = 0
-        stream = nil
-        streamUpload = false
-        uploadLength = nil
-        uploadBuffer.clear()
-        uploadBuffer.releaseCapacityIfEmpty(above: 64 * 1024)
-        uploadFinished = false
-        uploadPaused = false
-        downloadPaused = false
-        streamStatus = 0
-        streamHeadSent = false
-        headComplete = false
-        streamBytes = 0
-        method = "POST"
-        url = ""
-        headerLines.clear()
-        headerLines.releaseCapacityIfEmpty(above: 8192)
-        contentType = "application/json"
-        body.clear()
-        hasBody = true
-        handler = nil
-        context = nil
-        tag = 0
-        response.reset()
-        error = nil
-        aborted = nil
-        if let h = headerList {
-            curl_slist_free_all(h)
-            headerList = nil
-        }
-    }
-}
 
 /// Status, headers and body of a backend response.
 public struct BackendResponse {
@@ -349,14 +143,19 @@ public struct BackendResponse {
     }
 }
 
-
-extension String {
-    /// Without leading and trailing spaces and tabs (bytes, not Characters).
-    func trimmingASCIISpaces() -> String {
-        let u = Array(utf8)
-        var a = 0, b = u.count
-        while a < b, u[a] == 0x20 || u[a] == 0x09 { a += 1 }
-        while b > a, u[b - 1] == 0x20 || u[b - 1] == 0x09 { b -= 1 }
-        return String(decoding: u[a..<b], as: UTF8.self)
+extension BackendResponse {
+    /// Whether the `Content-Length` fields disagree (`5` and `6`, or `5, 6`): invalid framing
+    /// (RFC 9112 §6.3) that libcurl would accept. Identical repeats are fine.
+    var hasConflictingContentLength: Bool {
+        var seen: Substring?
+        for value in values("content-length") {
+            for part in value.split(separator: ",") {
+                let v = part.drop { $0 == " " || $0 == "\t" }
+                let trimmed = v.prefix(v.count - v.reversed().prefix { $0 == " " || $0 == "\t" }.count)
+                if let s = seen, s != trimmed { return true }
+                seen = trimmed
+            }
+        }
+        return false
     }
 }

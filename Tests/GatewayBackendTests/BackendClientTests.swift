@@ -16,16 +16,17 @@ struct Outcome: Sendable, Equatable {
 }
 
 /// Runs calls on a real loop (each engine) through real libcurl against a real HTTP server.
-final class CallRunner: BackendResponseHandler, @unchecked Sendable {
+final class CallRunner: BackendCallHandler, @unchecked Sendable {
     // @unchecked: `client` is used only on the loop thread; results cross threads through a Mutex.
     var client: BackendClient?
     let results = Mutex<[Int: Outcome]>([:])
 
-    func backendRequestDidComplete(_ request: BackendRequest) {
+    func backendCallDidComplete(_ call: BackendCall) {
+        guard case .other(let tag) = call.purpose else { return }
         var headers: [String: String] = [:]
-        for h in request.response.headers { headers[h.name.lowercased()] = h.value }
-        let o = Outcome(status: request.response.status, body: request.response.body.description, error: request.error, headers: headers)
-        results.withLock { $0[request.tag] = o }
+        for h in call.response.headers { headers[h.name.lowercased()] = h.value }
+        let o = Outcome(status: call.response.status, body: call.response.body.description, error: call.error, headers: headers)
+        results.withLock { $0[tag] = o }
     }
 
     func wait(for count: Int) -> [Int: Outcome] {
@@ -36,6 +37,16 @@ final class CallRunner: BackendResponseHandler, @unchecked Sendable {
         }
         return results.withLock { $0 }
     }
+}
+
+/// Runs `body` on `loop` and returns once it has run there (a loop-side barrier, not a sleep).
+func runOnLoopAndWait(_ loop: EventLoop, _ body: @escaping @Sendable () -> Void) {
+    let done = Mutex(false)
+    loop.execute {
+        body()
+        done.withLock { $0 = true }
+    }
+    while !done.withLock({ $0 }) { usleep(1000) }
 }
 
 func availableEngines() -> [IOEngineKind] {
@@ -55,11 +66,10 @@ struct BackendClientTests {
         BackendClient.globalInit()
         let runner = CallRunner()
         let group = try EventLoopGroup(count: 1, engine: engine) { loop in
-            runner.client = BackendClient(loop: loop, nativeClient: native)
+            runner.client = try? BackendClient(loop: loop, nativeClient: native)
         }
         defer {
-            group.loops[0].execute { runner.client?.close(); runner.client = nil }
-            usleep(50_000)
+            runOnLoopAndWait(group.loops[0]) { runner.client?.close(); runner.client = nil }
             group.stop()
             group.join()
         }
@@ -68,14 +78,13 @@ struct BackendClientTests {
 
     static func call(_ runner: CallRunner, on loop: EventLoop, tag: Int, path: String, body: String = "", timeoutMs: Int = 3000, maxBytes: Int = 1 << 20) {
         loop.execute {
-            guard let client = runner.client, let r = client.makeRequest() else { return }
-            r.url = server.baseURL + path
-            r.tag = tag
-            r.timeoutMs = timeoutMs
-            r.maxResponseBytes = maxBytes
-            r.body.write(string: body)
-            r.addHeader("Gateway-Command", "test")
-            r.handler = runner
+            guard let client = runner.client else { return }
+            let r = client.makeCall(purpose: .other(tag), handler: runner)
+            r.spec.url = server.baseURL + path
+            r.spec.timeoutMs = timeoutMs
+            r.spec.maxResponseBytes = maxBytes
+            r.spec.body.write(string: body)
+            r.spec.addHeader("Gateway-Command", "test")
             client.start(r)
         }
     }
@@ -105,10 +114,9 @@ struct BackendClientTests {
             Self.call(runner, on: loop, tag: 6, path: "/headers")
             loop.execute {
                 // Nothing listens on port 1: connection refused.
-                guard let client = runner.client, let r = client.makeRequest() else { return }
-                r.url = "http://127.0.0.1:1/x"
-                r.tag = 7
-                r.handler = runner
+                guard let client = runner.client else { return }
+                let r = client.makeCall(purpose: .other(7), handler: runner)
+                r.spec.url = "http://127.0.0.1:1/x"
                 client.start(r)
             }
             let r = runner.wait(for: 7)

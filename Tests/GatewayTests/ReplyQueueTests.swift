@@ -35,7 +35,7 @@ struct ReplyQueueTests {
         #expect(q.isOldest(s0) && !q.isNext(s0))
         #expect(!q.isOldest(s1))
         q.complete(s2, with: ByteBuffer(string: "2")) { out.append($0.description) }
-        // What ClientConnection.completeFromScratch does for the oldest: write "0" itself, then
+        // What WebSocketConnection.completeFromScratch does for the oldest: write "0" itself, then
         // complete without a buffer.
         out.append("0")
         q.complete(s0, with: nil) { out.append($0.description) }
@@ -66,6 +66,36 @@ struct ReplyQueueTests {
             q.complete(s, with: ByteBuffer(string: "\(s)")) { out.append(Int($0.description) ?? -1) }
         }
         #expect(out == Array(0..<500))
+        #expect(q.isIdle)
+    }
+}
+
+extension ReplyQueue {
+    /// Marks `seq` waiting with a placeholder of what its answer needs.
+    mutating func markWaiting(_ seq: UInt64) {
+        markWaiting(seq, PendingReply(command: "cmd\(seq)", id: "\(seq)", binary: false, deliver: .sender, routeIndex: -1))
+    }
+}
+
+@Suite("Reply ordering: what a waiting message keeps")
+struct ReplyQueuePendingTests {
+    @Test func aWaitingMessageKeepsItsCommandAndIdUntilAnswered() {
+        var q = ReplyQueue()
+        let s0 = q.reserve(), s1 = q.reserve()
+        q.markWaiting(s0, PendingReply(command: "a", id: "1", binary: true, deliver: .room("r"), routeIndex: 3))
+        q.markWaiting(s1)
+        #expect(q.pending(s0)?.command == "a")
+        #expect(q.pending(s0)?.id == "1")
+        #expect(q.pending(s0)?.binary == true)
+        #expect(q.pending(s0)?.deliver == .room("r"))
+        #expect(q.pending(s0)?.routeIndex == 3)
+        #expect(q.pending(s1)?.command == "cmd1")
+        q.complete(s1, with: nil) { _ in }
+        #expect(q.pending(s1) == nil, "an answered message is no longer waiting")
+        #expect(q.pending(s0)?.command == "a", "the earlier one still is")
+        q.complete(s0, with: nil) { _ in }
+        #expect(q.pending(s0) == nil)
+        #expect(q.pending(99) == nil, "a sequence number never reserved")
         #expect(q.isIdle)
     }
 }

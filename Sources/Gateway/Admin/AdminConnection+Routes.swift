@@ -132,12 +132,12 @@ extension AdminConnection {
             var out: [ConnectionInfo] = []
             if let room {
                 guard let m = ctx.sessions.rooms[room] else { return [] }
-                for c in m.byObject.values where user == nil || c.ws?.user == user { out.append(c.info()) }
+                for h in m.byObject.values where user == nil || h.user == user { h.connection.map { out.append($0.info()) } }
             } else if let user {
                 guard let m = ctx.sessions.users[user] else { return [] }
-                for c in m.byObject.values { out.append(c.info()) }
+                for h in m.byObject.values { h.connection.map { out.append($0.info()) } }
             } else {
-                for c in ctx.sessions.sessions { out.append(c.info()) }
+                for h in ctx.sessions.sessions.elements { h.connection.map { out.append($0.info()) } }
             }
             return out
         }) { [self] perLoop in
@@ -156,7 +156,7 @@ extension AdminConnection {
     }
 
     /// Runs `body` on the loop that owns connection `id`; answers 404 when there is no such connection.
-    private func withConnection(_ id: String, _ body: @escaping @Sendable (ClientConnection) -> String) {
+    private func withConnection(_ id: String, _ body: @escaping @Sendable (WebSocketConnection) -> String) {
         let ctx = server.context
         guard let key = ConnectionKey(parsing: id), Int(key.loop) < ctx.hub.loopCount else {
             return fail(404, "no connection \(id)")
@@ -165,7 +165,7 @@ extension AdminConnection {
         let origin = ctx.loop
         let me = SendableBox(self)
         ctx.hub.onLoop(loopIndex) { owner in
-            let answer: String? = owner.sessions.byID[key].map(body)
+            let answer: String? = owner.sessions.byID[key]?.connection.map(body)
             origin.execute {
                 if let answer { me.value.respond(200, json: answer) } else { me.value.fail(404, "no connection \(id)") }
             }
@@ -197,7 +197,7 @@ extension AdminConnection {
         }
         let box = SendableBox((code, reason))
         withConnection(id) { c in
-            c.closeWebSocket(code: box.value.0, reason: box.value.1)
+            c.close(code: box.value.0, reason: box.value.1)
             return "{\"closed\":true}"
         }
     }
@@ -210,11 +210,13 @@ extension AdminConnection {
         }
         let box = SendableBox((join ?? [], leave ?? []))
         withConnection(id) { c in
-            c.context.sessions.join(c, box.value.0)
-            c.context.sessions.leave(c, box.value.1)
+            if let h = c.handle {
+                c.context.sessions.join(h, box.value.0)
+                c.context.sessions.leave(h, box.value.1)
+            }
             var b = ByteBuffer()
             b.write(string: "{\"rooms\":")
-            AdminJSON.writeStrings(c.ws?.rooms ?? [], into: &b)
+            AdminJSON.writeStrings(c.handle?.rooms ?? [], into: &b)
             b.write(byte: UInt8(ascii: "}"))
             return b.description
         }

@@ -37,15 +37,6 @@ struct ConnectionInfo: Sendable {
     }
 }
 
-extension ClientConnection {
-    func info() -> ConnectionInfo {
-        ConnectionInfo(
-            id: id, loop: context.loop.index, path: ws?.module.config.path ?? "", user: ws?.user, rooms: ws?.rooms ?? [],
-            remoteAddress: tcp.remoteAddress?.hostString ?? "", connectedMs: Int((context.loop.now &- acceptedAt) / 1_000_000),
-            queuedBytes: tcp.queuedBytes, inflight: ws?.inflight ?? 0)
-    }
-}
-
 enum AdminJSON {
     static func writeStrings(_ a: [String], into b: inout ByteBuffer) {
         b.write(byte: UInt8(ascii: "["))

@@ -1,9 +1,11 @@
 internal import GatewayBuffers
 
 /// A connection id in 16 bytes instead of a 26-character String on the heap: the loop index and 96
-/// random bits. Indexes use it directly; the text form (`ConnectionID` format, 26 hex digits) is
-/// produced only where it is shown or sent, and written into buffers without building a String on
-/// the hot path (backend call headers).
+/// random bits. Ids are opaque and unguessable (the bits come from the system CSPRNG), and the loop
+/// index lets a lookup by id (admin API, cluster delivery) find the loop that owns the connection.
+/// Indexes use the key directly; the text form (2 hex digits of loop index + 24 of randomness, e.g.
+/// `01f3a9…`) is produced only where it is shown or sent, and written into buffers without building
+/// a String on the hot path (backend call headers).
 struct ConnectionKey: Hashable, Sendable {
     let loop: UInt8
     let high: UInt64

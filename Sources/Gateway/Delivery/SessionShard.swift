@@ -1,83 +1,114 @@
 internal import GatewayIO
 
-/// One loop's part of the session index: its WebSocket connections by id, by user and by room.
+/// What a delivery writes to: a WebSocket connection (or, in tests, a recorder).
+protocol PushReceiver: AnyObject {
+    /// Writes a shared push frame; returns whether it was queued.
+    func push(_ frames: PushFrames) -> Bool
+}
+
+/// One loop's part of the session index: its WebSocket sessions by id, by user and by room.
 /// Every operation is O(1) (dictionary) except delivery, which is linear in the recipients.
 /// A user or room spans loops; each loop indexes only its own connections, and deliveries are handed
 /// to every loop that may hold recipients.
+///
+/// The shard owns each session's `Handle`: the user, the rooms and the index bookkeeping are written
+/// only here (`join`, `leave`, `setUser`), so the indexes and what a connection reports about itself
+/// cannot disagree.
 final class SessionShard {
-    /// A set of connections that keeps insertion cheap and iteration allocation-free.
+    /// A session as the index knows it. The connection reads it (for backend headers and the admin
+    /// API); only the shard writes it.
+    final class Handle {
+        /// The connection's id.
+        let key: ConnectionKey
+        /// Where pushes go (the WebSocket connection). `unowned(unsafe)`: a connection removes its
+        /// handle (`remove`) when its session ends, at the latest when its socket closes, before it
+        /// can be freed; and this reference is followed once per recipient of every fan-out.
+        unowned(unsafe) let receiver: any PushReceiver
+        /// The user id (`Gateway-Set-User`), if known.
+        fileprivate(set) var user: String?
+        /// Rooms joined (`Gateway-Join`), in join order.
+        fileprivate(set) var rooms: [String]
+        /// Position in `sessions` (swap-remove).
+        fileprivate var index = -1
+        /// Serial of the last delivery written to this session (dedup across rooms).
+        fileprivate var deliveryMark: UInt64 = 0
+
+        /// The WebSocket connection behind this session (admin API).
+        var connection: WebSocketConnection? { receiver as? WebSocketConnection }
+
+        fileprivate init(key: ConnectionKey, receiver: any PushReceiver, user: String?, rooms: [String]) {
+            self.key = key
+            self.receiver = receiver
+            self.user = user
+            self.rooms = rooms
+        }
+    }
+
+    /// A set of sessions that keeps insertion cheap and iteration allocation-free.
     final class Members {
-        var byObject: [ObjectIdentifier: ClientConnection] = [:]
+        var byObject: [ObjectIdentifier: Handle] = [:]
         var isEmpty: Bool { byObject.isEmpty }
         var count: Int { byObject.count }
     }
 
-    private(set) var byID: [ConnectionKey: ClientConnection] = [:]
+    private(set) var byID: [ConnectionKey: Handle] = [:]
     private(set) var rooms: [String: Members] = [:]
     private(set) var users: [String: Members] = [:]
-    /// Open WebSocket connections (for `all`), with each connection's position in `sessionIndex`.
-    private(set) var sessions: [ClientConnection] = []
+    /// Open WebSocket sessions (for `all`), each knowing its position.
+    private(set) var sessions = SwapRemoveList<Handle>()
 
     var count: Int { sessions.count }
 
-    /// Registers a connection that just became a WebSocket, with the user and rooms it already has.
-    func add(_ c: ClientConnection) {
-        guard let s = c.ws, c.sessionIndex < 0 else { return }
-        c.sessionIndex = sessions.count
-        sessions.append(c)
-        byID[c.key] = c
-        if let u = s.user { insert(c, into: &users, key: u) }
-        for r in s.rooms { insert(c, into: &rooms, key: r) }
+    /// Registers a connection that just became a WebSocket, with the user and rooms the handshake
+    /// gave it (duplicates and empty names dropped, order kept).
+    func add(_ receiver: any PushReceiver, key: ConnectionKey, user: String?, rooms joined: [String]) -> Handle {
+        var names: [String] = []
+        for n in joined where !n.isEmpty && !names.contains(n) { names.append(n) }
+        let h = Handle(key: key, receiver: receiver, user: user, rooms: names)
+        h.index = sessions.append(h)
+        byID[key] = h
+        if let u = user { insert(h, into: &users, key: u) }
+        for r in names { insert(h, into: &rooms, key: r) }
+        return h
     }
 
-    /// Removes a connection from every index (close, for whatever reason).
-    func remove(_ c: ClientConnection) {
-        let i = c.sessionIndex
-        guard i >= 0, i < sessions.count, sessions[i] === c else { return }
-        let last = sessions.count - 1
-        if i != last {
-            sessions[i] = sessions[last]
-            sessions[i].sessionIndex = i
-        }
-        sessions.removeLast()
-        c.sessionIndex = -1
-        byID[c.key] = nil
-        if let s = c.ws {
-            if let u = s.user { drop(c, from: &users, key: u) }
-            for r in s.rooms { drop(c, from: &rooms, key: r) }
-        }
+    /// Removes a session from every index (its connection closed, for whatever reason).
+    func remove(_ h: Handle) {
+        guard sessions.remove(at: h.index, if: { $0 === h }, reindex: { $0.index = $1 }) else { return }
+        h.index = -1
+        byID[h.key] = nil
+        if let u = h.user { drop(h, from: &users, key: u) }
+        for r in h.rooms { drop(h, from: &rooms, key: r) }
     }
 
-    /// Adds the connection to rooms it is not in yet.
-    func join(_ c: ClientConnection, _ names: [String]) {
-        guard let s = c.ws else { return }
-        for n in names where !n.isEmpty && !s.rooms.contains(n) {
-            s.rooms.append(n)
-            if c.sessionIndex >= 0 { insert(c, into: &rooms, key: n) }
+    /// Adds the session to rooms it is not in yet.
+    func join(_ h: Handle, _ names: [String]) {
+        for n in names where !n.isEmpty && !h.rooms.contains(n) {
+            h.rooms.append(n)
+            if h.index >= 0 { insert(h, into: &rooms, key: n) }
         }
     }
 
-    /// Removes the connection from rooms.
-    func leave(_ c: ClientConnection, _ names: [String]) {
-        guard let s = c.ws else { return }
+    /// Removes the session from rooms.
+    func leave(_ h: Handle, _ names: [String]) {
         for n in names {
-            guard let i = s.rooms.firstIndex(of: n) else { continue }
-            s.rooms.remove(at: i)
-            if c.sessionIndex >= 0 { drop(c, from: &rooms, key: n) }
+            guard let i = h.rooms.firstIndex(of: n) else { continue }
+            h.rooms.remove(at: i)
+            if h.index >= 0 { drop(h, from: &rooms, key: n) }
         }
     }
 
-    /// Sets (or clears) the connection's user.
-    func setUser(_ c: ClientConnection, _ user: String?) {
-        guard let s = c.ws, s.user != user else { return }
-        if let old = s.user, c.sessionIndex >= 0 { drop(c, from: &users, key: old) }
-        s.user = user
-        if let u = user, c.sessionIndex >= 0 { insert(c, into: &users, key: u) }
+    /// Sets (or clears) the session's user.
+    func setUser(_ h: Handle, _ user: String?) {
+        guard h.user != user else { return }
+        if let old = h.user, h.index >= 0 { drop(h, from: &users, key: old) }
+        h.user = user
+        if let u = user, h.index >= 0 { insert(h, into: &users, key: u) }
     }
 
-    /// Adds `c` under `key`, creating the set. (Not `index[key, default: Members()].byObject[…] = c`:
+    /// Adds `h` under `key`, creating the set. (Not `index[key, default: Members()].byObject[…] = h`:
     /// with a class value that mutates a temporary default that is never stored.)
-    private func insert(_ c: ClientConnection, into index: inout [String: Members], key: String) {
+    private func insert(_ h: Handle, into index: inout [String: Members], key: String) {
         let m: Members
         if let existing = index[key] {
             m = existing
@@ -85,12 +116,12 @@ final class SessionShard {
             m = Members()
             index[key] = m
         }
-        m.byObject[ObjectIdentifier(c)] = c
+        m.byObject[ObjectIdentifier(h)] = h
     }
 
-    private func drop(_ c: ClientConnection, from index: inout [String: Members], key: String) {
+    private func drop(_ h: Handle, from index: inout [String: Members], key: String) {
         guard let m = index[key] else { return }
-        m.byObject[ObjectIdentifier(c)] = nil
+        m.byObject[ObjectIdentifier(h)] = nil
         if m.isEmpty { index[key] = nil }
     }
 
@@ -100,24 +131,24 @@ final class SessionShard {
         var n = 0
         switch d.target {
         case .all:
-            for c in sessions where c.deliveryMark != d.serial { n += push(c, d) }
+            for h in sessions.elements where h.deliveryMark != d.serial { n += push(h, d) }
         case .room(let name):
-            if let m = rooms[name] { for c in m.byObject.values where c.deliveryMark != d.serial { n += push(c, d) } }
+            if let m = rooms[name] { for h in m.byObject.values where h.deliveryMark != d.serial { n += push(h, d) } }
         case .rooms(let names):
             for name in names {
                 guard let m = rooms[name] else { continue }
-                for c in m.byObject.values where c.deliveryMark != d.serial { n += push(c, d) }
+                for h in m.byObject.values where h.deliveryMark != d.serial { n += push(h, d) }
             }
         case .user(let u):
-            if let m = users[u] { for c in m.byObject.values where c.deliveryMark != d.serial { n += push(c, d) } }
+            if let m = users[u] { for h in m.byObject.values where h.deliveryMark != d.serial { n += push(h, d) } }
         case .connections(let keys):
-            for k in keys { if let c = byID[k], c.deliveryMark != d.serial { n += push(c, d) } }
+            for k in keys { if let h = byID[k], h.deliveryMark != d.serial { n += push(h, d) } }
         }
         return n
     }
 
-    private func push(_ c: ClientConnection, _ d: Delivery) -> Int {
-        c.deliveryMark = d.serial
-        return c.push(d.frames) ? 1 : 0
+    private func push(_ h: Handle, _ d: Delivery) -> Int {
+        h.deliveryMark = d.serial
+        return h.receiver.push(d.frames) ? 1 : 0
     }
 }

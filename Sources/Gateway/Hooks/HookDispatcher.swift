@@ -7,105 +7,114 @@ internal import Logging
 /// backend answers 2xx: 0.1 s, 0.2 s, 0.4 s … capped at 30 s, for up to `maxAttempts` attempts
 /// (about 5 minutes of retrying). A graceful shutdown waits for pending hooks, bounded by
 /// `drainTimeoutSeconds`. Delivery is at least once while the process lives; hooks are not persisted.
-final class HookDispatcher: BackendResponseHandler {
-    unowned let context: LoopContext
+final class HookDispatcher: BackendCallHandler {
+    private unowned(unsafe) let loop: EventLoop
+    private let backend: BackendClient
+    private let logger: Logger
+    /// Jobs waiting for their next attempt.
     private var waiting: [Job] = []
-    private var inFlight = 0
-    private var timer: LoopTimer!
+    /// Jobs whose attempt is in flight, by the id their call's purpose carries.
+    private var inFlight: [UInt64: Job] = [:]
+    private var nextJobID: UInt64 = 0
+    private var timer: LoopTimer?
+    private var traceRNG = TraceIDGenerator()
+    /// Hooks answered 2xx.
+    private(set) var delivered = 0
+    /// Attempts that failed (each retried or, at the end, dropped).
+    private(set) var failedAttempts = 0
+    /// Hooks given up on (attempts exhausted, or abandoned at shutdown).
+    private(set) var dropped = 0
     /// Attempts before a hook is dropped (logged as an error).
     static let maxAttempts = 15
     static let initialBackoffNanos: UInt64 = 100_000_000
     static let maxBackoffNanos: UInt64 = 30_000_000_000
 
+    /// One hook: where it goes, what it says, and how its delivery is going.
     final class Job {
         let url: String
         let body: [UInt8]
         let what: String
+        let headers: [(String, String)]
+        let timeoutMs: Int
         var attempt = 0
         var due: UInt64 = 0
-        var headers: [(String, String)] = []
-        init(url: String, body: [UInt8], what: String) {
+
+        init(url: String, body: [UInt8], what: String, headers: [(String, String)], timeoutMs: Int) {
             self.url = url
             self.body = body
             self.what = what
+            self.headers = headers
+            self.timeoutMs = timeoutMs
         }
     }
 
-    init(context: LoopContext) {
-        self.context = context
-        timer = context.loop.makeTimer { [unowned self] in self.retryDue() }
+    init(loop: EventLoop, backend: BackendClient, logger: Logger) {
+        self.loop = loop
+        self.backend = backend
+        self.logger = logger
     }
 
     /// Whether nothing is waiting or in flight.
-    var isIdle: Bool { waiting.isEmpty && inFlight == 0 }
+    var isIdle: Bool { waiting.isEmpty && inFlight.isEmpty }
     /// Hooks not yet delivered.
-    var pendingCount: Int { waiting.count + inFlight }
+    var pendingCount: Int { waiting.count + inFlight.count }
 
     /// Sends a JSON body to `url` (POST), retrying until delivered. `headers` go with every attempt.
-    func post(url: String, body: [UInt8], what: String, headers: [(String, String)] = []) {
-        let job = Job(url: url, body: body, what: what)
-        job.headers = headers
-        send(job)
+    func post(url: String, body: [UInt8], what: String, headers: [(String, String)] = [], timeoutMs: Int) {
+        send(Job(url: url, body: body, what: what, headers: headers, timeoutMs: timeoutMs))
     }
 
     private func send(_ job: Job) {
-        guard let r = context.backend.makeRequest() else {
-            schedule(job)
-            return
-        }
         job.attempt += 1
-        r.url = job.url
-        r.body.write(contentsOf: job.body)
-        for (name, value) in job.headers { r.addHeader(name, value) }
-        context.addTraceparent(to: r)
-        r.timeoutMs = context.limits.backendTimeoutMs
-        r.context = job
-        r.handler = self
-        inFlight += 1
-        context.backend.start(r)
+        nextJobID &+= 1
+        let id = nextJobID
+        inFlight[id] = job
+        let call = backend.makeCall(purpose: .hook(job: id), handler: self)
+        call.spec.fillHook(url: job.url, body: job.body, headers: job.headers, timeoutMs: job.timeoutMs, traceRNG: &traceRNG)
+        backend.start(call)
     }
 
-    func backendRequestDidComplete(_ request: BackendRequest) {
-        inFlight -= 1
-        guard let job = request.context as? Job else { return }
-        if request.error == nil && (200..<300).contains(request.response.status) {
-            context.metrics.hooksDelivered += 1
+    func backendCallDidComplete(_ call: BackendCall) {
+        guard case .hook(let id) = call.purpose, let job = inFlight.removeValue(forKey: id) else { return }
+        if call.error == nil && (200..<300).contains(call.response.status) {
+            delivered += 1
             return
         }
-        context.metrics.hookFailures += 1
-        let why = request.error.map { "\($0)" } ?? "status \(request.response.status)"
-        if request.error == .cancelled {
-            context.metrics.hooksDropped += 1
-            context.logger.error("\(job.what) hook to \(job.url) abandoned at shutdown after \(job.attempt) attempt(s): \(why)")
+        failedAttempts += 1
+        let why = call.error.map { "\($0)" } ?? "status \(call.response.status)"
+        if call.error == .cancelled {
+            dropped += 1
+            logger.error("\(job.what) hook to \(job.url) abandoned at shutdown after \(job.attempt) attempt(s): \(why)")
             return
         }
         if job.attempt >= Self.maxAttempts {
-            context.metrics.hooksDropped += 1
-            context.logger.error("\(job.what) hook to \(job.url) dropped after \(job.attempt) attempts: \(why)")
+            dropped += 1
+            logger.error("\(job.what) hook to \(job.url) dropped after \(job.attempt) attempts: \(why)")
             return
         }
-        context.logger.warning("\(job.what) hook to \(job.url) failed (\(why)); retry \(job.attempt + 1)/\(Self.maxAttempts)")
+        logger.warning("\(job.what) hook to \(job.url) failed (\(why)); retry \(job.attempt + 1)/\(Self.maxAttempts)")
         schedule(job)
     }
 
     private func schedule(_ job: Job) {
         let shift = UInt64(min(max(job.attempt - 1, 0), 20))
         let backoff = min(Self.initialBackoffNanos << shift, Self.maxBackoffNanos)
-        job.due = context.loop.now &+ backoff
+        job.due = loop.now &+ backoff
         waiting.append(job)
         rearm()
     }
 
     private func rearm() {
         guard let next = waiting.map(\.due).min() else {
-            timer.cancel()
+            timer?.cancel()
             return
         }
-        timer.schedule(at: next)
+        if timer == nil { timer = loop.makeTimer { [unowned(unsafe) self] in self.retryDue() } }
+        timer?.schedule(at: next)
     }
 
     private func retryDue() {
-        let now = context.loop.now
+        let now = loop.now
         var due: [Job] = []
         waiting.removeAll { job in
             if job.due <= now { due.append(job); return true }

@@ -55,8 +55,11 @@ public final class GatewayService: Sendable {
         let logger = self.logger
         let socketBox = SocketList(sockets)
         let group = try EventLoopGroup(count: loopCount, engine: resolution.engine) { loop in
-            guard let ctx = LoopContext(loop: loop, runtime: runtime, hub: contexts, logger: logger) else {
-                logger.critical("loop \(loop.index): cannot initialize libcurl")
+            let ctx: LoopContext
+            do throws(BackendError) {
+                ctx = try LoopContext(loop: loop, runtime: runtime, hub: contexts, logger: logger)
+            } catch {
+                logger.critical("loop \(loop.index): \(error)")
                 return
             }
             ctx.listenerID = loop.addListener(socketBox.take(loop.index), handler: ctx)

@@ -3,14 +3,17 @@ internal import GatewayBuffers
 internal import GatewayIO
 internal import Logging
 
-/// Per-loop state of the gateway: the config in force, the backend client, hook delivery and a
-/// scratch buffer for encoding replies. Lives on (and is only touched from) its loop's thread.
+/// Per-loop state of the gateway: the config in force, the backend client, hook delivery, the
+/// session index, the open client connections, and buffers reused for encoding replies. Lives on
+/// (and is only touched from) its loop's thread.
 final class LoopContext: AcceptHandler {
     unowned(unsafe) let loop: EventLoop
     /// The config in force; replaced as a whole on reload (SIGHUP).
     private(set) var runtime: RuntimeConfig
+    /// Backend calls made from this loop.
     let backend: BackendClient
-    var hooks: HookDispatcher!
+    /// Lifecycle hooks (disconnect) with retries.
+    let hooks: HookDispatcher
     let logger: Logger
     /// This loop's share of the session index.
     let sessions = SessionShard()
@@ -22,40 +25,32 @@ final class LoopContext: AcceptHandler {
     var randomPool = RandomPool()
     /// Trace and span ids for backend calls made on this loop.
     var traceRNG = TraceIDGenerator()
-
-    private var callPool: [CallContext] = []
-
-    /// A call context from the pool, filled in (returned with `recycle` once the call completed).
-    func makeCall(kind: CallContext.Kind, command: String, id: String?, binary: Bool, parser: ParserKind,
-                  deliver: Route.Deliver = .sender, routeIndex: Int = -1) -> CallContext {
-        let c = callPool.popLast() ?? CallContext()
-        c.kind = kind
-        c.command = command
-        c.id = id
-        c.binary = binary
-        c.parser = parser
-        c.deliver = deliver
-        c.routeIndex = routeIndex
-        c.startedAt = loop.now
-        return c
-    }
-
-    /// Returns a call context to the pool.
-    func recycle(_ c: CallContext) {
-        c.id = nil
-        c.command = ""
-        if callPool.count < 4096 { callPool.append(c) }
-    }
-
-    /// Adds a `traceparent` header to a backend request without building a String.
-    func addTraceparent(to r: BackendRequest, continuing traceID: String? = nil) {
-        r.addHeader("traceparent") { b in ConnectionID.writeTraceparent(traceID: traceID, rng: &traceRNG, into: &b) }
-    }
     /// Reused for encoding reply payloads before they are framed into a connection's queue.
     var scratch = ByteBuffer(capacity: 4096)
     /// Buffers for replies that finish before an earlier message's and wait in a `ReplyQueue`; reused
     /// so that out-of-order completions allocate nothing in the steady state.
     private var replyBuffers = BufferPool(maxCount: 256, maxCapacity: 16 * 1024)
+    var listenerID: Int?
+    /// The admin API (loop 0 only).
+    var admin: AdminServer?
+    private(set) var draining = false
+    /// Open client connections on this loop, whatever protocol they speak now.
+    private(set) var clients = SwapRemoveList<any ClientHandler>()
+
+    /// Creates the loop's state. Throws when the backend client cannot start (libcurl).
+    init(loop: EventLoop, runtime: RuntimeConfig, hub: GatewayHub, logger: Logger) throws(BackendError) {
+        self.backend = try BackendClient(
+            loop: loop, maxConnectionsPerHost: runtime.limits.maxBackendConnectionsPerHost,
+            nativeClient: runtime.config.io.backendClient == .auto, pipelineDepth: runtime.limits.backendPipelineDepth)
+        self.loop = loop
+        self.hub = hub
+        self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)
+        self.runtime = runtime
+        self.logger = logger
+        self.hooks = HookDispatcher(loop: loop, backend: backend, logger: logger)
+    }
+
+    var limits: Limits { runtime.limits }
 
     /// An empty buffer for a waiting reply (from the pool when one is free).
     func takeReplyBuffer(capacity: Int) -> ByteBuffer {
@@ -71,28 +66,8 @@ final class LoopContext: AcceptHandler {
         swap(&taken, &buffer)
         replyBuffers.give(taken)
     }
-    var listenerID: Int?
-    /// The admin API (loop 0 only).
-    var admin: AdminServer?
-    private(set) var draining = false
-    /// Open client connections on this loop.
-    private(set) var clients: [ClientConnection] = []
 
-    init?(loop: EventLoop, runtime: RuntimeConfig, hub: GatewayHub, logger: Logger) {
-        guard let backend = BackendClient(
-            loop: loop, maxConnectionsPerHost: runtime.limits.maxBackendConnectionsPerHost,
-            nativeClient: runtime.config.io.backendClient == .auto, pipelineDepth: runtime.limits.backendPipelineDepth)
-        else { return nil }
-        self.loop = loop
-        self.hub = hub
-        self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)
-        self.runtime = runtime
-        self.backend = backend
-        self.logger = logger
-        self.hooks = HookDispatcher(context: self)
-    }
-
-    var limits: Limits { runtime.limits }
+    // MARK: Accepting
 
     func accepted(_ connection: TCPConnection) {
         if draining {
@@ -114,11 +89,26 @@ final class LoopContext: AcceptHandler {
             connection.close(lingerNanos: 1_000_000_000)
             return
         }
-        let c = ClientConnection(context: self, tcp: connection)
-        c.admittedIP = ip
-        c.registryIndex = clients.count
-        clients.append(c)
+        let identity = ClientIdentity(key: ConnectionKey(loop: loop.index, pool: &randomPool), acceptedAt: loop.now, admittedIP: ip)
+        let c = HTTPConnection(context: self, tcp: connection, identity: identity)
+        c.registryIndex = clients.append(c)
         connection.handler = c
+    }
+
+    /// `new` takes over `old`'s socket (the WebSocket upgrade) and its place in the registry.
+    func handOver(_ old: any ClientHandler, to new: any ClientHandler) {
+        new.registryIndex = old.registryIndex
+        if !clients.replace(at: old.registryIndex, if: { $0 === old }, with: new) { new.registryIndex = clients.append(new) }
+        old.registryIndex = -1
+        new.tcp.handler = new
+    }
+
+    /// A client connection's socket closed: forget it and release its admission.
+    func closed(_ c: any ClientHandler) {
+        if clients.remove(at: c.registryIndex, if: { $0 === c }, reindex: { $0.registryIndex = $1 }) {
+            c.registryIndex = -1
+            hub.admission.release(ip: c.identity.admittedIP)
+        }
     }
 
     /// Puts a reloaded config in force on this loop. Open connections stay; their next message uses
@@ -133,23 +123,31 @@ final class LoopContext: AcceptHandler {
     /// A snapshot of this loop for stats and metrics.
     func snapshot() -> LoopSnapshot {
         var queued = 0
-        for c in clients { queued += c.tcp.queuedBytes }
+        for c in clients.elements { queued += c.tcp.queuedBytes }
+        var m = metrics
+        m.hooksDelivered = hooks.delivered
+        m.hookFailures = hooks.failedAttempts
+        m.hooksDropped = hooks.dropped
         return LoopSnapshot(
-            index: loop.index, metrics: metrics, openConnections: clients.count, websockets: sessions.count,
+            index: loop.index, metrics: m, openConnections: clients.count, websockets: sessions.count,
             rooms: sessions.rooms.count, users: sessions.users.count, backendInFlight: backend.inFlight,
             hooksPending: hooks.pendingCount, bytesReceived: loop.bytesReceived, bytesSent: loop.bytesSent, queuedBytes: queued)
     }
 
-    func unregister(_ c: ClientConnection) {
-        let i = c.registryIndex
-        guard i >= 0, i < clients.count, clients[i] === c else { return }
-        let last = clients.count - 1
-        if i != last {
-            clients[i] = clients[last]
-            clients[i].registryIndex = i
+    /// Fan-out that does not come from a WebSocket (a `POST <module path>` command): every recipient
+    /// gets the push form.
+    func deliverPush(command: String, body: UnsafeRawBufferPointer, bodyIsJSON: Bool, deliver: Route.Deliver) {
+        let target: DeliveryTarget?
+        switch deliver {
+        case .sender, .none, .senderRooms: target = nil
+        case .all, .others: target = .all
+        case .room(let name): target = .room(name)
+        case .user(let u): target = .user(u)
+        case .connections(let ids): target = .connections(ids.compactMap { ConnectionKey(parsing: $0) })
         }
-        clients.removeLast()
-        c.registryIndex = -1
+        guard let target else { return }
+        let frames = PushFrames(command: command, data: body, dataIsJSON: bodyIsJSON, binary: false, parsers: runtime.parsers)
+        hub.dispatch(Delivery(target: target, except: [], frames: frames), from: self)
     }
 
     /// Graceful shutdown of this loop: stop accepting, let each connection finish what it started and
@@ -159,7 +157,7 @@ final class LoopContext: AcceptHandler {
         guard !draining else { return }
         draining = true
         if let id = listenerID { loop.removeListener(id) }
-        for c in clients { c.beginDrain() }
+        for c in clients.elements { c.beginDrain() }
         let deadline = loop.now &+ UInt64(limits.drainTimeoutSeconds) * 1_000_000_000
         var forced = false
         var timer: LoopTimer?
@@ -169,7 +167,7 @@ final class LoopContext: AcceptHandler {
                 if !idle && !forced {
                     forced = true
                     self.logger.warning("drain timeout: closing \(self.clients.count) connection(s), abandoning \(self.backend.inFlight) backend call(s) and \(self.hooks.pendingCount) hook(s)")
-                    for c in self.clients { c.forceClose() }
+                    for c in self.clients.elements { c.forceClose() }
                     self.backend.close()
                     // One more tick for the closes to finish.
                     timer?.schedule(afterNanos: 50_000_000)

@@ -12,7 +12,7 @@ final class BackendConnection: ConnectionHandler {
     unowned(unsafe) let pool: OriginPool
     var tcp: TCPConnection?
     /// Calls sent on this connection and not answered yet, oldest first.
-    private(set) var inflight: [(request: BackendRequest, target: NativeTarget)] = []
+    private(set) var inflight: [(request: BackendCall, target: NativeTarget)] = []
     /// Fields arrive as `.field` events and are kept as bytes: a reply's head costs no allocation.
     private var parser: HTTPResponseParser = {
         var p = HTTPResponseParser()
@@ -54,29 +54,28 @@ final class BackendConnection: ConnectionHandler {
     }
 
     /// Sends a call: the request is encoded straight into the connection's send queue.
-    func send(_ r: BackendRequest, target: NativeTarget) {
+    func send(_ r: BackendCall, target: NativeTarget) {
         guard let tcp, !closing else {
             pool.client.complete(r, error: .unavailable("connection closed"))
             return
         }
-        r.nativeConnection = self
         r.nativeAttempts += 1
         inflight.append((r, target))
-        parser.expect(headRequest: r.method == "HEAD", maxBodyBytes: r.maxResponseBytes)
+        parser.expect(headRequest: r.spec.method == "HEAD", maxBodyBytes: r.spec.maxResponseBytes)
         tcp.write { b in
-            b.write(string: r.method)
+            b.write(string: r.spec.method)
             b.write(byte: UInt8(ascii: " "))
             b.write(string: target.target)
             b.write(string: " HTTP/1.1\r\nHost: ")
             b.write(string: target.hostHeader)
-            if r.hasBody {
+            if r.spec.hasBody {
                 b.write(string: "\r\nContent-Type: ")
-                b.write(string: r.contentType)
+                b.write(string: r.spec.contentType)
             }
             b.write(string: "\r\nContent-Length: ")
-            b.write(decimal: r.hasBody ? r.body.readableBytes : 0)
+            b.write(decimal: r.spec.hasBody ? r.spec.body.readableBytes : 0)
             b.write(string: "\r\n")
-            r.forEachHeaderLine { line in
+            r.spec.forEachHeaderLine { line in
                 // `Name:` with an empty value is a libcurl removal marker: nothing to send here.
                 if let last = line.last, last != UInt8(ascii: ":") && last != UInt8(ascii: " ") {
                     b.write(line)
@@ -84,7 +83,7 @@ final class BackendConnection: ConnectionHandler {
                 }
             }
             b.write(string: "\r\n")
-            if r.hasBody { b.write(buffer: r.body) }
+            if r.spec.hasBody { b.write(buffer: r.spec.body) }
         }
         if inflight.count == 1 { armTimer() }
     }
@@ -95,18 +94,18 @@ final class BackendConnection: ConnectionHandler {
         guard let first = inflight.first else {
             timer?.cancel()
             // Idle keep-alive: close after a while.
-            tcp?.deadline = pool.client.loop.now &+ NativeHTTPClient.idleNanos
+            tcp?.deadline = pool.client.loop.now &+ NativeHTTP1Transport.idleNanos
             return
         }
         tcp?.deadline = 0
-        timer?.schedule(at: first.request.startedAt &+ UInt64(first.request.timeoutMs) * 1_000_000)
+        timer?.schedule(at: first.request.startedAt &+ UInt64(first.request.spec.timeoutMs) * 1_000_000)
     }
 
     private func deadlinePassed() {
         guard let first = inflight.first else { return }
         // The oldest call timed out; calls pipelined behind it cannot be answered on this connection
         // any more (their responses would come after the one we gave up on), so they time out too.
-        let timedOut = first.request.timeoutMs
+        let timedOut = first.request.spec.timeoutMs
         shutdown(error: .timeout(milliseconds: timedOut))
     }
 
@@ -234,7 +233,6 @@ final class BackendConnection: ConnectionHandler {
         inflight.removeAll()
         if let first = pending.first, completed > 0, !receivedForHead, first.request.nativeAttempts < 2 {
             pending.removeFirst()
-            first.request.nativeConnection = nil
             pool.retry(first.request, target: first.target)
         }
         let why = BackendError.badResponse(error.map { "connection lost: \($0)" } ?? "backend closed the connection before answering")

@@ -8,10 +8,10 @@ internal import Glibc
 /// keep-alive connection pools per origin, optional pipelining, precise per-call timeouts. A call
 /// costs a few thousand instructions instead of libcurl's tens of thousands (measured with
 /// callgrind), which is most of the CPU of a round trip through a backend. Calls that need DNS, TLS,
-/// streaming or a proxy keep using libcurl (`BackendClient` decides per call).
-final class NativeHTTPClient {
+/// streaming or a proxy keep using libcurl (`accepts` says which).
+final class NativeHTTP1Transport: BackendTransport {
     unowned(unsafe) let loop: EventLoop
-    unowned(unsafe) let owner: BackendClient
+    weak var sink: (any BackendTransportSink)?
     /// Pools by origin as written in the URL (`localhost:80` and `127.0.0.1:80` are separate pools,
     /// as in libcurl's connection cache).
     private var pools: [String: OriginPool] = [:]
@@ -22,9 +22,8 @@ final class NativeHTTPClient {
     /// timeouts' order of magnitude while keeping busy backends' connections warm.
     static let idleNanos: UInt64 = 60_000_000_000
 
-    init(loop: EventLoop, owner: BackendClient, maxConnectionsPerHost: Int, pipelineDepth: Int) {
+    init(loop: EventLoop, maxConnectionsPerHost: Int, pipelineDepth: Int) {
         self.loop = loop
-        self.owner = owner
         self.maxConnectionsPerHost = maxConnectionsPerHost > 0 ? maxConnectionsPerHost : Int.max
         self.pipelineDepth = max(1, pipelineDepth)
     }
@@ -37,9 +36,17 @@ final class NativeHTTPClient {
         return t
     }
 
-    /// Starts a call on the pool of its origin.
-    func start(_ request: BackendRequest, target: NativeTarget) {
-        request.startedAt = loop.now
+    /// Plain http to an IP address (or `localhost`).
+    func accepts(_ spec: BackendCallSpec) -> Bool {
+        target(for: spec.url) != nil
+    }
+
+    /// Starts a call on the pool of its origin (`accepts` was true for it).
+    func start(_ call: BackendCall) {
+        guard let target = target(for: call.spec.url) else {
+            complete(call, error: .badResponse("not a plain-http URL at an IP address: \(call.spec.url)"))
+            return
+        }
         let key = target.hostHeader
         let pool: OriginPool
         if let p = pools[key] {
@@ -48,13 +55,12 @@ final class NativeHTTPClient {
             pool = OriginPool(client: self, address: target.address)
             pools[key] = pool
         }
-        pool.submit(request, target: target)
+        pool.submit(call, target: target)
     }
 
-    /// Reports a finished call to the owner (which recycles the request).
-    func complete(_ request: BackendRequest, error: BackendError?) {
-        request.nativeConnection = nil
-        owner.nativeCompleted(request, error: error)
+    /// Reports a finished call to the client (which recycles it).
+    func complete(_ call: BackendCall, error: BackendError?) {
+        sink?.transport(self, didFinish: call, error: error)
     }
 
     /// Fails every call and closes every connection (shutdown).
@@ -66,23 +72,23 @@ final class NativeHTTPClient {
 
 /// Keep-alive connections to one origin, and the calls waiting for one.
 final class OriginPool {
-    unowned(unsafe) let client: NativeHTTPClient
+    unowned(unsafe) let client: NativeHTTP1Transport
     let address: SocketAddress
     var connections: [BackendConnection] = []
     /// Calls waiting for a connection slot, oldest first (`head` indexes the next one).
-    private var waiting: [(BackendRequest, NativeTarget)] = []
+    private var waiting: [(BackendCall, NativeTarget)] = []
     private var head = 0
     /// Fails waiting calls whose timeout passed before a connection was free.
     private var waitTimer: LoopTimer?
     /// Why the last attempt to open a connection failed (e.g. out of file descriptors).
     private var connectError: BackendError?
 
-    init(client: NativeHTTPClient, address: SocketAddress) {
+    init(client: NativeHTTP1Transport, address: SocketAddress) {
         self.client = client
         self.address = address
     }
 
-    func submit(_ request: BackendRequest, target: NativeTarget) {
+    func submit(_ request: BackendCall, target: NativeTarget) {
         if let c = pick() {
             c.send(request, target: target)
         } else if connections.isEmpty, let e = connectError {
@@ -124,22 +130,22 @@ final class OriginPool {
         var earliest = UInt64.max
         for i in head..<waiting.count {
             let r = waiting[i].0
-            earliest = min(earliest, r.startedAt &+ UInt64(r.timeoutMs) * 1_000_000)
+            earliest = min(earliest, r.startedAt &+ UInt64(r.spec.timeoutMs) * 1_000_000)
         }
         waitTimer?.schedule(at: earliest)
     }
 
     private func expireWaiting() {
         let now = client.loop.now
-        var kept: [(BackendRequest, NativeTarget)] = []
-        var expired: [BackendRequest] = []
+        var kept: [(BackendCall, NativeTarget)] = []
+        var expired: [BackendCall] = []
         for i in head..<waiting.count {
             let r = waiting[i].0
-            if now >= r.startedAt &+ UInt64(r.timeoutMs) * 1_000_000 { expired.append(r) } else { kept.append(waiting[i]) }
+            if now >= r.startedAt &+ UInt64(r.spec.timeoutMs) * 1_000_000 { expired.append(r) } else { kept.append(waiting[i]) }
         }
         waiting = kept
         head = 0
-        for r in expired { client.complete(r, error: .timeout(milliseconds: r.timeoutMs)) }
+        for r in expired { client.complete(r, error: .timeout(milliseconds: r.spec.timeoutMs)) }
         armWaitTimer()
     }
 
@@ -159,7 +165,7 @@ final class OriginPool {
     }
 
     /// Puts a call back at the front (retry after a dead keep-alive connection).
-    func retry(_ request: BackendRequest, target: NativeTarget) {
+    func retry(_ request: BackendCall, target: NativeTarget) {
         if let c = pick() {
             c.send(request, target: target)
         } else {

@@ -1,12 +1,28 @@
 internal import GatewayBuffers
 
+/// What a message waiting for its backend call needs when the answer comes: how to pack the reply
+/// and where it goes.
+struct PendingReply {
+    /// The message's command (echoed in the reply).
+    var command: String
+    /// The message's `id`, echoed in the reply.
+    var id: String?
+    /// Whether the message was a binary frame (the raw format answers in kind).
+    var binary: Bool
+    /// The route's delivery (the `Gateway-Deliver` response header overrides it).
+    var deliver: Route.Deliver
+    /// The route's metrics index.
+    var routeIndex: Int
+}
+
 /// Keeps replies in the order the client sent its messages, even when backend calls finish out of
 /// order. Message `n` gets sequence number `n`; a reply is written only when every earlier message
-/// has been answered (or produced no reply). Replies that finish early wait here, encoded.
+/// has been answered (or produced no reply). Replies that finish early wait here, encoded; messages
+/// whose calls are in flight wait here with what their answer needs.
 struct ReplyQueue {
     enum Slot {
         /// A backend call is in flight for this message.
-        case waiting
+        case waiting(PendingReply)
         /// The reply is encoded and waits for earlier ones.
         case ready(ByteBuffer)
         /// The message produced no reply (204, `deliver: none`).
@@ -47,11 +63,19 @@ struct ReplyQueue {
     }
 
     /// Records that `seq` waits for a backend call.
-    mutating func markWaiting(_ seq: UInt64) {
+    mutating func markWaiting(_ seq: UInt64, _ pending: PendingReply) {
         // Sequence numbers are reserved in order and each is either answered at once or marked here,
         // so `seq` is always the slot after the last one.
         while base + UInt64(slots.count - head) < seq { slots.append(.empty) }
-        slots.append(.waiting)
+        slots.append(.waiting(pending))
+    }
+
+    /// What `seq`'s answer needs, while its call is in flight; nil when `seq` is not waiting.
+    func pending(_ seq: UInt64) -> PendingReply? {
+        guard seq >= base else { return nil }
+        let i = head + Int(seq - base)
+        guard i < slots.count, case .waiting(let p) = slots[i] else { return nil }
+        return p
     }
 
     /// Stores the outcome for `seq` and calls `write` for every reply that is now in order.

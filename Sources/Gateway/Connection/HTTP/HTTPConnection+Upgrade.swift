@@ -1,0 +1,93 @@
+internal import GatewayBackend
+internal import GatewayBuffers
+internal import GatewayHTTP1
+internal import GatewayIO
+internal import GatewayWebSocket
+internal import Logging
+
+/// The WebSocket handshake: RFC 6455 checks, the Origin allowlist, the subprotocol, the module's
+/// hook, then the 101 and the hand-over of the socket to a `WebSocketConnection`.
+extension HTTPConnection {
+    func handleUpgrade(_ head: HTTPRequestHead, _ module: ModuleRuntime) {
+        let request: WebSocketHandshakeRequest
+        do {
+            request = try WebSocketHandshake.validate(head)
+        } catch {
+            var extra = HTTPHeaders()
+            if error.status == 426 { extra.add(name: "Sec-WebSocket-Version", value: "13") }
+            respond(status: error.status, body: "{\"error\":\(Self.jsonString(error.description))}",
+                    contentType: "application/json", close: true, extraHeaders: extra)
+            return
+        }
+        if let allowed = module.config.origins {
+            guard let origin = request.origin, allowed.contains(origin) else {
+                respond(status: 403, body: "{\"error\":\"origin not allowed\"}", contentType: "application/json", close: true)
+                return
+            }
+        }
+        if context.draining {
+            respond(status: 503, body: "{\"error\":\"server shutting down\"}", contentType: "application/json", close: true)
+            return
+        }
+        // The first subprotocol the client offers that the module speaks (client preference order).
+        let subprotocol = request.subprotocols.first { module.config.subprotocols.contains($0) }
+        let upgrade = PendingUpgrade(request: request, module: module, subprotocol: subprotocol, head: head)
+        if let hook = module.config.handshake {
+            let ctx = context
+            let call = ctx.backend.makeCall(purpose: .handshake, handler: self)
+            call.spec.fillHandshakeHook(
+                url: hook, module: module, key: identity.key, head: head, subprotocols: request.subprotocols,
+                remoteAddress: tcp.remoteAddress?.hostString ?? "", limits: ctx.limits, traceRNG: &ctx.traceRNG)
+            pending = .handshake(upgrade)
+            ctx.backend.start(call)
+        } else {
+            acceptUpgrade(upgrade, user: nil, join: [], firstMessage: nil)
+        }
+    }
+
+    /// The hook's verdict: 2xx accepts (with `Gateway-Set-User` and `Gateway-Join`, and its body as
+    /// the first message); any other status goes back to the client as is, without an upgrade; an
+    /// unreachable hook gives 503.
+    func handshakeHookCompleted(_ call: BackendCall, _ upgrade: PendingUpgrade) {
+        guard isAnswering else { return }
+        if let e = call.error {
+            context.logger.warning("handshake hook \(upgrade.module.config.handshake ?? "") failed: \(e)")
+            respond(status: 503, body: "{\"error\":\"handshake hook unavailable\"}", contentType: "application/json", close: true)
+            return
+        }
+        let status = call.response.status
+        guard (200..<300).contains(status) else {
+            // The backend's verdict goes back to the client as it is, without an upgrade.
+            let ct = call.response.header("content-type") ?? "text/plain; charset=utf-8"
+            respond(status: status, body: call.response.body.description, contentType: ct, close: true)
+            return
+        }
+        let user = call.response.header("gateway-set-user").map { HeaderValue.safe($0) }
+        let join = HeaderValue.list(call.response.header("gateway-join") ?? "")
+        let first: ByteBuffer? = (status == 204 || call.response.body.isEmpty) ? nil : call.takeResponseBody()
+        acceptUpgrade(upgrade, user: user, join: join, firstMessage: first)
+    }
+
+    /// Writes the 101 and hands the socket to a WebSocket handler, with the bytes that arrived behind
+    /// the handshake request.
+    private func acceptUpgrade(_ upgrade: PendingUpgrade, user: String?, join: [String], firstMessage: ByteBuffer?) {
+        var forwardable: [ForwardableHeader] = []
+        if !upgrade.module.anyForwardHeaders.isEmpty {
+            for f in upgrade.head.headers {
+                let lower = f.name.lowercased()
+                if upgrade.module.anyForwardHeaders.contains(lower) {
+                    forwardable.append(ForwardableHeader(lower: lower, name: f.name, value: f.value))
+                }
+            }
+        }
+        let accept = upgrade.request.acceptValue
+        tcp.write { WebSocketHandshake.writeResponse(accept: accept, subprotocol: upgrade.subprotocol, into: &$0) }
+        let leftover = exchange.upgrade()
+        let ws = WebSocketConnection(
+            context: context, tcp: tcp, identity: identity, module: upgrade.module,
+            traceID: Traceparent.traceID(fromTraceparent: upgrade.head.headers["traceparent"]), forwardable: forwardable)
+        upgradedTo = ws
+        context.handOver(self, to: ws)
+        ws.start(user: user, rooms: join, firstMessage: firstMessage, leftover: leftover)
+    }
+}

@@ -1,0 +1,22 @@
+internal import GatewayHTTP1
+internal import GatewayWebSocket
+
+/// A WebSocket handshake that passed the RFC checks and waits for the module's hook.
+struct PendingUpgrade {
+    let request: WebSocketHandshakeRequest
+    let module: ModuleRuntime
+    let subprotocol: String?
+    let head: HTTPRequestHead
+}
+
+/// A `POST <module path>` command that is parsed and routed, waiting for authorization or for its
+/// backend call.
+struct PendingCommand {
+    let head: HTTPRequestHead
+    let module: ModuleRuntime
+    let route: Route
+    let command: String
+    let id: String?
+    /// Byte range of `data` in the exchange's `requestBody`.
+    let data: Range<Int>
+}

@@ -1,0 +1,138 @@
+internal import GatewayBackend
+internal import GatewayBuffers
+internal import GatewayIO
+internal import GatewayWebSocket
+internal import Logging
+
+extension WebSocketConnection {
+    /// One WebSocket message: parse, route, then answer locally or call the backend.
+    func handleMessage(_ payload: UnsafeRawBufferPointer, binary: Bool) {
+        refreshIfReloaded()
+        let module = self.module
+        let seq = replies.reserve()
+        context.metrics.messagesReceived += 1
+        let decoded: DecodedMessage
+        switch MessageCodec.decode(payload, binary: binary, parser: module.parser, rawCommand: module.rawCommand) {
+        case .success(let d):
+            decoded = d
+        case .failure(let err):
+            // Even a message we could not parse gets its answer in order.
+            // Only the raw format has a command that does not come from the message itself.
+            let cmd = module.config.parser == .raw ? module.config.command : nil
+            replyError(seq: seq, command: cmd, id: nil, error: err)
+            return
+        }
+        let limits = context.limits
+        guard rateLimiter.allow(now: context.loop.now, perSecond: limits.messagesPerSecond, burst: limits.messageBurst) else {
+            context.metrics.rateLimited += 1
+            replyError(seq: seq, command: decoded.command, id: decoded.id,
+                       error: GatewayReplyError(code: .rateLimited, message: "more than \(limits.messagesPerSecond) messages per second", status: 429))
+            return
+        }
+        guard let ref = module.router.route(for: decoded.command) else {
+            replyError(seq: seq, command: decoded.command, id: decoded.id,
+                       error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(decoded.command)\"", status: nil))
+            return
+        }
+        let body = UnsafeRawBufferPointer(rebasing: payload[decoded.body])
+        switch ref.route.target {
+        case .local(.echo):
+            // For json, `data` is valid JSON already (the whole envelope was validated).
+            let outcome = ReplyOutcome(command: decoded.command, id: decoded.id, binary: binary,
+                                       bodyIsJSON: module.parser == .json, deliver: ref.route.deliver)
+            deliverReply(seq: seq, outcome: outcome, body: body)
+        case .url(let url):
+            startCall(url: url, route: ref.route, message: decoded, body: body, seq: seq)
+        }
+    }
+
+    private func startCall(url: String, route: Route, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64) {
+        let ctx = context
+        let call = ctx.backend.makeCall(purpose: .message(seq: seq), handler: self)
+        call.spec.fillMessage(
+            url: url, route: route, command: message.command, seq: seq, key: identity.key, user: handle?.user,
+            rooms: handle?.rooms ?? [], forwardable: forwardable, moduleForwardHeaders: module.forwardHeaders,
+            traceID: traceID, body: body, contentType: Self.contentType(parser: module.parser, binary: message.binary),
+            limits: ctx.limits, traceRNG: &ctx.traceRNG)
+        machine.callStarted()
+        replies.markWaiting(seq, PendingReply(command: message.command, id: message.id, binary: message.binary,
+                                              deliver: route.deliver, routeIndex: route.metricsIndex))
+        ctx.backend.start(call)
+    }
+
+    /// The content type of a message's body as the backend gets it.
+    static func contentType(parser: ParserKind, binary: Bool) -> String {
+        switch parser {
+        case .json: "application/json"
+        case .text: "text/plain; charset=utf-8"
+        case .raw: binary ? "application/octet-stream" : "text/plain; charset=utf-8"
+        }
+    }
+
+    // MARK: Answers
+
+    func backendCallDidComplete(_ call: BackendCall) {
+        guard case .message(let seq) = call.purpose, let pending = replies.pending(seq) else { return }
+        context.recordCall(call, routeIndex: pending.routeIndex)
+        guard !socketClosed else { return }  // the reply has nobody to go to
+        messageCallCompleted(call, seq: seq, pending)
+        perform(machine.callFinished(now: context.loop.now))
+    }
+
+    private func messageCallCompleted(_ call: BackendCall, seq: UInt64, _ pending: PendingReply) {
+        if let e = call.error {
+            replyError(seq: seq, command: pending.command, id: pending.id, error: GatewayReplyError(e))
+            return
+        }
+        let status = call.response.status
+        guard (200..<300).contains(status) else {
+            replyError(seq: seq, command: pending.command, id: pending.id, error: .backendStatus(status))
+            return
+        }
+        // Session changes first, then delivery, then Gateway-Close.
+        let close = applySessionHeaders(call.response)
+        var deliver = pending.deliver
+        if let h = call.response.header("gateway-deliver") {
+            if let d = Route.Deliver(header: h) {
+                deliver = d
+            } else {
+                context.logger.warning("ignoring invalid Gateway-Deliver \"\(h)\" from \(call.spec.url)")
+            }
+        }
+        if status == 204 {
+            complete(seq: seq, reply: nil)
+        } else {
+            let mediaIsJSON = call.response.contentTypeIsJSON
+            call.response.body.withUnsafeReadableBytes { body in
+                let outcome = ReplyOutcome(command: pending.command, id: pending.id, binary: pending.binary,
+                                           bodyIsJSON: MessageCodec.bodyIsJSON(typeIsJSON: mediaIsJSON, body: body), deliver: deliver)
+                deliverReply(seq: seq, outcome: outcome, body: body)
+            }
+        }
+        if let (code, reason) = close {
+            perform(machine.closeAfterInflight(code: code, reason: reason, now: context.loop.now))
+        }
+    }
+
+    /// Applies `Gateway-Set-User`, `Gateway-Join` and `Gateway-Leave` from a backend response to this
+    /// connection's session. Returns the `Gateway-Close` request, if any (applied after delivery).
+    func applySessionHeaders(_ r: BackendResponse) -> (WebSocketCloseCode, String)? {
+        guard let h = handle else { return nil }
+        if let u = r.header("gateway-set-user") {
+            let v = HeaderValue.safe(u).trimmedSpaces()
+            context.sessions.setUser(h, v.isEmpty ? nil : v)
+        }
+        if let j = r.header("gateway-join") { context.sessions.join(h, HeaderValue.list(j)) }
+        if let l = r.header("gateway-leave") { context.sessions.leave(h, HeaderValue.list(l)) }
+        guard let c = r.header("gateway-close") else { return nil }
+        // `4000 reason`: a code from the application range (or 1000) and an optional reason.
+        let parts = c.trimmedSpaces().split(separator: " ", maxSplits: 1)
+        var code = WebSocketCloseCode.normalClosure
+        if let first = parts.first, let n = UInt16(first), n == 1000 || (3000...4999).contains(n) {
+            code = WebSocketCloseCode(rawValue: n)
+        } else {
+            context.logger.warning("ignoring invalid close code in Gateway-Close: \(c) (use 1000 or 3000-4999)")
+        }
+        return (code, parts.count > 1 ? String(parts[1]) : "")
+    }
+}

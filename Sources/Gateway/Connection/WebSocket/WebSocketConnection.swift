@@ -1,0 +1,336 @@
+internal import GatewayBackend
+internal import GatewayBuffers
+internal import GatewayIO
+internal import GatewayWebSocket
+internal import Logging
+
+/// A client connection after its WebSocket handshake: it took the socket over from the HTTP handler
+/// (`LoopContext.handOver`, as uSockets adopts a socket into another context) and is a thin driver.
+/// The frame reader parses, `WebSocketConnectionMachine` decides (pings, timeouts, closing,
+/// backpressure, drain), and this class carries the decisions out on its `TCPConnection`, runs
+/// messages through the router, and writes replies in order.
+///
+/// Seams for what comes next: a byte transform (TLS) sits below, between `TCPConnection` and this
+/// handler's `connectionDidReceive`/`tcp.write`; a per-message transform (permessage-deflate) sits
+/// where whole messages enter (`handle(_:)`'s `.text`/`.binary`) and where frames are encoded
+/// (`writeFrame`, `push`, `PushFrames`).
+final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver {
+    /// `unowned(unsafe)`: the loop's context outlives its connections (it is dropped only after the
+    /// loop stopped), and this reference is used several times per message.
+    unowned(unsafe) let context: LoopContext
+    let tcp: TCPConnection
+    let identity: ClientIdentity
+    var registryIndex = -1
+    /// The module definition in use; refreshed after a reload (see `runtimeGeneration`).
+    private(set) var module: ModuleRuntime
+    /// Generation of the config `module` was taken from.
+    private var runtimeGeneration: Int
+    /// Pings, timeouts, the closing handshake, backpressure and drain.
+    var machine: WebSocketConnectionMachine
+    private var reader: WebSocketFrameReader
+    /// Replies in the order of the messages.
+    var replies = ReplyQueue()
+    /// Bytes received while reading is paused; parsed on resume.
+    private var held = ByteBuffer()
+    /// The session's entry in the loop's index; nil once the session ended.
+    private(set) var handle: SessionShard.Handle?
+    /// Trace id from the handshake's `traceparent`: backend calls continue the client's trace.
+    let traceID: String?
+    /// Handshake headers that some route may forward to backends.
+    let forwardable: [ForwardableHeader]
+    /// Loop time of the 101.
+    let openedAt: UInt64
+    var rateLimiter = MessageRateLimiter()
+    /// The socket closed (`connectionDidClose`): answers that arrive now have nobody to go to.
+    private(set) var socketClosed = false
+
+    /// A session that starts now on `tcp`, which the HTTP handler hands over.
+    init(context: LoopContext, tcp: TCPConnection, identity: ClientIdentity, module: ModuleRuntime,
+         traceID: String?, forwardable: [ForwardableHeader]) {
+        self.context = context
+        self.tcp = tcp
+        self.identity = identity
+        self.module = module
+        self.runtimeGeneration = context.runtime.generation
+        let now = context.loop.now
+        self.machine = WebSocketConnectionMachine(policy: .init(context.limits), now: now)
+        self.reader = WebSocketFrameReader(maxMessageBytes: context.limits.maxMessageBytes)
+        self.traceID = traceID
+        self.forwardable = forwardable
+        self.openedAt = now
+    }
+
+    /// Sends the hook's first message, joins the index, and parses what arrived behind the handshake.
+    func start(user: String?, rooms: [String], firstMessage: ByteBuffer?, leftover: ByteBuffer) {
+        if let first = firstMessage {
+            first.withUnsafeReadableBytes { raw in
+                writeFrame(opcode: MessageCodec.isValidUTF8(raw) ? .text : .binary, payload: raw)
+            }
+        }
+        guard !machine.isEnded else { return }
+        handle = context.sessions.add(self, key: identity.key, user: user, rooms: rooms)
+        context.metrics.websocketsOpened += 1
+        tcp.deadline = machine.deadline
+        if context.draining {
+            beginDrain()
+            return
+        }
+        if !leftover.isEmpty {
+            var bytes = leftover
+            bytes.withUnsafeMutableReadableBytes { connectionDidReceive(tcp, $0) }
+        }
+    }
+
+    // MARK: ConnectionHandler
+
+    func connectionDidReceive(_ connection: TCPConnection, _ bytes: UnsafeMutableRawBufferPointer) {
+        machine.receivedBytes(now: context.loop.now)
+        if machine.holdsInput {
+            held.write(UnsafeRawBufferPointer(bytes))
+            return
+        }
+        guard !machine.isEnded else { return }
+        do {
+            try reader.feed(bytes) { event in self.handle(event) }
+        } catch {
+            fail(error)
+        }
+    }
+
+    func connectionDidReachEOF(_ connection: TCPConnection) {
+        // The peer vanished without a close frame: 1006 for the disconnect hook.
+        perform(machine.peerVanished())
+    }
+
+    func connectionDidDrain(_ connection: TCPConnection) {}
+
+    func connectionDidTimeOut(_ connection: TCPConnection) {
+        refreshIfReloaded()
+        perform(machine.deadlinePassed(now: context.loop.now))
+        if !machine.isEnded { tcp.deadline = machine.deadline }
+    }
+
+    func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
+        socketClosed = true
+        endSession()
+        context.closed(self)
+    }
+
+    // MARK: ClientHandler
+
+    func beginDrain() {
+        perform(machine.beginDrain(now: context.loop.now))
+    }
+
+    func forceClose() {
+        perform(machine.forceClose())
+    }
+
+    /// Starts the closing handshake with `code` (admin API).
+    func close(code: WebSocketCloseCode, reason: String) {
+        perform(machine.close(code: code, reason: reason, now: context.loop.now))
+    }
+
+    // MARK: Reading
+
+    private func handle(_ event: WebSocketEvent) -> WebSocketReaderAction {
+        guard !machine.isEnded else { return .pause }
+        switch event {
+        case .text(let payload):
+            // After our close frame, data is not acted on: only the peer's close matters.
+            guard machine.acceptsMessages else { return .proceed }
+            handleMessage(payload, binary: false)
+        case .binary(let payload):
+            guard machine.acceptsMessages else { return .proceed }
+            handleMessage(payload, binary: true)
+        case .ping(let payload):
+            if machine.receivedPing() {
+                tcp.write { WebSocketFrameEncoder.writeFrame(opcode: .pong, payload: payload, into: &$0) }
+            }
+            return .proceed
+        case .pong(let payload):
+            machine.receivedPong(payload)
+            return .proceed
+        case .close(let code, let reason):
+            perform(machine.receivedClose(code: code, reason: String(decoding: reason, as: UTF8.self)))
+            return .pause
+        }
+        if machine.isEnded { return .pause }
+        if case .pauseReading = machine.messageHandled() {
+            // Backpressure: stop reading this socket until answers come back.
+            tcp.pauseReading()
+            return .pause
+        }
+        return .proceed
+    }
+
+    /// Parses what was kept while paused, as long as reading stays on, then reads the socket again.
+    private func resumeReading() {
+        do {
+            try reader.resume { event in self.handle(event) }
+            if !machine.holdsInput && !machine.isEnded && !held.isEmpty {
+                var bytes = held
+                held = ByteBuffer()
+                let r: Result<Void, WebSocketError> = bytes.withUnsafeMutableReadableBytes { raw in
+                    Result { () throws(WebSocketError) in try reader.feed(raw) { event in self.handle(event) } }
+                }
+                try r.get()
+            }
+        } catch {
+            fail(error)
+            return
+        }
+        if !machine.holdsInput && !machine.isEnded { tcp.resumeReading() }
+    }
+
+    /// Closes because of a protocol violation: close frame with the mapped code, then TCP.
+    private func fail(_ error: WebSocketError) {
+        perform(machine.protocolError(code: error.closeCode, reason: error.description))
+    }
+
+    // MARK: Carrying out the machine's decisions
+
+    func perform(_ action: WebSocketConnectionMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .pauseReading:
+            tcp.pauseReading()
+        case .resumeReading:
+            resumeReading()
+        case .sendPing(let payload):
+            withUnsafeBytes(of: payload.bigEndian) { p in
+                tcp.write { WebSocketFrameEncoder.writeFrame(opcode: .ping, payload: p, into: &$0) }
+            }
+            tcp.deadline = machine.deadline
+        case .sendClose(let code, let reason):
+            tcp.write { WebSocketFrameEncoder.writeClose(code: code, reason: Self.truncatedReason(reason), into: &$0) }
+            tcp.deadline = machine.deadline
+            // Keep reading to see the client's close frame; what was held is not acted on.
+            held.clear()
+            tcp.resumeReading()
+        case .echoCloseAndClose(let code):
+            tcp.write { WebSocketFrameEncoder.writeClose(code: code, reason: "", into: &$0) }
+            tcp.close()
+            endSession()
+        case .closeConnection:
+            tcp.close()
+            endSession()
+        case .fail(let code, let reason, let linger):
+            if let code {
+                tcp.write { WebSocketFrameEncoder.writeClose(code: code, reason: Self.truncatedReason(reason), into: &$0) }
+            }
+            if let linger { tcp.close(lingerNanos: linger) } else { tcp.close() }
+            endSession()
+        case .abort(let code, let reason):
+            if let code {
+                tcp.write { WebSocketFrameEncoder.writeClose(code: code, reason: Self.truncatedReason(reason), into: &$0) }
+            }
+            tcp.abort()
+            endSession()
+        }
+    }
+
+    /// A close payload is at most 125 bytes: 2 for the code, so 123 for the reason.
+    static func truncatedReason(_ s: String) -> String {
+        if s.utf8.count <= 123 { return s }
+        var out = ""
+        for ch in s {
+            if out.utf8.count + String(ch).utf8.count > 123 { break }
+            out.append(ch)
+        }
+        return out
+    }
+
+    /// Removes the session from the index and sends its disconnect hook, once: the moment the
+    /// connection stops being a WebSocket (closing handshake done, protocol error, EOF, kick…), not
+    /// when TCP finally closes.
+    private func endSession() {
+        guard let h = handle else { return }
+        handle = nil
+        let user = h.user, rooms = h.rooms
+        context.sessions.remove(h)
+        // Not `replies.removeAll()`: this can run from inside the reply queue's own write callback (a
+        // reply that overflowed the send queue); queued replies go with the connection.
+        sendDisconnectHook(user: user, rooms: rooms)
+    }
+
+    /// Queues the module's disconnect hook. `code` is the close code the client sent, or the one the
+    /// gateway sent, or 1006 when the connection dropped without a close frame.
+    private func sendDisconnectHook(user: String?, rooms: [String]) {
+        guard let url = module.config.disconnect else { return }
+        let body = BackendCallSpec.disconnectHookBody(
+            key: identity.key, user: user, rooms: rooms, code: (machine.closeCode ?? .abnormal).rawValue,
+            reason: machine.closeReason ?? "", durationMs: Int((context.loop.now &- openedAt) / 1_000_000))
+        var headers = [("Gateway-Connection-Id", identity.id)]
+        if let u = user { headers.append(("Gateway-User", u)) }
+        context.hooks.post(url: url, body: body, what: "disconnect", headers: headers, timeoutMs: context.limits.backendTimeoutMs)
+    }
+
+    // MARK: Writing
+
+    /// Writes a shared push frame (fan-out) for this connection's wire format. Returns whether it was
+    /// queued.
+    func push(_ frames: PushFrames) -> Bool {
+        guard machine.canSendData, let f = frames.frame(for: module.parser) else { return false }
+        tcp.write(shared: f)
+        context.metrics.messagesSent += 1
+        context.metrics.fanoutDeliveries += 1
+        enforceSendQueueLimit()
+        return true
+    }
+
+    /// Writes a complete frame (payload already in `payload`) to the socket, enforcing the send queue
+    /// limit.
+    func writeFrame(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) {
+        guard machine.canSendData else { return }
+        tcp.write { WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: payload, into: &$0) }
+        context.metrics.messagesSent += 1
+        enforceSendQueueLimit()
+    }
+
+    /// Writes an already framed reply that waited for earlier ones.
+    func writeFramed(_ framed: ByteBuffer) {
+        guard machine.canSendData else { return }
+        framed.withUnsafeReadableBytes { tcp.write(bytes: $0) }
+        context.metrics.messagesSent += 1
+        enforceSendQueueLimit()
+    }
+
+    /// A client that stops reading is closed with 1008 (policy violation) once more than
+    /// `sendQueueBytes` wait for it, so one stalled reader cannot grow the gateway's memory.
+    private func enforceSendQueueLimit() {
+        guard tcp.queuedBytes > context.limits.sendQueueBytes, !machine.isEnded else { return }
+        context.metrics.slowConsumersClosed += 1
+        context.logger.warning("closing slow consumer \(identity.id): \(tcp.queuedBytes) bytes queued (limit \(context.limits.sendQueueBytes))")
+        perform(machine.sendQueueOverflow())
+    }
+
+    /// What the admin API shows about this connection.
+    func info() -> ConnectionInfo {
+        ConnectionInfo(
+            id: identity.id, loop: context.loop.index, path: module.config.path, user: handle?.user, rooms: handle?.rooms ?? [],
+            remoteAddress: tcp.remoteAddress?.hostString ?? "", connectedMs: Int((context.loop.now &- identity.acceptedAt) / 1_000_000),
+            queuedBytes: tcp.queuedBytes, inflight: machine.inflight)
+    }
+
+    /// Takes the module's new definition after a reload (a removed module keeps its old one) and
+    /// the new limits.
+    func refreshIfReloaded() {
+        guard runtimeGeneration != context.runtime.generation else { return }
+        if let m = context.runtime.modules[module.config.path] { module = m }
+        runtimeGeneration = context.runtime.generation
+        machine.policy = .init(context.limits)
+    }
+}
+
+extension WebSocketConnectionMachine.Policy {
+    /// The policy `limits` set.
+    init(_ limits: Limits) {
+        self.init(
+            pingIntervalNanos: UInt64(limits.pingIntervalSeconds) * 1_000_000_000,
+            idleTimeoutNanos: UInt64(limits.idleTimeoutSeconds) * 1_000_000_000,
+            closeTimeoutNanos: UInt64(limits.closeTimeoutSeconds) * 1_000_000_000,
+            maxInflight: limits.maxInflightPerConnection)
+    }
+}

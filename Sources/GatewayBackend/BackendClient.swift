@@ -1,0 +1,158 @@
+public import GatewayIO
+internal import CGatewayShims
+
+/// Backend calls made from one event loop. It keeps a pool of `BackendCall`s, picks a transport per
+/// call (the gateway's own HTTP/1.1 client for plain-http backends at IP addresses, libcurl for the
+/// rest), and reports every outcome to the call's handler on the loop, always after `start` has
+/// returned. Streamed reverse-proxy exchanges are a type of their own (`BackendStream`), made here
+/// too because they share libcurl's connection cache.
+public final class BackendClient: BackendTransportSink {
+    /// The loop that drives this client.
+    public unowned(unsafe) let loop: EventLoop
+    /// Tried first for each call, in order; the last one (libcurl) accepts everything.
+    private var transports: [any BackendTransport]
+    /// libcurl's multi handle, shared by `CurlTransport` and the streams (nil when a test replaced
+    /// the transports).
+    private let multi: CurlMulti?
+    private var pool: [BackendCall] = []
+    /// Calls that ended inside `start` (refused at once, client closed), reported on the next tick.
+    private var deferred: [BackendCall] = []
+    private var deferredTimer: LoopTimer?
+    private var closed = false
+    /// Calls in flight, all transports together (streams not included).
+    public private(set) var inFlight = 0
+    /// Most calls kept in the pool; beyond this a burst's calls are freed after use.
+    static let poolLimit = 1024
+
+    /// Initializes libcurl for the process. Call once, before any thread starts.
+    public static func globalInit() {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+    }
+
+    /// Creates a client on `loop`. Call on the loop's thread.
+    /// - Parameters:
+    ///   - maxConnectionsPerHost: cap on parallel connections to one backend origin (0 = no cap);
+    ///     calls beyond it wait for a free connection.
+    ///   - nativeClient: use the gateway's own HTTP/1.1 client for plain-http backends at IP
+    ///     addresses (`io.backendClient: auto`); false sends everything through libcurl.
+    ///   - pipelineDepth: requests the native client may send on one connection before the first is
+    ///     answered (1 = no pipelining, safe with any backend).
+    /// - Throws: `BackendError.unavailable` when libcurl cannot create its multi handle.
+    public init(loop: EventLoop, maxConnectionsPerHost: Int = 0, nativeClient: Bool = true, pipelineDepth: Int = 1) throws(BackendError) {
+        guard let multi = CurlMulti(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost) else {
+            throw .unavailable("libcurl cannot create a multi handle")
+        }
+        self.loop = loop
+        self.multi = multi
+        var t: [any BackendTransport] = []
+        if nativeClient {
+            t.append(NativeHTTP1Transport(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost, pipelineDepth: pipelineDepth))
+        }
+        t.append(CurlTransport(multi: multi))
+        transports = t
+        for tr in transports { tr.sink = self }
+    }
+
+    /// A client whose calls all go through `transport` (tests: a fake transport).
+    package init(loop: EventLoop, transport: any BackendTransport) {
+        self.loop = loop
+        self.multi = nil
+        transports = [transport]
+        transport.sink = self
+    }
+
+    deinit {
+        if !closed { close() }
+    }
+
+    /// A call from the pool, reset to the defaults, for `purpose`; `handler` receives its outcome.
+    public func makeCall(purpose: BackendCallPurpose, handler: any BackendCallHandler) -> BackendCall {
+        let call = pool.popLast() ?? BackendCall()
+        call.purpose = purpose
+        call.handler = handler
+        return call
+    }
+
+    /// Starts a call made with `makeCall`. The outcome reaches the call's handler on this loop, and
+    /// never before `start` returns: a call that ends at once (refused, client closed) is reported
+    /// on the next tick.
+    public func start(_ call: BackendCall) {
+        call.startedAt = loop.now
+        inFlight += 1
+        guard !closed else {
+            finishEarly(call, error: .cancelled)
+            return
+        }
+        call.phase = .starting
+        var transport = transports[transports.count - 1]
+        for t in transports where t.accepts(call.spec) {
+            transport = t
+            break
+        }
+        transport.start(call)
+        if call.phase == .starting { call.phase = .inFlight }
+    }
+
+    /// Starts a streamed exchange for the reverse proxy (request body streamed up, response streamed
+    /// down). Its end is reported to `handler` like a call's, and never from inside this method.
+    public func startStream(_ stream: BackendStream) {
+        guard let multi, !closed else {
+            stream.finishLater(.cancelled, on: loop)
+            return
+        }
+        multi.start(stream)
+    }
+
+    /// Cancels a stream in flight; its handler gets `.cancelled` (synchronously: the caller is
+    /// tearing its side down).
+    public func cancel(_ stream: BackendStream) {
+        multi?.cancel(stream)
+    }
+
+    /// Ends every call in flight with `.cancelled` and frees libcurl's state (shutdown). Calls
+    /// started afterwards end with `.cancelled` too.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        for t in transports { t.close() }
+        multi?.close()
+        pool.removeAll()
+    }
+
+    // MARK: BackendTransportSink
+
+    package func transport(_ transport: any BackendTransport, didFinish call: BackendCall, error: BackendError?) {
+        if call.phase == .starting {
+            finishEarly(call, error: error)
+            return
+        }
+        deliver(call, error: error)
+    }
+
+    private func finishEarly(_ call: BackendCall, error: BackendError?) {
+        call.error = error
+        call.phase = .finishedEarly
+        deferred.append(call)
+        if deferredTimer == nil {
+            deferredTimer = loop.makeTimer { [unowned(unsafe) self] in self.runDeferred() }
+        }
+        if deferredTimer?.isScheduled == false { deferredTimer?.schedule(afterNanos: 0) }
+    }
+
+    private func runDeferred() {
+        while !deferred.isEmpty {
+            let batch = deferred
+            deferred.removeAll(keepingCapacity: true)
+            for call in batch { deliver(call, error: call.error) }
+        }
+    }
+
+    private func deliver(_ call: BackendCall, error: BackendError?) {
+        inFlight -= 1
+        call.error = error
+        let handler = call.handler
+        handler?.backendCallDidComplete(call)
+        call.reset()
+        if !closed && pool.count < Self.poolLimit { pool.append(call) }
+    }
+}
