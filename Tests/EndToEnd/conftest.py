@@ -105,6 +105,12 @@ class Backend:
         return wait_until(lambda: (lambda r: r if len(r) >= n else None)(self.records(**filters)),
                           timeout=timeout, what=f"{n} backend request(s) matching {filters}")
 
+    def wait_done(self, timeout=5.0, **filters):
+        """Waits until every recorded request matching `filters` has been answered (or its handler has
+        returned because the peer went away): the backend has nothing more to send for them."""
+        return wait_until(lambda: (lambda r: r if all(x["done"] is not None for x in r) else None)(
+            self.records(**filters)), timeout=timeout, what=f"backend requests matching {filters} to be done")
+
     def wait_disconnect(self, connection_id, timeout=5.0):
         def find():
             for d in self.disconnects():
@@ -211,6 +217,32 @@ class Gateway:
         status, _, data = self.admin(method, path, body)
         assert status == 200, (method, path, status, data)
         return json.loads(data)
+
+    def stats(self):
+        """`GET /v1/stats` (needs `admin=True`)."""
+        return self.admin_json("GET", "/v1/stats")
+
+    def metric(self, name):
+        """The value of an unlabelled sample in `GET /metrics` (needs `admin=True`)."""
+        _, _, body = self.admin("GET", "/metrics")
+        for line in body.decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        raise AssertionError(f"no sample {name} in /metrics")
+
+    def wait_hooks_idle(self, delivered, timeout=5.0):
+        """Waits until the gateway has no hook waiting or in flight and has delivered at least
+        `delivered`; returns `/v1/stats` "hooks". From then on no attempt can be made for a hook queued
+        before this call, so counts taken at the backend are final (a sentinel, not a sleep)."""
+        seen = [None]
+
+        def idle():
+            seen[0] = h = self.stats()["hooks"]
+            return h if h["pending"] == 0 and h["delivered"] >= delivered else None
+        try:
+            return wait_until(idle, timeout=timeout, what=f"no hook pending and at least {delivered} delivered")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; last hooks stats {seen[0]}") from None
 
     @property
     def pid(self):
