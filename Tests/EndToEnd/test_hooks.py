@@ -12,7 +12,7 @@ import websockets
 
 from conftest import HERE, Backend
 from helpers import (OP_TEXT, BufferedSock, call, encode_frame, handshake_request, http_raw, read_http_response_file,
-                     run, wait_until, ws_connect)
+                     recv_json, run, wait_until, ws_connect)
 
 
 def _hook_module(backend, handshake="/hook/accept", disconnect="/disconnect", **kw):
@@ -22,6 +22,21 @@ def _hook_module(backend, handshake="/hook/accept", disconnect="/disconnect", **
     if m["handshake"] is None:
         del m["handshake"]
     return m
+
+
+def _sentinel_connection(g, path):
+    """Opens a WebSocket on `path`, learns its connection id (skipping a hook's first message), closes
+    it with 1000 and returns the id once the close handshake and TCP close are done. Its disconnect
+    hook is a sentinel: on a gateway with one loop it is queued after anything the gateway did for
+    connections that had closed before."""
+    async def main():
+        async with ws_connect(g.url(path)) as ws:
+            await ws.send('{"cmd":"headers","id":"sentinel","data":{}}')
+            while True:
+                r = await recv_json(ws)
+                if r.get("id") == "sentinel":
+                    return r["data"]["headers"]["gateway-connection-id"]
+    return run(main())
 
 
 def test_handshake_hook_accept(gateway_factory, backend):
@@ -63,7 +78,10 @@ def test_handshake_hook_accept(gateway_factory, backend):
 
 
 def test_handshake_hook_reject(gateway_factory, backend):
-    g = gateway_factory(modules=[_hook_module(backend, handshake="/hook/reject")])
+    # /sentinel: no handshake hook, the same disconnect hook; one loop, so events are handled in order.
+    sentinel = backend.module(path="/sentinel", disconnect=backend.url("/disconnect"))
+    g = gateway_factory(modules=[_hook_module(backend, handshake="/hook/reject"), sentinel],
+                        io={"loops": 1}, admin=True)
     status, headers, _ = http_raw(g.port, handshake_request("/ws"))
     assert status == 403
     assert "sec-websocket-accept" not in headers
@@ -75,9 +93,14 @@ def test_handshake_hook_reject(gateway_factory, backend):
         assert e.value.status_code == 403
     run(main())
     assert len(backend.records(path="/hook/reject")) == 2
-    # A rejected handshake never became a connection: no disconnect hook.
-    time.sleep(0.2)
-    assert backend.disconnects() == []
+    # A rejected handshake never became a connection: no disconnect hook. A connection opened after
+    # both rejected ones were closed is the sentinel: once its hook is delivered and none is pending,
+    # a hook queued for a rejected handshake would have been counted and seen by the backend.
+    sid = _sentinel_connection(g, "/sentinel")
+    backend.wait_disconnect(sid)
+    hooks = g.wait_hooks_idle(delivered=1)
+    assert [d["connectionId"] for d in backend.disconnects()] == [sid]
+    assert hooks["delivered"] == 1 and hooks["failedAttempts"] == 0, hooks
 
 
 @pytest.mark.parametrize("status", [401, 500])
@@ -127,7 +150,7 @@ def test_frames_sent_before_hook_answers_are_processed(gateway_factory, backend)
 
 
 def test_disconnect_hook_on_normal_close(gateway_factory, backend):
-    g = gateway_factory(modules=[_hook_module(backend)])
+    g = gateway_factory(modules=[_hook_module(backend)], io={"loops": 1}, admin=True)
 
     async def main():
         ws = await ws_connect(g.url("/ws?user=bob"))
@@ -149,9 +172,14 @@ def test_disconnect_hook_on_normal_close(gateway_factory, backend):
     assert d["reason"] == "bye now"
     assert isinstance(d["durationMs"], int)
     assert 200 <= d["durationMs"] <= held * 1000 + 1000, (d["durationMs"], held)
-    # Exactly once.
-    time.sleep(0.3)
+    # Exactly once. The sentinel connection opens after the first one's TCP connection closed, on the
+    # same loop: once its hook is delivered and none is pending, a second hook for the first
+    # connection would have been queued before it, and so delivered (or still pending).
+    sid = _sentinel_connection(g, "/ws")
+    backend.wait_disconnect(sid)
+    hooks = g.wait_hooks_idle(delivered=2)
     assert [x["connectionId"] for x in backend.disconnects()].count(conn) == 1
+    assert hooks["delivered"] == 2 and hooks["failedAttempts"] == 0, hooks
 
 
 def test_disconnect_hook_with_other_close_code(gateway_factory, backend):
@@ -241,8 +269,8 @@ def test_origin_allowlist(gateway_factory, backend):
 
 
 def test_disconnect_hook_delivered_after_its_backend_was_down(gateway_factory, backend):
-    """The hook's backend refuses connections for 2 s after the client leaves, then comes up: the hook
-    arrives once, with the close code, reason and duration, after failed attempts in between."""
+    """The hook's backend refuses connections after the client leaves until at least three attempts
+    have failed, then comes up: the hook arrives once, with the close code, reason and duration."""
 
     # Bound but not listening: connections are refused, and nobody else can take the port meanwhile.
     holder = socket.socket()
@@ -260,9 +288,10 @@ def test_disconnect_hook_delivered_after_its_backend_was_down(gateway_factory, b
         return h["data"]["headers"]["gateway-connection-id"]
 
     conn = run(main())
-    time.sleep(2.0)
-    hooks = g.admin_json("GET", "/v1/stats")["hooks"]
-    assert hooks["failedAttempts"] >= 3 and hooks["pending"] == 1 and hooks["delivered"] == 0, hooks
+    # Backoff 0.1 s, 0.2 s, 0.4 s ...: the third attempt fails about 0.3 s after the close.
+    hooks = wait_until(lambda: (lambda h: h if h["failedAttempts"] >= 3 else None)(g.stats()["hooks"]),
+                       timeout=10, what="three failed attempts of the disconnect hook")
+    assert hooks["pending"] == 1 and hooks["delivered"] == 0 and hooks["dropped"] == 0, hooks
 
     holder.close()
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "backend.py"), str(port)],
@@ -273,10 +302,10 @@ def test_disconnect_hook_delivered_after_its_backend_was_down(gateway_factory, b
         d = late.wait_disconnect(conn, timeout=15)
         assert d["code"] == 4001 and d["reason"] == "going", d
         assert d["durationMs"] >= 300, d
-        time.sleep(0.5)
+        # Exactly once: with no hook pending the gateway makes no further attempt, so the count is final.
+        hooks = g.wait_hooks_idle(delivered=1)
         assert [x["connectionId"] for x in late.disconnects()].count(conn) == 1
-        hooks = g.admin_json("GET", "/v1/stats")["hooks"]
-        assert hooks["pending"] == 0 and hooks["delivered"] == 1 and hooks["dropped"] == 0, hooks
+        assert hooks["delivered"] == 1 and hooks["dropped"] == 0, hooks
     finally:
         proc.terminate()
         proc.wait(5)
