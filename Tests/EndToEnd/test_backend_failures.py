@@ -69,7 +69,7 @@ def test_backend_reset(gateway):
     run(main())
 
 
-def test_other_clients_unaffected_by_failing_calls(gateway):
+def test_other_clients_unaffected_by_failing_calls(gateway, backend):
     """While one client waits on slow and timing-out calls and hits every failing route, another
     client's calls are answered promptly."""
     async def victim():
@@ -85,8 +85,7 @@ def test_other_clients_unaffected_by_failing_calls(gateway):
             await _ok(ws, 9)
             return time.monotonic()
 
-    async def bystander(started):
-        await started.wait()
+    async def bystander():
         async with ws_connect(gateway.url()) as ws:
             latencies = []
             for i in range(20):
@@ -96,11 +95,12 @@ def test_other_clients_unaffected_by_failing_calls(gateway):
             return time.monotonic(), max(latencies)
 
     async def main():
-        started = asyncio.Event()
         v = asyncio.create_task(victim())
-        await asyncio.sleep(0.05)
-        started.set()
-        (b_done, worst) = await bystander(started)
+        # The bystander starts once the victim's slow and timing-out calls are at the backend (not after
+        # a fixed pause, which on a slow machine could end before the victim had sent anything).
+        await asyncio.get_running_loop().run_in_executor(None, lambda: (
+            backend.wait_records(1, path="/slow/1000"), backend.wait_records(1, path="/slow/2000")))
+        (b_done, worst) = await bystander()
         v_done = await v
         # The bystander finished its 20 calls before the victim's replies (held behind a 1 s call) came.
         assert b_done < v_done, "the bystander was held up by the other client's failing calls"
