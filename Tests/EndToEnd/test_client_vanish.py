@@ -18,16 +18,18 @@ def _conn_of(rec):
 
 
 def test_client_vanishes_mid_call(gateway_factory, backend):
-    g = gateway_factory(modules=[_module(backend)])
+    g = gateway_factory(modules=[_module(backend)], admin=True)
 
     async def bystander_session(vanish_done):
         async with ws_connect(g.url()) as ws:
             n = 0
-            while not vanish_done.is_set():
+            while True:
+                done = vanish_done.is_set()
                 assert await call(ws, {"cmd": "x", "id": n, "data": n}) == {"cmd": "x", "id": n, "data": n}
                 n += 1
-                await asyncio.sleep(0.01)
-            return n
+                if done:  # this call was sent after the orphaned replies were handled
+                    return n
+                await asyncio.sleep(0.01)  # pacing: a steady stream of calls, not a flood
 
     async def main():
         vanish_done = asyncio.Event()
@@ -47,8 +49,15 @@ def test_client_vanishes_mid_call(gateway_factory, backend):
             return recs
 
         recs = await loop.run_in_executor(None, vanish)
-        # Keep the bystander busy while the orphaned calls complete.
-        await asyncio.sleep(0.7)
+
+        def orphans_handled():
+            # The backend has answered every orphaned call, and the gateway has taken those replies
+            # (no backend request in flight, hooks included).
+            backend.wait_done(path="/slow/500")
+            wait_until(lambda: g.stats()["backend"]["inFlight"] == 0, timeout=5,
+                       what="no backend request in flight at the gateway")
+        # Keep the bystander busy until the orphaned replies have reached the gateway and gone nowhere.
+        await loop.run_in_executor(None, orphans_handled)
         vanish_done.set()
         served = await bystander
         assert served > 5
