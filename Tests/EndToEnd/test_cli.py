@@ -191,7 +191,11 @@ def test_sighup_keeps_connections(gateway_factory, backend):
         async with ws_connect(g.url()) as ws:
             assert await call(ws, {"cmd": "x", "id": 1, "data": 1}) == {"cmd": "x", "id": 1, "data": 1}
             g.proc.send_signal(signal.SIGHUP)
-            await asyncio.sleep(0.3)
+            # A reply proves the connection survived only once the reload has been handed to the loops
+            # (the gateway logs it right after); a fixed pause could end before the signal was handled.
+            await asyncio.get_running_loop().run_in_executor(
+                None, lambda: wait_until(lambda: "SIGHUP: reloaded" in g.log(), timeout=5,
+                                         what="the reload in the log"))
             assert await call(ws, {"cmd": "x", "id": 2, "data": 2}) == {"cmd": "x", "id": 2, "data": 2}
     run(main())
     assert g.proc.poll() is None
