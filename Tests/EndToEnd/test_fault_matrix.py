@@ -36,6 +36,7 @@ OTHER_FAULT_TIMEOUT_MS = 2000
 RESPONSE_LIMIT = 65536          # limits.maxBackendResponseBytes in the backend-fault tests
 BACKEND_POOL_MAX = 16           # idle keep-alive connections to the backend a test may leave behind
 BYSTANDER_MAX_LATENCY = 2.0     # seconds; a bystander reply slower than this means the fault stalled others
+SENTINEL_ID = "sentinel"        # id of the last message on a connection whose reply proves nothing else is due
 
 
 # ----------------------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def assert_no_more_frames(c, timeout=5.0):
     period only showed that nothing came within it). The sentinel goes through the backend (`x`), which
     takes the gateway several loop iterations, so events already on their way are handled meanwhile. Its
     reply may be an error (e.g. `rate_limited`): only its position matters."""
-    sid = "sentinel-no-more-frames"
+    sid = SENTINEL_ID
     _send_json(c, {"cmd": "x", "id": sid, "data": {"sentinel": True}})
     deadline = time.monotonic() + timeout
     while True:
@@ -146,6 +147,7 @@ class Bystander:
         self.problems = []
         self.worst = 0.0
         self._seen = set()
+        self._sentinel_back = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -184,6 +186,9 @@ class Bystander:
             return True
         r = json.loads(payload)
         i = r.get("id")
+        if i == SENTINEL_ID:
+            self._sentinel_back = True
+            return True
         if r != {"cmd": "x", "id": i, "data": {"n": i, "who": self.name}}:
             self.problems.append(f"wrong reply: {r}")
             return True
@@ -208,7 +213,8 @@ class Bystander:
 
     def _run(self):
         next_send = 0.0
-        drain_deadline = quiet_until = None
+        drain_deadline = None
+        sentinel_sent = False
         try:
             while True:
                 now = time.monotonic()
@@ -216,8 +222,16 @@ class Bystander:
                     if drain_deadline is None:
                         drain_deadline = now + 5.0
                     if not self.inflight:
-                        quiet_until = quiet_until or now + 0.15  # a duplicate would show up meanwhile
-                        if now >= quiet_until:
+                        # Every reply is in; one last message is the sentinel. Replies keep their order,
+                        # so a duplicate the gateway had produced arrives before the sentinel's reply
+                        # (and _on_frame reports it); then there is nothing left to wait for.
+                        if not sentinel_sent:
+                            _send_json(self.c, {"cmd": "x", "id": SENTINEL_ID, "data": {}})
+                            sentinel_sent = True
+                        if self._sentinel_back:
+                            break
+                        if now > drain_deadline:
+                            self.problems.append("no reply to the closing sentinel")
                             break
                     elif now > drain_deadline:
                         self.problems.append(f"replies never came: {sorted(self.inflight)[:20]}")
