@@ -266,15 +266,12 @@ def test_head_has_no_body(gw, backend):
             headers[k.strip().lower()] = v.strip()
         assert headers.get("content-length") == "5000", headers
         # No body bytes follow: the next response on this keep-alive connection starts right away.
-        s.settimeout(0.3)
-        try:
-            extra = s.recv(65536)
-        except socket.timeout:
-            extra = b""
-        assert extra == b"" and f.buf == b"", f"bytes after a HEAD response: {(f.buf + extra)[:100]!r}"
+        # The next request is the sentinel: responses come in order on the connection, so body bytes
+        # sent for the HEAD would arrive before its status line, however late they were sent.
+        assert f.buf == b"", f"bytes after a HEAD response: {f.buf[:100]!r}"
         s.settimeout(5)
         s.sendall(b"GET /api/after HTTP/1.1\r\nHost: h\r\n\r\n")
-        status, _, body = read_http_response_file(f)
+        status, _, body = read_http_response_file(f)  # fails on a "status line" that starts with body bytes
         assert status == 200 and json.loads(body)["path"] == "/proxy/after"
     assert [r["method"] for r in backend.records(prefix="/big/")] == ["HEAD"]
 
