@@ -87,8 +87,9 @@ enum MessageCodec {
         }
     }
 
-    /// Writes a push payload (`{"cmd","data"}` for json) — used for the handshake hook's first message
-    /// and, later, fan-out.
+    /// Writes an error reply in the wire format (DESIGN §3): `{"cmd","id","error":{…}}` for json
+    /// (`cmd` and `id` when known), `error:{…,"cmd"}` for text, `{"error":{…}}` for raw. Always a
+    /// text frame.
     static func encodeError(
         parser: ParserKind, command: String?, id: String?, error: GatewayReplyError, into out: inout ByteBuffer
     ) {
