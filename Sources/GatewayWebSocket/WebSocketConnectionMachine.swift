@@ -1,6 +1,7 @@
 /// The life of one server-side WebSocket connection after the handshake, as a sans-IO state machine
-/// in the manner of Hummingbird's `WebSocketStateMachine`: the closing handshake (through
-/// `WebSocketCloseState`'s rules), keep-alive pings whose pongs must carry the ping's payload, the
+/// in the manner of Hummingbird's `WebSocketStateMachine`: the closing handshake (RFC 6455 §5.5.1,
+/// §7.1.2–§7.1.4: the peer's code is echoed, no data after a close frame, TCP closes once both close
+/// frames are exchanged), keep-alive pings whose pongs must carry the ping's payload, the
 /// idle and close timeouts, backpressure on messages in flight, a graceful drain, and a close that
 /// waits for the replies already started. It does no I/O: each method returns the `Action` its
 /// caller carries out, and `deadline` says when `deadlinePassed` is due.

@@ -22,8 +22,10 @@ func checkEvent(_ event: WebSocketEvent, maxMessageBytes: Int, _ rng: inout Spli
         } else {
             check(reason.isEmpty, "close reason without a code")
         }
-        var state = WebSocketCloseState()
-        check(state.receivedClose(code: code) == .sendCloseAndCloseConnection(code ?? .normalClosure), "close echo")
+        let policy = WebSocketConnectionMachine.Policy(pingIntervalNanos: 1, idleTimeoutNanos: 1, closeTimeoutNanos: 1, maxInflight: 1)
+        var machine = WebSocketConnectionMachine(policy: policy, now: 0)
+        let reasonText = String(decoding: reason, as: UTF8.self)
+        check(machine.receivedClose(code: code, reason: reasonText) == .echoCloseAndClose(code ?? .normalClosure), "close echo")
     }
 }
 

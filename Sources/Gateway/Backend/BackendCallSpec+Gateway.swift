@@ -14,13 +14,7 @@ extension BackendCallSpec {
         forwardable: [ForwardableHeader], moduleForwardHeaders: [String], traceID: String?,
         body: UnsafeRawBufferPointer, contentType: String, limits: Limits, traceRNG: inout TraceIDGenerator
     ) {
-        self.url = url
-        method = route.method
-        hasBody = route.method != "GET"
-        timeoutMs = route.timeoutMs ?? limits.backendTimeoutMs
-        maxResponseBytes = limits.maxBackendResponseBytes
-        self.body.write(body)
-        self.contentType = contentType
+        fillRoute(url: url, route: route, body: body, contentType: contentType, limits: limits)
         addGatewayHeaders(key: key, command: command, seq: seq)
         if let u = user { addHeader("Gateway-User", u) }
         if !rooms.isEmpty {
@@ -42,13 +36,7 @@ extension BackendCallSpec {
         url: String, route: Route, module: ModuleRuntime, command: String, key: ConnectionKey, head: HTTPRequestHead,
         user: String?, body: UnsafeRawBufferPointer, limits: Limits, traceRNG: inout TraceIDGenerator
     ) {
-        self.url = url
-        method = route.method
-        hasBody = route.method != "GET"
-        timeoutMs = route.timeoutMs ?? limits.backendTimeoutMs
-        maxResponseBytes = limits.maxBackendResponseBytes
-        self.body.write(body)
-        contentType = "application/json"
+        fillRoute(url: url, route: route, body: body, contentType: "application/json", limits: limits)
         addGatewayHeaders(key: key, command: command, seq: nil)
         addTraceparent(continuing: Traceparent.traceID(fromTraceparent: head.headers["traceparent"]), rng: &traceRNG)
         if let user { addHeader("Gateway-User", user) }
@@ -130,6 +118,18 @@ extension BackendCallSpec {
         for (name, value) in headers { addHeader(name, value) }
         addTraceparent(continuing: nil, rng: &traceRNG)
         self.timeoutMs = timeoutMs
+    }
+
+    /// What a routed command's call takes from its route: the URL, the method (POST unless the route
+    /// says otherwise; a GET has no body), the timeout and the response limit.
+    private mutating func fillRoute(url: String, route: Route, body: UnsafeRawBufferPointer, contentType: String, limits: Limits) {
+        self.url = url
+        method = route.method
+        hasBody = route.method != "GET"
+        timeoutMs = route.timeoutMs ?? limits.backendTimeoutMs
+        maxResponseBytes = limits.maxBackendResponseBytes
+        self.body.write(body)
+        self.contentType = contentType
     }
 
     /// `Gateway-Connection-Id`, `Gateway-Command` and `Gateway-Request-Id` (`<id>-<seq>`, or
