@@ -243,3 +243,23 @@ struct HTTPServerExchangeTests {
         #expect(e.seen == [.reject(414)])
     }
 }
+
+@Suite("HTTP server exchange: the plain refusal response")
+struct HTTPResponseWriterRejectionTests {
+    func written(_ r: HTTPServerRejection) -> String {
+        var b = ByteBuffer()
+        HTTPResponseWriter.writeRejection(r, into: &b)
+        return b.description
+    }
+
+    @Test func eachRefusalIsItsStatusWithConnectionClose() {
+        #expect(written(.missingHost).hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+        #expect(written(.bodyTooLarge(limit: 5)).hasPrefix("HTTP/1.1 413 "))
+        #expect(written(.malformed(.requestLineTooLong(limit: 8))).hasPrefix("HTTP/1.1 414 "))
+        for r: HTTPServerRejection in [.missingHost, .bodyTooLarge(limit: 5), .malformed(.invalidMethod)] {
+            let text = written(r)
+            #expect(text.lowercased().contains("connection: close\r\n"), "\(r)")
+            #expect(text.hasSuffix("\r\n\r\n" + HTTPResponseWriter.reasonPhrase(for: r.status) + "\n"))
+        }
+    }
+}

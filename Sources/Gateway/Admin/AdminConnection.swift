@@ -3,76 +3,71 @@ internal import GatewayHTTP1
 internal import GatewayIO
 internal import GatewayJSON
 
-/// One HTTP/1.1 connection to the admin API. Requests are answered one at a time, in order; a
-/// request that needs other loops pauses parsing until their answers are in.
+/// One HTTP/1.1 connection to the admin API, driving an `HTTPServerExchange`: requests are
+/// answered one at a time, in order; a request that needs other loops leaves the exchange waiting
+/// (pipelined requests held) until their answers are in.
 final class AdminConnection: ConnectionHandler {
     unowned let server: AdminServer
     let tcp: TCPConnection
-    var parser = HTTPRequestParser(limits: HTTPParserLimits(maxBodyBytes: 1_048_576))
-    var head: HTTPRequestHead?
-    var body = ByteBuffer()
-    var busy = false
-    var held = ByteBuffer()
-    var closeAfter = false
+    var exchange: HTTPServerExchange
+    /// An admin request that waits for other loops gets this long more at each timeout.
+    static let answerGraceNanos: UInt64 = 5_000_000_000
+
+    /// The admin API's own policy: 30 s for a request and between requests, 1 MiB bodies, no
+    /// `Host` required (operators' scripts address it by IP) and no `100 Continue` (bodies are small).
+    static let policy = HTTPServerExchange.Policy(
+        requestTimeoutNanos: 30_000_000_000, keepAliveTimeoutNanos: 30_000_000_000, maxBufferedBodyBytes: 1_048_576,
+        requireHost: false, answerContinue: false)
 
     init(server: AdminServer, tcp: TCPConnection) {
         self.server = server
         self.tcp = tcp
-        tcp.deadline = server.context.loop.now &+ 30_000_000_000
+        exchange = HTTPServerExchange(limits: HTTPParserLimits(maxBodyBytes: 1_048_576), policy: Self.policy, now: server.context.loop.now)
+        tcp.deadline = exchange.deadline
     }
 
+    /// The body of the request being answered.
+    var body: ByteBuffer { exchange.requestBody }
+
     func connectionDidReceive(_ connection: TCPConnection, _ bytes: UnsafeMutableRawBufferPointer) {
-        if busy || !held.isEmpty {
-            held.write(UnsafeRawBufferPointer(bytes))
-            if !busy { resume() }
-            return
-        }
-        parse(UnsafeRawBufferPointer(bytes))
+        feed(UnsafeRawBufferPointer(bytes))
     }
 
     func connectionDidReachEOF(_ connection: TCPConnection) {
-        if busy { closeAfter = true } else { tcp.close() }
+        if exchange.peerClosed() == .closeNow { tcp.close() }
     }
 
     func connectionDidDrain(_ connection: TCPConnection) {}
 
     func connectionDidTimeOut(_ connection: TCPConnection) {
-        if busy { tcp.deadline = server.context.loop.now &+ 5_000_000_000 } else { tcp.close() }
+        if exchange.timedOut(now: server.context.loop.now) == .waitForResponse {
+            tcp.deadline = server.context.loop.now &+ Self.answerGraceNanos
+        } else {
+            tcp.close()
+        }
     }
 
     func connectionDidClose(_ connection: TCPConnection, error: IOError?) {}
 
-    private func resume() {
-        guard !busy, !held.isEmpty else { return }
-        let bytes = held
-        held = ByteBuffer()
-        bytes.withUnsafeReadableBytes { parse($0) }
-    }
-
-    private func parse(_ input: UnsafeRawBufferPointer) {
-        let consumed: Int
-        do {
-            consumed = try parser.feed(input) { event in
-                switch event {
-                case .head(let h):
-                    head = h
-                    body.clear()
-                    return .proceed
-                case .body(let chunk):
-                    body.write(chunk)
-                    return .proceed
-                case .end:
-                    busy = true
-                    if let h = head { handle(h) }
-                    return busy ? .pause : .proceed
-                }
+    private func feed(_ input: UnsafeRawBufferPointer) {
+        var rest = input
+        while true {
+            let (consumed, step) = exchange.next(rest, now: server.context.loop.now)
+            rest = UnsafeRawBufferPointer(rebasing: rest[consumed...])
+            switch step {
+            case .needMoreBytes:
+                tcp.deadline = exchange.deadline
+                return
+            case .head, .body, .uploadEnd:
+                continue
+            case .request(let head):
+                handle(head)
+            case .reject(let rejection):
+                tcp.write { HTTPResponseWriter.writeRejection(rejection, into: &$0) }
+                tcp.close()
+                return
             }
-        } catch {
-            tcp.write { HTTPResponseWriter.writeError(error, into: &$0) }
-            tcp.close()
-            return
         }
-        if consumed < input.count { held.write(UnsafeRawBufferPointer(rebasing: input[consumed...])) }
     }
 
     /// Writes a JSON response and continues with the next request.
@@ -83,19 +78,21 @@ final class AdminConnection: ConnectionHandler {
     func respond(_ status: Int, body: [UInt8], contentType: String, headers: HTTPHeaders = HTTPHeaders()) {
         var h = headers
         h.add(name: "Content-Type", value: contentType)
-        let keepAlive = (head?.isKeepAlive ?? false) && !closeAfter
-        let isHead = head?.method == .HEAD
+        let isHead = exchange.currentHead?.method == .HEAD
+        let keepAlive = exchange.respond(now: server.context.loop.now)
         tcp.write { buf in
             HTTPResponseWriter.writeHead(status: status, headers: h, contentLength: body.count, keepAlive: keepAlive, into: &buf)
             if !isHead { buf.write(contentsOf: body) }
         }
-        busy = false
-        tcp.deadline = server.context.loop.now &+ 30_000_000_000
-        if !keepAlive {
+        guard keepAlive else {
             tcp.close()
             return
         }
-        resume()
+        tcp.deadline = exchange.deadline
+        if exchange.hasHeldBytes {
+            let held = exchange.takeHeld()
+            held.withUnsafeReadableBytes { feed($0) }
+        }
     }
 
     /// `{"error":"<message>"}` with `status` (and `Allow` for 405, as RFC 9110 §15.5.6 requires).
