@@ -9,8 +9,10 @@ internal import CGatewayShims
 public final class BackendClient: BackendTransportSink {
     /// The loop that drives this client.
     public unowned(unsafe) let loop: EventLoop
-    /// Tried first for each call, in order; the last one (libcurl) accepts everything.
-    private var transports: [any BackendTransport]
+    /// The gateway's own HTTP/1.1 client, tried first (called directly: it carries most calls).
+    private let native: NativeHTTP1Transport?
+    /// What carries every call the native client does not: libcurl (or a test's fake).
+    private let fallback: any BackendTransport
     /// libcurl's multi handle, shared by `CurlTransport` and the streams (nil when a test replaced
     /// the transports).
     private let multi: CurlMulti?
@@ -44,20 +46,18 @@ public final class BackendClient: BackendTransportSink {
         }
         self.loop = loop
         self.multi = multi
-        var t: [any BackendTransport] = []
-        if nativeClient {
-            t.append(NativeHTTP1Transport(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost, pipelineDepth: pipelineDepth))
-        }
-        t.append(CurlTransport(multi: multi))
-        transports = t
-        for tr in transports { tr.sink = self }
+        native = nativeClient ? NativeHTTP1Transport(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost, pipelineDepth: pipelineDepth) : nil
+        fallback = CurlTransport(multi: multi)
+        native?.sink = self
+        fallback.sink = self
     }
 
     /// A client whose calls all go through `transport` (tests: a fake transport).
     package init(loop: EventLoop, transport: any BackendTransport) {
         self.loop = loop
         self.multi = nil
-        transports = [transport]
+        native = nil
+        fallback = transport
         transport.sink = self
     }
 
@@ -84,12 +84,9 @@ public final class BackendClient: BackendTransportSink {
             return
         }
         call.phase = .starting
-        var transport = transports[transports.count - 1]
-        for t in transports where t.accepts(call.spec) {
-            transport = t
-            break
+        if native?.start(call) != true && !fallback.start(call) {
+            transport(fallback, didFinish: call, error: .badResponse("no transport for \(call.spec.url)"))
         }
-        transport.start(call)
         if call.phase == .starting { call.phase = .inFlight }
     }
 
@@ -114,7 +111,8 @@ public final class BackendClient: BackendTransportSink {
     public func close() {
         guard !closed else { return }
         closed = true
-        for t in transports { t.close() }
+        native?.close()
+        fallback.close()
         multi?.close()
         pool.removeAll()
     }

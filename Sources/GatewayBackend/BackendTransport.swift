@@ -6,13 +6,17 @@
 /// (a refused connection, a closed client): `BackendClient` defers such an early end so that handlers
 /// are never re-entered from their own `start`.
 package protocol BackendTransport: AnyObject {
-    /// Whether this transport can carry `spec` (the native client: plain http to an IP address).
-    func accepts(_ spec: BackendCallSpec) -> Bool
-    /// Starts carrying `call`; reports its end once through `sink.transport(_:didFinish:error:)`.
-    func start(_ call: BackendCall)
+    /// Starts carrying `call` and returns true, then reports its end once through
+    /// `sink.transport(_:didFinish:error:)`; or returns false at once, having done nothing, when it
+    /// cannot carry this call (the native client: anything but plain http to an IP address), so the
+    /// next transport is tried. One method rather than `accepts` + `start`: deciding may cost a
+    /// lookup (the URL's parsed target) that starting would repeat.
+    func start(_ call: BackendCall) -> Bool
     /// Ends every call in flight with `.cancelled` and releases connections (shutdown).
     func close()
-    /// Where ends are reported; set by the owning `BackendClient`.
+    /// Where ends are reported; set by the owning `BackendClient`, which owns the transport (so
+    /// implementations hold it `unowned(unsafe)`: a weak reference would move the client's reference
+    /// count to a side table and make every retain of it slow, on every call).
     var sink: (any BackendTransportSink)? { get set }
 }
 

@@ -82,11 +82,16 @@ public struct WebSocketConnectionMachine: Sendable {
     /// The current state.
     public private(set) var state: State = .open
     /// Whether messages are read (meaningful while `open`).
-    public private(set) var reading: Reading = .reading
+    public var reading: Reading { _reading }
     /// Answers outstanding (messages whose backend calls are in flight).
-    public private(set) var inflight = 0
+    public var inflight: Int { _inflight }
     /// Loop time of the last bytes received.
-    public private(set) var lastActivity: UInt64
+    public var lastActivity: UInt64 { _lastActivity }
+    // Stored as internal and `@usableFromInline` so the calls made for every message (receiving,
+    // counting calls, the backpressure check) inline into the caller's module.
+    @usableFromInline var _reading: Reading = .reading
+    @usableFromInline var _inflight = 0
+    @usableFromInline var _lastActivity: UInt64
     /// The payload of the ping that has not been answered yet, if any.
     public private(set) var outstandingPing: UInt64?
     /// The close code and reason that ended the session, for the disconnect hook: the peer's, or
@@ -101,20 +106,20 @@ public struct WebSocketConnectionMachine: Sendable {
     /// A connection opened at loop time `now`.
     public init(policy: Policy, now: UInt64) {
         self.policy = policy
-        self.lastActivity = now
+        self._lastActivity = now
     }
 
     /// Whether data frames may be sent (RFC 6455 §5.5.1: none after a close frame).
-    public var canSendData: Bool { state == .open }
+    @inlinable public var canSendData: Bool { state == .open }
 
     /// Whether the session is over.
-    public var isEnded: Bool { state == .ended }
+    @inlinable public var isEnded: Bool { state == .ended }
 
     /// Whether received bytes must be kept for later instead of parsed (reading is paused or stopped).
-    public var holdsInput: Bool { state == .open && reading != .reading }
+    @inlinable public var holdsInput: Bool { state == .open && _reading != .reading }
 
     /// Whether parsed messages are to be handled: open and reading.
-    public var acceptsMessages: Bool { state == .open && reading == .reading }
+    @inlinable public var acceptsMessages: Bool { state == .open && _reading == .reading }
 
     /// When `deadlinePassed` is due (loop clock, nanoseconds); 0 when no timer is needed.
     public var deadline: UInt64 {
@@ -132,8 +137,9 @@ public struct WebSocketConnectionMachine: Sendable {
     // MARK: Received
 
     /// Bytes arrived (any frame counts as traffic for the idle timeout).
+    @inlinable
     public mutating func receivedBytes(now: UInt64) {
-        lastActivity = now
+        _lastActivity = now
     }
 
     /// A ping arrived: whether to answer it with a pong carrying its payload.
@@ -182,28 +188,38 @@ public struct WebSocketConnectionMachine: Sendable {
     // MARK: Messages in flight
 
     /// A message started work whose answer comes later (a backend call).
+    @inlinable
     public mutating func callStarted() {
-        inflight += 1
+        _inflight += 1
     }
 
     /// A message was handled: whether reading must pause because too many answers are outstanding.
+    @inlinable
     public mutating func messageHandled() -> Action {
-        guard state == .open, reading == .reading, inflight >= policy.maxInflight else { return .none }
-        reading = .pausedForInflight
+        guard _inflight >= policy.maxInflight, state == .open, _reading == .reading else { return .none }
+        _reading = .pausedForInflight
         return .pauseReading
     }
 
     /// An answer arrived (written by the caller before this call): resume reading below the limit,
     /// or start the requested close once nothing is outstanding.
+    @inlinable
     public mutating func callFinished(now: UInt64) -> Action {
-        inflight = max(0, inflight - 1)
+        _inflight = max(0, _inflight - 1)
+        // The usual case, inlined: reading, nothing to decide.
+        if case .reading = _reading { return .none }
+        return afterCallFinished(now: now)
+    }
+
+    @usableFromInline
+    mutating func afterCallFinished(now: UInt64) -> Action {
         guard state == .open else { return .none }
         switch reading {
         case .reading:
             return .none
         case .pausedForInflight:
             guard inflight < policy.maxInflight else { return .none }
-            reading = .reading
+            _reading = .reading
             return .resumeReading
         case .stopped(let code, let reason):
             guard inflight == 0 else { return .none }
@@ -219,7 +235,7 @@ public struct WebSocketConnectionMachine: Sendable {
         guard state == .open else { return .none }
         if inflight == 0 { return startClose(code, reason, now: now) }
         let wasReading = reading != .pausedForInflight
-        reading = .stopped(code, reason: reason)
+        _reading = .stopped(code, reason: reason)
         return wasReading ? .pauseReading : .none
     }
 
@@ -281,7 +297,7 @@ public struct WebSocketConnectionMachine: Sendable {
     private mutating func startClose(_ code: WebSocketCloseCode, _ reason: String, now: UInt64) -> Action {
         record(code, reason)
         state = .closeSent(at: now)
-        reading = .reading
+        _reading = .reading
         return .sendClose(code, reason: reason)
     }
 

@@ -9,16 +9,15 @@ import Glibc
 /// A transport that "plays the backend": it records the calls it is given and finishes them when
 /// the test says so, or at once from inside `start` when `finishInsideStart` is set.
 final class FakeTransport: BackendTransport {
-    weak var sink: (any BackendTransportSink)?
+    unowned(unsafe) var sink: (any BackendTransportSink)?
     var started: [BackendCall] = []
     var finishInsideStart: BackendError?? = nil
     var closed = false
 
-    func accepts(_ spec: BackendCallSpec) -> Bool { true }
-
-    func start(_ call: BackendCall) {
+    func start(_ call: BackendCall) -> Bool {
         started.append(call)
         if let e = finishInsideStart { sink?.transport(self, didFinish: call, error: e) }
+        return true
     }
 
     func close() {

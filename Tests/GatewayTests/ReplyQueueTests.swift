@@ -73,7 +73,7 @@ struct ReplyQueueTests {
 extension ReplyQueue {
     /// Marks `seq` waiting with a placeholder of what its answer needs.
     mutating func markWaiting(_ seq: UInt64) {
-        markWaiting(seq, PendingReply(command: "cmd\(seq)", id: "\(seq)", binary: false, deliver: .sender, routeIndex: -1))
+        markWaiting(seq, PendingReply(command: "cmd\(seq)", id: "\(seq)", binary: false, route: RouteRef(Route(target: .local(.echo)))))
     }
 }
 
@@ -82,13 +82,13 @@ struct ReplyQueuePendingTests {
     @Test func aWaitingMessageKeepsItsCommandAndIdUntilAnswered() {
         var q = ReplyQueue()
         let s0 = q.reserve(), s1 = q.reserve()
-        q.markWaiting(s0, PendingReply(command: "a", id: "1", binary: true, deliver: .room("r"), routeIndex: 3))
+        let route = RouteRef(Route(target: .local(.echo), deliver: .room("r")))
+        q.markWaiting(s0, PendingReply(command: "a", id: "1", binary: true, route: route))
         q.markWaiting(s1)
         #expect(q.pending(s0)?.command == "a")
         #expect(q.pending(s0)?.id == "1")
         #expect(q.pending(s0)?.binary == true)
-        #expect(q.pending(s0)?.deliver == .room("r"))
-        #expect(q.pending(s0)?.routeIndex == 3)
+        #expect(q.pending(s0)?.route === route)
         #expect(q.pending(s1)?.command == "cmd1")
         q.complete(s1, with: nil) { _ in }
         #expect(q.pending(s1) == nil, "an answered message is no longer waiting")

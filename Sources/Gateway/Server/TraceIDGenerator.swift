@@ -11,6 +11,7 @@ struct TraceIDGenerator: RandomNumberGenerator {
         s3 = sys.next()
     }
 
+    @inline(__always)
     mutating func next() -> UInt64 {
         let x = s1 &* 5
         let result = (x << 7 | x >> 57) &* 9

@@ -5,19 +5,18 @@ internal import GatewayBuffers
 /// `io.backendClient` is `curl`. The response is collected into the call.
 final class CurlTransport: BackendTransport {
     private let multi: CurlMulti
-    weak var sink: (any BackendTransportSink)?
+    unowned(unsafe) var sink: (any BackendTransportSink)?
 
     init(multi: CurlMulti) {
         self.multi = multi
     }
 
-    func accepts(_ spec: BackendCallSpec) -> Bool { true }
-
-    func start(_ call: BackendCall) {
+    /// Carries every call (libcurl speaks every URL the config accepts).
+    func start(_ call: BackendCall) -> Bool {
         let adapter = CurlCallTransfer(call: call, transport: self)
         guard let easy = multi.takeEasy(for: adapter) else {
             sink?.transport(self, didFinish: call, error: .badResponse("libcurl could not create a handle"))
-            return
+            return true
         }
         call.curl = easy
         let spec = call.spec
@@ -41,6 +40,7 @@ final class CurlTransport: BackendTransport {
             call.curl = nil
             sink?.transport(self, didFinish: call, error: error)
         }
+        return true
     }
 
     func close() {

@@ -11,7 +11,7 @@ internal import Glibc
 /// streaming or a proxy keep using libcurl (`accepts` says which).
 final class NativeHTTP1Transport: BackendTransport {
     unowned(unsafe) let loop: EventLoop
-    weak var sink: (any BackendTransportSink)?
+    unowned(unsafe) var sink: (any BackendTransportSink)?
     /// Pools by origin as written in the URL (`localhost:80` and `127.0.0.1:80` are separate pools,
     /// as in libcurl's connection cache).
     private var pools: [String: OriginPool] = [:]
@@ -36,17 +36,10 @@ final class NativeHTTP1Transport: BackendTransport {
         return t
     }
 
-    /// Plain http to an IP address (or `localhost`).
-    func accepts(_ spec: BackendCallSpec) -> Bool {
-        target(for: spec.url) != nil
-    }
-
-    /// Starts a call on the pool of its origin (`accepts` was true for it).
-    func start(_ call: BackendCall) {
-        guard let target = target(for: call.spec.url) else {
-            complete(call, error: .badResponse("not a plain-http URL at an IP address: \(call.spec.url)"))
-            return
-        }
+    /// Starts a call on the pool of its origin; false (nothing done) unless it is plain http to an
+    /// IP address (or `localhost`).
+    func start(_ call: BackendCall) -> Bool {
+        guard let target = target(for: call.spec.url) else { return false }
         let key = target.hostHeader
         let pool: OriginPool
         if let p = pools[key] {
@@ -56,6 +49,7 @@ final class NativeHTTP1Transport: BackendTransport {
             pools[key] = pool
         }
         pool.submit(call, target: target)
+        return true
     }
 
     /// Reports a finished call to the client (which recycles it).

@@ -9,10 +9,9 @@ struct PendingReply {
     var id: String?
     /// Whether the message was a binary frame (the raw format answers in kind).
     var binary: Bool
-    /// The route's delivery (the `Gateway-Deliver` response header overrides it).
-    var deliver: Route.Deliver
-    /// The route's metrics index.
-    var routeIndex: Int
+    /// The route: its delivery (the `Gateway-Deliver` response header overrides it) and metrics
+    /// index. The shared object, so keeping it costs one reference, not a copy of the route.
+    var route: RouteRef
 }
 
 /// Keeps replies in the order the client sent its messages, even when backend calls finish out of

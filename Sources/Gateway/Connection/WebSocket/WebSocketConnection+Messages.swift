@@ -42,21 +42,20 @@ extension WebSocketConnection {
                                        bodyIsJSON: module.parser == .json, deliver: ref.route.deliver)
             deliverReply(seq: seq, outcome: outcome, body: body)
         case .url(let url):
-            startCall(url: url, route: ref.route, message: decoded, body: body, seq: seq)
+            startCall(url: url, ref: ref, message: decoded, body: body, seq: seq)
         }
     }
 
-    private func startCall(url: String, route: Route, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64) {
+    private func startCall(url: String, ref: RouteRef, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64) {
         let ctx = context
         let call = ctx.backend.makeCall(purpose: .message(seq: seq), handler: self)
         call.spec.fillMessage(
-            url: url, route: route, command: message.command, seq: seq, key: identity.key, user: handle?.user,
+            url: url, route: ref.route, command: message.command, seq: seq, key: identity.key, user: handle?.user,
             rooms: handle?.rooms ?? [], forwardable: forwardable, moduleForwardHeaders: module.forwardHeaders,
             traceID: traceID, body: body, contentType: Self.contentType(parser: module.parser, binary: message.binary),
             limits: ctx.limits, traceRNG: &ctx.traceRNG)
         machine.callStarted()
-        replies.markWaiting(seq, PendingReply(command: message.command, id: message.id, binary: message.binary,
-                                              deliver: route.deliver, routeIndex: route.metricsIndex))
+        replies.markWaiting(seq, PendingReply(command: message.command, id: message.id, binary: message.binary, route: ref))
         ctx.backend.start(call)
     }
 
@@ -73,7 +72,7 @@ extension WebSocketConnection {
 
     func backendCallDidComplete(_ call: BackendCall) {
         guard case .message(let seq) = call.purpose, let pending = replies.pending(seq) else { return }
-        context.recordCall(call, routeIndex: pending.routeIndex)
+        context.recordCall(call, routeIndex: pending.route.route.metricsIndex)
         guard !socketClosed else { return }  // the reply has nobody to go to
         messageCallCompleted(call, seq: seq, pending)
         perform(machine.callFinished(now: context.loop.now))
@@ -91,7 +90,7 @@ extension WebSocketConnection {
         }
         // Session changes first, then delivery, then Gateway-Close.
         let close = applySessionHeaders(call.response)
-        var deliver = pending.deliver
+        var deliver = pending.route.route.deliver
         if let h = call.response.header("gateway-deliver") {
             if let d = Route.Deliver(header: h) {
                 deliver = d
