@@ -3,7 +3,7 @@
 # comparisons of a refactor.
 #
 #   S1  round trip through the C backend: raw module whose default route is POST /echo on
-#       /work/shared/bench/backend (or $BENCH_TOOLS_DIR/backend)
+#       ../shared/bench/backend (or $BENCH_TOOLS_DIR/backend)
 #   S2  local echo: raw module with {"local":"echo"}
 #
 # Per run: start the gateway under `valgrind --tool=callgrind` (--loops 1, --io-engine ENGINE),
