@@ -1,11 +1,5 @@
 internal import GatewayIO
 
-/// What a delivery writes to: a WebSocket connection (or, in tests, a recorder).
-protocol PushReceiver: AnyObject {
-    /// Writes a shared push frame; returns whether it was queued.
-    func push(_ frames: PushFrames) -> Bool
-}
-
 /// One loop's part of the session index: its WebSocket sessions by id, by user and by room.
 /// Every operation is O(1) (dictionary) except delivery, which is linear in the recipients.
 /// A user or room spans loops; each loop indexes only its own connections, and deliveries are handed
