@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "GatewayBench",
             dependencies: [
-                "GatewayIO", "GatewayWebSocket", "GatewayBuffers",
+                "GatewayIO", "GatewayHTTP1", "GatewayWebSocket", "GatewayBuffers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -76,6 +76,6 @@ let package = Package(
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayJSONTests", dependencies: ["GatewayJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayBackendTests", dependencies: ["GatewayBackend", "GatewayIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayHTTP1"], swiftSettings: swiftSettings),
     ]
 )

@@ -147,11 +147,10 @@ extension BackendResponse {
     /// Whether the `Content-Length` fields disagree (`5` and `6`, or `5, 6`): invalid framing
     /// (RFC 9112 §6.3) that libcurl would accept. Identical repeats are fine.
     var hasConflictingContentLength: Bool {
-        var seen: Substring?
+        var seen: String?
         for value in values("content-length") {
             for part in value.split(separator: ",") {
-                let v = part.drop { $0 == " " || $0 == "\t" }
-                let trimmed = v.prefix(v.count - v.reversed().prefix { $0 == " " || $0 == "\t" }.count)
+                let trimmed = part.trimmingOWS()
                 if let s = seen, s != trimmed { return true }
                 seen = trimmed
             }

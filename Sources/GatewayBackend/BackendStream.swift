@@ -1,5 +1,5 @@
-public import GatewayBuffers
-public import GatewayIO
+internal import GatewayBuffers
+internal import GatewayIO
 internal import CGatewayShims
 
 /// Receives a streamed exchange's events, on the loop that started it.

@@ -1,6 +1,7 @@
 internal import Synchronization
 internal import GatewayBuffers
 internal import GatewayIO
+internal import GatewayHTTP1
 
 /// The fanout publisher over HTTP: one keep-alive connection to `--pub-http`, one `POST` at a time
 /// (a publish that falls due while a request is outstanding waits for its response, then the
@@ -14,7 +15,10 @@ final class HTTPPublisher: ConnectionHandler {
     private(set) var connection: TCPConnection?
     /// A request is outstanding.
     private(set) var busy = false
-    private var response: [UInt8] = []
+    /// Reads the responses of this connection (a new one per connection).
+    private var parser = HTTPResponseParser()
+    /// The status of the final response being read.
+    private var status = 0
     private var stopped = false
 
     init(worker: BenchWorker, url: BenchURL, body: Template, headers: [String]) {
@@ -33,6 +37,7 @@ final class HTTPPublisher: ConnectionHandler {
     /// Opens the connection if there is none.
     func connect() {
         guard connection == nil, !stopped else { return }
+        parser = HTTPResponseParser()
         guard let c = try? worker.loop.connect(to: url.address, handler: self) else {
             markFailedIfFirst()
             return
@@ -56,7 +61,7 @@ final class HTTPPublisher: ConnectionHandler {
             b.write(string: "\r\n\r\n")
             b.write(payload)
         }
-        response.removeAll(keepingCapacity: true)
+        parser.expect(headRequest: false)
         busy = true
     }
 
@@ -91,25 +96,42 @@ final class HTTPPublisher: ConnectionHandler {
 
     func connectionDidReceive(_ connection: TCPConnection, _ bytes: UnsafeMutableRawBufferPointer) {
         guard busy else { return }
-        response.append(contentsOf: UnsafeRawBufferPointer(bytes))
-        switch response.withUnsafeBytes({ HTTPResponseScanner.scan($0) }) {
-        case .incomplete:
-            break
-        case .complete(let status, let keepAlive, _):
-            finish(status: status, keepAlive: keepAlive)
-        case .invalid:
+        var ended = false
+        do throws(HTTPResponseParseError) {
+            _ = try parser.feed(UnsafeRawBufferPointer(bytes)) { event in self.take(event, ended: &ended) }
+        } catch {
             busy = false
             worker.stats.publishErrors += 1
+            if worker.stats.firstError == nil { worker.stats.firstError = "publish answered with bad HTTP: \(error)" }
             connection.abort()
+            return
         }
+        // Finished outside the parser's callback: finishing may send the next publish, which
+        // announces it to the parser.
+        if ended { finish(status: status, keepAlive: !parser.lastResponseMustClose) }
+    }
+
+    /// Notes the status of the final response, and pauses at its end.
+    private func take(_ event: HTTPResponseEvent, ended: inout Bool) -> HTTPParserAction {
+        switch event {
+        case .head(let head):
+            status = head.status
+        case .end where status >= 200:
+            ended = true
+            return .pause
+        default:
+            break
+        }
+        return .proceed
     }
 
     func connectionDidReachEOF(_ connection: TCPConnection) {
+        // A close-delimited body ends here; any other cut-short response is counted when the
+        // connection closes with the publish still outstanding.
         if busy {
-            let r = response.withUnsafeBytes { HTTPResponseScanner.scan($0) }
-            if case .incomplete(closeDelimited: true) = r, let status = Self.status(response) {
-                finish(status: status, keepAlive: false)
-            }
+            var ended = false
+            try? parser.finish { event in self.take(event, ended: &ended) }
+            if ended { finish(status: status, keepAlive: false) }
         }
         connection.close()
         if self.connection === connection { self.connection = nil }
@@ -128,11 +150,6 @@ final class HTTPPublisher: ConnectionHandler {
             if worker.stats.firstError == nil { worker.stats.firstError = "publish failed: \(error.map { "\($0)" } ?? "connection closed")" }
             worker.publishDue()
         }
-    }
-
-    private static func status(_ bytes: [UInt8]) -> Int? {
-        guard bytes.count >= 12 else { return nil }
-        return Int(String(decoding: bytes[9..<12], as: UTF8.self))
     }
 }
 

@@ -85,6 +85,15 @@ enum HTTPBytes {
         }
     }
 
+    /// Index of the first SP in `line[start...]`, or `line.count`: where a start-line token ends.
+    static func endOfToken(in line: UnsafeRawBufferPointer, from start: Int) -> Int {
+        var end = start
+        while end < line.count, line[end] != space {
+            end += 1
+        }
+        return end
+    }
+
     /// Index of the first LF in `buffer[start...]`, or nil.
     @inline(__always)
     static func firstLF(in buffer: UnsafeRawBufferPointer, from start: Int) -> Int? {

@@ -63,7 +63,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// optional whitespace around elements).
     static func listContains(_ list: UnsafeRawBufferPointer, _ token: UnsafeRawBufferPointer) -> Bool {
         var found = false
-        HTTPRequestParser.forEachListElement(list, skippingEmpty: false) { element in
+        HTTPFieldLines.forEachListElement(list, skippingEmpty: false) { element in
             if !found && equalsIgnoringCase(element, token) { found = true }
         }
         return found

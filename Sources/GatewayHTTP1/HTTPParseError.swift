@@ -100,3 +100,9 @@ public enum HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 }
+
+extension HTTPParseError: HTTPFramingFailure {
+    static func startLineTooLong(limit: Int) -> Self { .requestLineTooLong(limit: limit) }
+    /// Requests may always start; the core never reports this for them.
+    static var unexpectedStartLine: Self { .invalidRequestLine }
+}

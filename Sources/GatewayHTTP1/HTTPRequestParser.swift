@@ -21,72 +21,28 @@
 /// After an error the parser stays failed: every later `feed` throws the same error. Answer with
 /// `HTTPResponseWriter.writeError(_:into:)` and close the connection.
 public struct HTTPRequestParser {
-    /// Where the parser is within the current request.
-    enum State {
-        /// Scanning a head (possibly nothing buffered yet).
-        case head
-        /// Everything of the request is parsed; `.end` still has to be reported (e.g. after a pause).
-        case endPending
-        /// Reading a `Content-Length` body.
-        case fixedBody(remaining: Int)
-        /// Reading a chunk-size line (size digits, then extensions); see the `chunk*` properties.
-        case chunkLine
-        /// Saw the CR of a chunk-size line; expecting LF.
-        case chunkLineLF(size: Int)
-        /// Reading chunk data.
-        case chunkData(remaining: Int)
-        /// Expecting the CR after chunk data.
-        case chunkDataCR
-        /// Expecting the LF after chunk data.
-        case chunkDataLF
-        /// Scanning the trailer section after the last chunk.
-        case trailers
-    }
-
     /// The limits this parser enforces.
     public let limits: HTTPParserLimits
 
-    var state: State = .head
     /// Set once an error was thrown; every later `feed` rethrows it.
     var failure: HTTPParseError?
-
-    // Field-section scanner (a head, or a trailer section); see HTTPRequestParser+Section.swift.
-    /// Bytes of an incomplete section, kept across `feed` calls.
-    var section: [UInt8] = []
-    /// Offset in the section where the current line starts.
-    var lineStart = 0
-    /// Whether the start line is done (always true for a trailer section).
-    var sawStartLine = false
-    /// Completed field lines in the section.
-    var fieldLines = 0
-
-    // Chunked body; see HTTPRequestParser+Chunked.swift.
-    /// Body bytes announced so far by chunk sizes, for the cumulative body limit.
-    var bodyBytes = 0
-    /// The chunk size being parsed.
-    var chunkSize = 0
-    /// Hex digits seen in the current chunk-size line.
-    var chunkDigits = 0
-    /// Bytes of the current chunk-size line (size and extensions), excluding CRLF.
-    var chunkLineBytes = 0
-    /// Whether the current chunk-size line is past the size, in the extensions.
-    var inChunkExtension = false
-
-    /// Sections up to this capacity keep their buffer between requests; larger ones are freed so an
-    /// idle connection does not pin a buffer sized for its largest head.
-    static let retainedSectionCapacity = 4096
+    /// The request side of the shared core: CRLF only, the request limits.
+    let policy: HTTPFramingPolicy
+    /// The message loop shared with the response parser.
+    var reader = HTTPMessageReader()
 
     /// Creates a parser.
     /// - Parameter limits: size limits; the defaults are documented on `HTTPParserLimits`.
     public init(limits: HTTPParserLimits = .init()) {
         self.limits = limits
+        self.policy = HTTPFramingPolicy(limits, request: true)
     }
 
     /// Whether no part of a request is buffered or in progress: a read timeout that fires now is an
     /// idle keep-alive connection, not a slow request. False after an error.
     public var isIdle: Bool {
-        guard failure == nil, case .head = state else { return false }
-        return section.isEmpty
+        guard failure == nil, case .head = reader.state else { return false }
+        return reader.scanner.isEmpty
     }
 
     /// Feeds bytes and reports the events they complete, in order.
@@ -109,83 +65,36 @@ public struct HTTPRequestParser {
             return try run(input, onEvent)
         } catch {
             failure = error
-            state = .head
-            section = []
+            reader.close(discarding: true)
             throw error
         }
     }
 
-    /// The state loop behind `feed`.
+    /// The loop behind `feed`: the shared reader, with request heads parsed here.
     mutating func run(
         _ input: UnsafeRawBufferPointer,
         _ onEvent: (HTTPParserEvent) -> HTTPParserAction
     ) throws(HTTPParseError) -> Int {
-        let count = input.count
         var i = 0
-        while true {
-            switch state {
-            case .head:
-                guard i < count else { return i }
-                guard case .complete(let start, let end) = try scanSection(input, from: i) else { return count }
-                let head = try finishHead(input, start: start, end: end)
-                i = end
-                if onEvent(.head(head)) == .pause { return i }
-
-            case .endPending:
-                state = .head
-                if onEvent(.end) == .pause { return i }
-
-            case .fixedBody(let remaining):
-                guard i < count else { return i }
-                let take = min(remaining, count - i)
-                state = take == remaining ? .endPending : .fixedBody(remaining: remaining - take)
-                let piece = UnsafeRawBufferPointer(rebasing: input[i..<(i + take)])
-                i += take
-                if onEvent(.body(piece)) == .pause { return i }
-
-            case .chunkLine:
-                guard i < count else { return i }
-                i = try scanChunkLine(input, from: i)
-
-            case .chunkLineLF(let size):
-                guard i < count else { return i }
-                guard input[i] == HTTPBytes.lf else { throw .invalidLineTerminator }
-                i += 1
-                if size == 0 {
-                    beginSection(startLine: false)
-                    state = .trailers
-                } else {
-                    state = .chunkData(remaining: size)
-                }
-
-            case .chunkData(let remaining):
-                guard i < count else { return i }
-                let take = min(remaining, count - i)
-                state = take == remaining ? .chunkDataCR : .chunkData(remaining: remaining - take)
-                let piece = UnsafeRawBufferPointer(rebasing: input[i..<(i + take)])
-                i += take
-                if onEvent(.body(piece)) == .pause { return i }
-
-            case .chunkDataCR:
-                guard i < count else { return i }
-                guard input[i] == HTTPBytes.cr else { throw .invalidChunkTerminator }
-                i += 1
-                state = .chunkDataLF
-
-            case .chunkDataLF:
-                guard i < count else { return i }
-                guard input[i] == HTTPBytes.lf else { throw .invalidChunkTerminator }
-                i += 1
-                beginChunkLine()
-
-            case .trailers:
-                guard i < count else { return i }
-                guard case .complete(let start, let end) = try scanSection(input, from: i) else { return count }
-                try finishTrailers(input, start: start, end: end)
-                i = end
-                state = .endPending
-            }
+        // Requests never close the reader (the connection decides), so `afterClose` is unreachable.
+        while case .head(let start, let end) = try reader.run(
+            input, from: &i, policy: policy, bodyLimit: limits.maxBodyBytes, map: HTTPParseError.init,
+            afterClose: .invalidRequestLine, onBody: { onEvent(.body($0)) }, onEnd: { onEvent(.end) })
+        {
+            if onEvent(.head(try finishHead(input, start: start, end: end))) == .pause { break }
         }
+        return i
+    }
+
+    /// Parses a completed head and moves to the body state its framing calls for.
+    mutating func finishHead(_ input: UnsafeRawBufferPointer, start: Int, end: Int) throws(HTTPParseError) -> HTTPRequestHead {
+        let limits = self.limits, policy = self.policy
+        let fieldCount = reader.scanner.fieldLines
+        let parsed = try reader.scanner.withCompleteSection(input, start: start, end: end) { raw throws(HTTPParseError) in
+            try Self.parseHead(raw, fieldCount: fieldCount, limits: limits, policy: policy)
+        }
+        reader.begin(parsed.framing, closeAfter: false)
+        return parsed.head
     }
 }
 

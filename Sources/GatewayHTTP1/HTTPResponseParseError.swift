@@ -99,3 +99,10 @@ public enum HTTPResponseParseError: Error, Sendable, Equatable, CustomStringConv
         }
     }
 }
+
+extension HTTPResponseParseError: HTTPFramingFailure {
+    static func startLineTooLong(limit: Int) -> Self { .statusLineTooLong(limit: limit) }
+    static var unexpectedStartLine: Self { .unsolicitedResponse }
+    /// Removed, not rejected, in responses (RFC 9112 §5.1); the core reports it only for requests.
+    static func whitespaceBeforeColon(index: Int) -> Self { .invalidHeaderName(index: index) }
+}

@@ -42,32 +42,6 @@
 /// After an error the parser stays failed: every later `feed` and `finish` throws the same error.
 /// Close the connection.
 public struct HTTPResponseParser {
-    /// Where the parser is within the current response.
-    enum State {
-        /// Scanning a head (possibly nothing buffered yet).
-        case head
-        /// Everything of the response is parsed; `.end` still has to be reported (e.g. after a pause).
-        case endPending
-        /// Reading a `Content-Length` body.
-        case fixedBody(remaining: Int)
-        /// Reading a body that ends when the connection does.
-        case closeDelimitedBody
-        /// Reading a chunk-size line (size digits, then extensions); see the `chunk*` properties.
-        case chunkLine
-        /// Saw the CR of a chunk-size line; expecting LF.
-        case chunkLineLF(size: Int)
-        /// Reading chunk data.
-        case chunkData(remaining: Int)
-        /// Expecting the line ending (CRLF or LF) after chunk data.
-        case chunkDataCR
-        /// Saw the CR after chunk data; expecting LF.
-        case chunkDataLF
-        /// Scanning the trailer section after the last chunk.
-        case trailers
-        /// A response that ends the connection is complete, or `finish` was called: no more bytes.
-        case closed
-    }
-
     /// The limits this parser enforces. Changing them between responses is fine; `maxBodyBytes` is
     /// captured by `expect`, so a change applies to the requests announced afterwards.
     public var limits: HTTPResponseParserLimits
@@ -85,7 +59,6 @@ public struct HTTPResponseParser {
     /// without allocating.
     public var collectsFields = true
 
-    var state: State = .head
     /// Set once an error was thrown; every later `feed` and `finish` rethrows it.
     var failure: HTTPResponseParseError?
 
@@ -93,36 +66,14 @@ public struct HTTPResponseParser {
     var expectations = ExpectationQueue()
     /// Whether an interim response of the current request was received (its final one has not).
     var interimReceived = false
-    /// Whether the state after the pending `.end` is `.closed` rather than `.head`.
-    var closeAfterEnd = false
     /// The body limit of the current response.
     var bodyLimit = 0
-    /// Body bytes of the current response announced by chunk sizes, or received when close-delimited.
-    var bodyBytes = 0
 
-    // Field-section scanner (a head, or a trailer section); see HTTPResponseParser+Section.swift.
-    /// Bytes of an incomplete section, kept across `feed` calls.
-    var section: [UInt8] = []
-    /// Offset in the section where the current line starts.
-    var lineStart = 0
-    /// Whether the start line is done (always true for a trailer section).
-    var sawStartLine = false
-    /// Completed field lines in the section.
-    var fieldLines = 0
+    /// The message loop shared with the request parser.
+    var reader = HTTPMessageReader()
 
-    // Chunked body; see HTTPResponseParser+Chunked.swift.
-    /// The chunk size being parsed.
-    var chunkSize = 0
-    /// Hex digits seen in the current chunk-size line.
-    var chunkDigits = 0
-    /// Bytes of the current chunk-size line (size and extensions), excluding the line ending.
-    var chunkLineBytes = 0
-    /// Whether the current chunk-size line is past the size, in the extensions.
-    var inChunkExtension = false
-
-    /// Sections up to this capacity keep their buffer between responses; larger ones are freed so an
-    /// idle pooled connection does not pin a buffer sized for its largest head.
-    static let retainedSectionCapacity = 4096
+    /// The response side of the shared core: bare LF accepted, the response limits as they are now.
+    var policy: HTTPFramingPolicy { HTTPFramingPolicy(limits, request: false) }
 
     /// Creates a parser.
     /// - Parameter limits: size limits; the defaults are documented on `HTTPResponseParserLimits`.
@@ -155,8 +106,8 @@ public struct HTTPResponseParser {
     /// the connection can be reused is `lastResponseMustClose`.
     public var isIdle: Bool {
         guard failure == nil, !interimReceived else { return false }
-        switch state {
-        case .head: return section.isEmpty
+        switch reader.state {
+        case .head: return reader.scanner.isEmpty
         case .closed: return true
         default: return false
         }
@@ -217,118 +168,81 @@ public struct HTTPResponseParser {
     /// `expectedResponseCount` tells how many requests were lost.
     mutating func fail(_ error: HTTPResponseParseError) {
         failure = error
-        state = .closed
-        section = []
+        reader.close(discarding: true)
     }
 
     /// The work behind `finish`.
     mutating func close(_ onEvent: (HTTPResponseEvent) -> HTTPParserAction) throws(HTTPResponseParseError) {
-        if case .endPending = state {
-            state = closeAfterEnd ? .closed : .head
-            _ = onEvent(.end)
-        }
-        switch state {
-        case .closeDelimitedBody:
+        if reader.takePendingEnd() { _ = onEvent(.end) }
+        switch reader.state {
+        case .body where reader.body.isCloseDelimited:
             _ = onEvent(.end)
         case .head:
-            guard section.isEmpty, !interimReceived else { throw .incompleteResponse }
+            guard reader.scanner.isEmpty, !interimReceived else { throw .incompleteResponse }
         case .closed:
             break
         default:
             throw .incompleteResponse
         }
-        state = .closed
+        reader.close(discarding: false)
         let unanswered = expectations.count
         guard unanswered == 0 else { throw .noResponse(unanswered: unanswered) }
     }
 
-    /// The state loop behind `feed`.
+    /// The loop behind `feed`: the shared reader, with response heads parsed here. A status line
+    /// is refused as soon as it begins when no request is outstanding.
     mutating func run(
         _ input: UnsafeRawBufferPointer,
         _ onEvent: (HTTPResponseEvent) -> HTTPParserAction
     ) throws(HTTPResponseParseError) -> Int {
-        let count = input.count
         var i = 0
-        while true {
-            switch state {
-            case .head:
-                guard i < count else { return i }
-                guard case .complete(let start, let end) = try scanSection(input, from: i) else { return count }
-                let action = try finishHead(input, start: start, end: end, onEvent)
-                i = end
-                if action == .pause { return i }
-
-            case .endPending:
-                state = closeAfterEnd ? .closed : .head
-                if onEvent(.end) == .pause { return i }
-
-            case .fixedBody(let remaining):
-                guard i < count else { return i }
-                let take = min(remaining, count - i)
-                state = take == remaining ? .endPending : .fixedBody(remaining: remaining - take)
-                let piece = UnsafeRawBufferPointer(rebasing: input[i..<(i + take)])
-                i += take
-                if onEvent(.body(piece)) == .pause { return i }
-
-            case .closeDelimitedBody:
-                guard i < count else { return i }
-                // Everything up to the close is body; reject the piece that crosses the limit before
-                // reporting any of it.
-                let take = count - i
-                guard take <= bodyLimit - bodyBytes else { throw .bodyTooLarge(limit: bodyLimit) }
-                bodyBytes += take
-                let piece = UnsafeRawBufferPointer(rebasing: input[i..<count])
-                i = count
-                if onEvent(.body(piece)) == .pause { return i }
-
-            case .chunkLine:
-                guard i < count else { return i }
-                i = try scanChunkLine(input, from: i)
-
-            case .chunkLineLF(let size):
-                guard i < count else { return i }
-                guard input[i] == HTTPBytes.lf else { throw .invalidLineTerminator }
-                i += 1
-                endChunkLine(size: size)
-
-            case .chunkData(let remaining):
-                guard i < count else { return i }
-                let take = min(remaining, count - i)
-                state = take == remaining ? .chunkDataCR : .chunkData(remaining: remaining - take)
-                let piece = UnsafeRawBufferPointer(rebasing: input[i..<(i + take)])
-                i += take
-                if onEvent(.body(piece)) == .pause { return i }
-
-            case .chunkDataCR:
-                guard i < count else { return i }
-                let c = input[i]
-                i += 1
-                if c == HTTPBytes.cr {
-                    state = .chunkDataLF
-                } else if c == HTTPBytes.lf {
-                    beginChunkLine()
-                } else {
-                    throw .invalidChunkTerminator
-                }
-
-            case .chunkDataLF:
-                guard i < count else { return i }
-                guard input[i] == HTTPBytes.lf else { throw .invalidChunkTerminator }
-                i += 1
-                beginChunkLine()
-
-            case .trailers:
-                guard i < count else { return i }
-                guard case .complete(let start, let end) = try scanSection(input, from: i) else { return count }
-                try finishTrailers(input, start: start, end: end)
-                i = end
-                state = .endPending
-
-            case .closed:
-                guard i < count else { return i }
-                throw .dataAfterClose
-            }
+        while case .head(let start, let end) = try reader.run(
+            input, from: &i, policy: policy, startLineAllowed: !expectations.isEmpty, bodyLimit: bodyLimit,
+            map: HTTPResponseParseError.init, afterClose: .dataAfterClose,
+            onBody: { onEvent(.body($0)) }, onEnd: { onEvent(.end) })
+        {
+            if try finishHead(input, start: start, end: end, onEvent) == .pause { break }
         }
+        return i
+    }
+
+    /// Parses a completed head for the oldest outstanding request, reports it (with its fields when
+    /// they are not collected) and moves to the body state its framing calls for. A final response
+    /// consumes the request's entry; an interim one leaves it. Returns what the callback asked for.
+    mutating func finishHead(
+        _ input: UnsafeRawBufferPointer, start: Int, end: Int,
+        _ onEvent: (HTTPResponseEvent) -> HTTPParserAction
+    ) throws(HTTPResponseParseError) -> HTTPParserAction {
+        // The scanner refused the status line already if nothing was expected.
+        guard let expectation = expectations.front else { throw .unsolicitedResponse }
+        let fieldCount = reader.scanner.fieldLines
+        let collect = collectsFields
+        // The events are reported inside the section's scope, where the field bytes are valid; the
+        // callback cannot observe the parser, so reporting before the state update below is safe.
+        let policy = self.policy
+        let (parsed, action) = try reader.scanner.withCompleteSection(input, start: start, end: end) {
+            raw throws(HTTPResponseParseError) -> (ParsedHead, HTTPParserAction) in
+            let parsed = try Self.parseHead(
+                raw, fieldCount: fieldCount, headRequest: expectation.isHead, maxBodyBytes: expectation.maxBodyBytes,
+                collectFields: collect, policy: policy)
+            var action = onEvent(.head(parsed.head))
+            if !collect {
+                guard let statusEnd = HTTPBytes.firstLF(in: raw, from: 0) else { throw .invalidStatusLine }
+                try HTTPFieldLines.forEach(in: raw, from: statusEnd + 1, policy: policy, map: HTTPResponseParseError.init) {
+                    name, value throws(HTTPResponseParseError) in
+                    if onEvent(.field(name: name, value: value)) == .pause { action = .pause }
+                }
+            }
+            return (parsed, action)
+        }
+        interimReceived = parsed.head.isInterim
+        if !parsed.head.isInterim {
+            expectations.removeFirst()
+            lastResponseMustClose = parsed.mustClose
+        }
+        bodyLimit = expectation.maxBodyBytes
+        reader.begin(parsed.framing, closeAfter: !parsed.head.isInterim && parsed.mustClose)
+        return action
     }
 }
 

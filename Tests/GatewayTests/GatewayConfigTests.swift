@@ -1,4 +1,5 @@
 @testable import Gateway
+import GatewayHTTP1
 import GatewayIO
 import Testing
 

@@ -1,4 +1,5 @@
 internal import GatewayJSON
+internal import GatewayHTTP1
 internal import GatewayIO
 #if canImport(Glibc)
 internal import Glibc

@@ -1,3 +1,4 @@
+internal import GatewayHTTP1
 public import GatewayIO
 
 /// The whole gateway configuration (`gateway.json`), validated. Immutable and shared by every loop.
@@ -184,7 +185,7 @@ public struct Route: Sendable, Equatable {
         /// Parses a `Gateway-Deliver` value: `sender`, `all`, `others`, `room` (the sender's rooms),
         /// `room:<name>`, `user:<id>`, `connections:<id>,<id>` or `none`.
         public init?(header value: String) {
-            let v = value.trimmedSpaces()
+            let v = value.trimmingOWS()
             switch v {
             case "sender": self = .sender
             case "all": self = .all
@@ -195,7 +196,7 @@ public struct Route: Sendable, Equatable {
                 if v.hasPrefix("room:"), v.count > 5 { self = .room(String(v.dropFirst(5))) }
                 else if v.hasPrefix("user:"), v.count > 5 { self = .user(String(v.dropFirst(5))) }
                 else if v.hasPrefix("connections:") {
-                    let ids = v.dropFirst(12).split(separator: ",").map { String($0).trimmedSpaces() }.filter { !$0.isEmpty }
+                    let ids = v.dropFirst(12).split(separator: ",").map { String($0).trimmingOWS() }.filter { !$0.isEmpty }
                     if ids.isEmpty { return nil }
                     self = .connections(ids)
                 } else { return nil }

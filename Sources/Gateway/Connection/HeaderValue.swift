@@ -1,3 +1,5 @@
+internal import GatewayHTTP1
+
 /// Helpers for header values that come from backends and clients and go into other headers.
 enum HeaderValue {
     /// Strips CR, LF and NUL so a value can never inject a header line.
@@ -8,16 +10,6 @@ enum HeaderValue {
 
     /// A comma-separated list (`Gateway-Join: a, b`), trimmed, without empty items.
     static func list(_ header: String) -> [String] {
-        header.split(separator: ",").map { String($0).trimmedSpaces() }.filter { !$0.isEmpty }
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces and tabs.
-    func trimmedSpaces() -> String {
-        var s = self[...]
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
+        header.split(separator: ",").map { String($0).trimmingOWS() }.filter { !$0.isEmpty }
     }
 }

@@ -1,3 +1,4 @@
+internal import GatewayHTTP1
 internal import GatewayBuffers
 /// W3C trace context (`traceparent`) for backend calls: continuing the client's trace when it sent
 /// one, starting a new one otherwise.
@@ -21,7 +22,7 @@ enum Traceparent {
 
     /// The trace id of a valid W3C `traceparent` value (`00-<32 hex>-<16 hex>-<2 hex>`), else nil.
     static func traceID(fromTraceparent value: String?) -> String? {
-        guard let v = value?.trimmedSpaces(), v.utf8.count == 55 else { return nil }
+        guard let v = value?.trimmingOWS(), v.utf8.count == 55 else { return nil }
         let parts = v.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0].utf8.count == 2, parts[1].utf8.count == 32, parts[2].utf8.count == 16, parts[3].utf8.count == 2,
               parts.allSatisfy({ $0.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) } }),

@@ -65,7 +65,7 @@ extension HTTPConnection {
             resumeHeld()
             return
         }
-        let user = call.response.header("gateway-set-user").map { HeaderValue.safe($0).trimmedSpaces() }.flatMap { $0.isEmpty ? nil : $0 }
+        let user = call.response.header("gateway-set-user").map { HeaderValue.safe($0).trimmingOWS() }.flatMap { $0.isEmpty ? nil : $0 }
         executeCommand(command, user: user)
     }
 

@@ -31,7 +31,7 @@ final class ProxyExchange: BackendStreamHandler {
     /// Starts the backend exchange.
     func start(head: HTTPRequestHead, route: HTTPProxyRoute) {
         let ctx = connection.context
-        let length = head.headers["content-length"].flatMap { Int($0.trimmedSpaces()) }
+        let length = head.headers["content-length"].flatMap { Int($0.trimmingOWS()) }
         let hasBody = (length ?? 0) > 0 || head.headers["transfer-encoding"] != nil
         stream.spec.fillProxy(
             head: head, route: route, clientAddress: connection.tcp.remoteAddress?.hostString ?? "unknown", hasBody: hasBody,
@@ -74,11 +74,11 @@ final class ProxyExchange: BackendStreamHandler {
         // Fields the backend names in its Connection header are hop-by-hop too (RFC 9110 §7.6.1).
         var drop = BackendCallSpec.hopByHop
         for h in headers where h.name.lowercased() == "connection" {
-            for t in h.value.split(separator: ",") { drop.insert(String(t).trimmedSpaces().lowercased()) }
+            for t in h.value.split(separator: ",") { drop.insert(String(t).trimmingOWS().lowercased()) }
         }
         for h in headers {
             let lower = h.name.lowercased()
-            if lower == "content-length" { length = Int(h.value.trimmedSpaces()); continue }
+            if lower == "content-length" { length = Int(h.value.trimmingOWS()); continue }
             // Gateway-* response fields are the gateway protocol's, never the client's business.
             if drop.contains(lower) || lower.hasPrefix("gateway-") { continue }
             out.add(name: h.name, value: h.value)

@@ -1,3 +1,4 @@
+internal import GatewayHTTP1
 internal import GatewayBackend
 internal import GatewayBuffers
 internal import GatewayIO
@@ -118,14 +119,14 @@ extension WebSocketConnection {
     func applySessionHeaders(_ r: BackendResponse) -> (WebSocketCloseCode, String)? {
         guard let h = handle else { return nil }
         if let u = r.header("gateway-set-user") {
-            let v = HeaderValue.safe(u).trimmedSpaces()
+            let v = HeaderValue.safe(u).trimmingOWS()
             context.sessions.setUser(h, v.isEmpty ? nil : v)
         }
         if let j = r.header("gateway-join") { context.sessions.join(h, HeaderValue.list(j)) }
         if let l = r.header("gateway-leave") { context.sessions.leave(h, HeaderValue.list(l)) }
         guard let c = r.header("gateway-close") else { return nil }
         // `4000 reason`: a code from the application range (or 1000) and an optional reason.
-        let parts = c.trimmedSpaces().split(separator: " ", maxSplits: 1)
+        let parts = c.trimmingOWS().split(separator: " ", maxSplits: 1)
         var code = WebSocketCloseCode.normalClosure
         if let first = parts.first, let n = UInt16(first), n == 1000 || (3000...4999).contains(n) {
             code = WebSocketCloseCode(rawValue: n)
