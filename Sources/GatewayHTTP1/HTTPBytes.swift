@@ -86,6 +86,7 @@ enum HTTPBytes {
     }
 
     /// Index of the first SP in `line[start...]`, or `line.count`: where a start-line token ends.
+    @inline(__always)
     static func endOfToken(in line: UnsafeRawBufferPointer, from start: Int) -> Int {
         var end = start
         while end < line.count, line[end] != space {

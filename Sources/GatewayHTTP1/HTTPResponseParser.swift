@@ -220,8 +220,9 @@ public struct HTTPResponseParser {
         // The events are reported inside the section's scope, where the field bytes are valid; the
         // callback cannot observe the parser, so reporting before the state update below is safe.
         let policy = self.policy
-        let (parsed, action) = try reader.scanner.withCompleteSection(input, start: start, end: end) {
-            raw throws(HTTPResponseParseError) -> (ParsedHead, HTTPParserAction) in
+        // Only the small parts leave the closure: the head itself went to the callback.
+        let (framing, interim, mustClose, action) = try reader.scanner.withCompleteSection(input, start: start, end: end) {
+            raw throws(HTTPResponseParseError) -> (HTTPBodyReader.Framing?, Bool, Bool, HTTPParserAction) in
             let parsed = try Self.parseHead(
                 raw, fieldCount: fieldCount, headRequest: expectation.isHead, maxBodyBytes: expectation.maxBodyBytes,
                 collectFields: collect, policy: policy)
@@ -233,15 +234,15 @@ public struct HTTPResponseParser {
                     if onEvent(.field(name: name, value: value)) == .pause { action = .pause }
                 }
             }
-            return (parsed, action)
+            return (parsed.framing, parsed.head.isInterim, parsed.mustClose, action)
         }
-        interimReceived = parsed.head.isInterim
-        if !parsed.head.isInterim {
+        interimReceived = interim
+        if !interim {
             expectations.removeFirst()
-            lastResponseMustClose = parsed.mustClose
+            lastResponseMustClose = mustClose
         }
         bodyLimit = expectation.maxBodyBytes
-        reader.begin(parsed.framing, closeAfter: !parsed.head.isInterim && parsed.mustClose)
+        reader.begin(framing, closeAfter: !interim && mustClose)
         return action
     }
 }
