@@ -1,22 +1,6 @@
 import GatewayHTTP1
 import Testing
 
-/// A response event as the tests record it: heads compared by value, consecutive body pieces
-/// concatenated.
-enum RecordedResponse: Equatable, Sendable, CustomStringConvertible {
-    case head(HTTPResponseHead)
-    case body([UInt8])
-    case end
-
-    var description: String {
-        switch self {
-        case .head(let head): "head(\(head.version) \(head.status) \(head.reason.debugDescription) \(head.headers.fields))"
-        case .body(let bytes): "body(\(String(decoding: bytes, as: UTF8.self).debugDescription))"
-        case .end: "end"
-        }
-    }
-}
-
 /// A request the client sent, as announced to the parser with `expect`.
 struct SentRequest: Sendable, Equatable {
     var isHead = false
@@ -42,9 +26,10 @@ struct ResponseRun {
     var ends: Int { events.count(where: { $0 == .end }) }
 }
 
-/// Feeds `chunks` the way a backend client does: every request is announced first (the client
-/// pipelines them), bytes the parser did not consume are kept and fed again with the next chunk
-/// appended, and `finish` is called after the last chunk when `finish` is true (the backend closed).
+/// Feeds `chunks` to a new response parser the way a backend client does: every request is
+/// announced first (the client pipelines them), then the chunks are fed as
+/// `feedChunks(_:to:pauseOn:stopAtPause:)` does, and `finish` is called after the last chunk when `finish`
+/// is true (the backend closed) and no error came first.
 ///
 /// - Parameters:
 ///   - pauseOn: events after which the callback returns `.pause`. After a pause the driver feeds
@@ -66,76 +51,66 @@ func driveResponses(
     for request in requests {
         parser.expect(headRequest: request.isHead, maxBodyBytes: request.maxBodyBytes)
     }
-    var run = ResponseRun()
-    var paused = false
-    func onEvent(_ event: HTTPResponseEvent) -> HTTPParserAction {
+    let fed = feedChunks(chunks, to: &parser, pauseOn: pauseOn, stopAtPause: stopAtPause)
+    var run = ResponseRun(events: fed.events, leftover: fed.leftover, error: fed.error)
+    if finish, run.error == nil {
+        do throws(HTTPResponseParseError) {
+            try parser.finish { event in
+                HTTPResponseParser.record(event, into: &run.events, collectsFields: collectsFields) { _ in .proceed }
+            }
+        } catch {
+            run.error = error
+        }
+    }
+    run.mustClose = parser.lastResponseMustClose
+    run.expectedResponses = parser.expectedResponseCount
+    run.isIdle = parser.isIdle
+    return run
+}
+
+extension HTTPResponseParser: TestedParser {
+    mutating func feed(
+        _ input: UnsafeRawBufferPointer, recording events: inout [RecordedResponse],
+        action: (RecordedResponse) -> HTTPParserAction
+    ) throws(HTTPResponseParseError) -> Int {
+        let collectsFields = collectsFields
+        return try feed(input) { event in Self.record(event, into: &events, collectsFields: collectsFields, action: action) }
+    }
+
+    mutating func feed(
+        _ input: UnsafeRawBufferPointer, bodyPieces onBody: (UnsafeRawBufferPointer) -> Void
+    ) throws(HTTPResponseParseError) -> Int {
+        try feed(input) { event in
+            if case .body(let piece) = event { onBody(piece) }
+            return .proceed
+        }
+    }
+
+    /// Records `event` into `events` and answers what `action` returns for it. A `.field` event
+    /// (`collectsFields` false) is added to the head recorded just before it, so both settings
+    /// record the same events; the action for it is the action for that head, as a pause on a
+    /// field takes effect after the head's last field, like a pause on the head.
+    static func record(
+        _ event: HTTPResponseEvent, into events: inout [RecordedResponse], collectsFields: Bool,
+        action: (RecordedResponse) -> HTTPParserAction
+    ) -> HTTPParserAction {
         if case .field(let name, let value) = event {
-            guard case .head(var head)? = run.events.last else {
+            guard case .head(var head)? = events.last else {
                 Issue.record("a field event without a head before it")
                 return .proceed
             }
             #expect(!collectsFields, "field events while the parser collects fields")
             head.headers.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
-            run.events[run.events.count - 1] = .head(head)
-            // A pause here takes effect after the head's last field, like a pause on the head.
-            if pauseOn(.head(head)) {
-                paused = true
-                return .pause
-            }
-            return .proceed
+            events[events.count - 1] = .head(head)
+            return action(.head(head))
         }
         let recorded = recordResponse(event)
         if case .head(let head) = recorded, !collectsFields {
             #expect(head.headers.fields.isEmpty, "a head with fields while the parser does not collect them")
         }
-        if case .body(let bytes) = recorded, case .body(let previous)? = run.events.last {
-            run.events[run.events.count - 1] = .body(previous + bytes)
-        } else {
-            run.events.append(recorded)
-        }
-        if pauseOn(recorded) {
-            paused = true
-            return .pause
-        }
-        return .proceed
+        events.appendRecording(recorded)
+        return action(recorded)
     }
-    func done() -> ResponseRun {
-        run.mustClose = parser.lastResponseMustClose
-        run.expectedResponses = parser.expectedResponseCount
-        run.isIdle = parser.isIdle
-        return run
-    }
-
-    var pending: [UInt8] = []
-    var stopped = false
-    for chunk in chunks {
-        pending += chunk
-        while !stopped {
-            paused = false
-            let result = pending.withUnsafeBytes { raw in
-                Result { () throws(HTTPResponseParseError) -> Int in try parser.feed(raw, onEvent) }
-            }
-            switch result {
-            case .success(let consumed):
-                pending.removeFirst(consumed)
-            case .failure(let error):
-                run.error = error
-                run.leftover = pending
-                return done()
-            }
-            if !paused { break }
-            if stopAtPause { stopped = true }
-        }
-    }
-    run.leftover = pending
-    if finish {
-        do throws(HTTPResponseParseError) {
-            try parser.finish(onEvent)
-        } catch {
-            run.error = error
-        }
-    }
-    return done()
 }
 
 /// Copies an event out of the callback.
