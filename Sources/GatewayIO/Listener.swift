@@ -18,8 +18,9 @@ public final class ListeningSocket: @unchecked Sendable {
     ///     and the kernel spreads connections across them.
     ///   - backlog: the accept queue length; 4096 absorbs connection bursts (the kernel caps it at
     ///     `net.core.somaxconn`).
-    ///   - blocking: whether accepted sockets should be blocking (io_uring) or not (epoll) is decided
-    ///     at accept time; the listening socket itself is always non-blocking.
+    ///
+    /// The socket is created non-blocking; the io_uring engine switches it to blocking when it arms
+    /// the accept (io_uring completes operations on non-blocking files with EAGAIN).
     public init(address: SocketAddress, reusePort: Bool = true, backlog: Int32 = 4096) throws(IOError) {
         let s = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard s >= 0 else { throw IOError("socket", errno: errno) }
@@ -65,7 +66,6 @@ final class Listener {
     var closed = false
     /// Re-arms accepting after the process ran out of descriptors (EMFILE), without spinning.
     var retryTimer: LoopTimer?
-    var acceptArmed = false
 
     init(fd: Int32, handler: any AcceptHandler, id: Int, loop: EventLoop) {
         self.fd = fd

@@ -83,7 +83,7 @@ struct EchoServerTests {
         let address = socket.address
         let socketBox = SendableBox(socket)
         let group = try EventLoopGroup(count: 1, engine: engine) { loop in
-            loop.addListener(socketBox.value, handler: handler.value)
+            try loop.addListener(socketBox.value, handler: handler.value)
         }
         defer {
             group.stop()
