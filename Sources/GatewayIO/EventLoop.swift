@@ -55,6 +55,11 @@ public final class EventLoop: @unchecked Sendable {
     public internal(set) var bytesSent: UInt64 = 0
     /// Receives re-armed because every provided buffer was in use (io_uring ENOBUFS), since start.
     package internal(set) var receiveRearms = 0
+    /// Operations the engine parked because its submission queue was full, since start.
+    package var parkedSubmissions: Int {
+        if case .uring(let e) = engine { return e.parkedTotal }
+        return 0
+    }
 
     /// A descriptor watched for libcurl.
     struct Watch {

@@ -14,7 +14,7 @@ extension URingEngine: IOEngine {
         if flags & O_NONBLOCK != 0 { _ = try Syscall.call("fcntl(F_SETFL)") { fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) } }
         while acceptArmed.count <= id { acceptArmed.append(false) }
         acceptArmed[id] = true
-        guard let s = sqe() else { parked.push(.accept(fd: fd, id: id)); return }
+        guard let s = sqe() else { park(.accept(fd: fd, id: id)); return }
         prepareAccept(s, fd: fd, id: id)
     }
 
@@ -46,7 +46,7 @@ extension URingEngine: IOEngine {
         default: break
         }
         slots[s].recvArmed = true
-        guard let e = sqe() else { parked.push(.recv(c)); return }
+        guard let e = sqe() else { park(.recv(c)); return }
         prepareRecv(e, c)
     }
 
@@ -104,7 +104,7 @@ extension URingEngine: IOEngine {
             return l
         }
         slots[Int(c.slot)].connectAddress = storage
-        guard let s = sqe() else { parked.push(.connect(c, len)); return }
+        guard let s = sqe() else { park(.connect(c, len)); return }
         prepareConnect(s, c, len)
     }
 
@@ -123,7 +123,7 @@ extension URingEngine: IOEngine {
         if c.outbound.isEmpty { return .drained }
         slots[s].sendInFlight = true
         guard let e = sqe() else {
-            parked.push(.send(c))
+            park(.send(c))
             return .pending
         }
         prepareSend(e, c)
@@ -161,7 +161,7 @@ extension URingEngine: IOEngine {
 
     func pollWritable(_ c: TCPConnection) {
         slots[Int(c.slot)].sendInFlight = true
-        guard let s = sqe() else { parked.push(.sendPoll(c)); return }
+        guard let s = sqe() else { park(.sendPoll(c)); return }
         preparePoll(s, fd: c.fd, mask: UInt32(POLLOUT), userData: UserData(.sendPoll, slot: c.slot, generation: c.generation).raw)
     }
 
@@ -184,7 +184,7 @@ extension URingEngine: IOEngine {
         let gen = generation & 0xFF_FFFF
         watchSlots[id] = WatchSlot(armed: true, generation: gen)
         let ud = UserData(.watch, slot: UInt32(id), generation: gen).raw
-        guard let s = sqe() else { parked.push(.poll(fd: fd, mask: mask, userData: ud)); return }
+        guard let s = sqe() else { park(.poll(fd: fd, mask: mask, userData: ud)); return }
         preparePoll(s, fd: fd, mask: mask, userData: ud)
     }
 
@@ -197,7 +197,7 @@ extension URingEngine: IOEngine {
         guard watchSlots.contains(id), watchSlots[id].armed else { return }
         let ud = UserData(.watch, slot: UInt32(id), generation: watchSlots[id].generation).raw
         watchSlots[id].armed = false
-        guard let s = sqe() else { parked.push(.pollRemove(ud)); return }
+        guard let s = sqe() else { park(.pollRemove(ud)); return }
         preparePollRemove(s, ud)
     }
 

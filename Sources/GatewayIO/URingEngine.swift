@@ -33,6 +33,8 @@ final class URingEngine {
     var batches: [SendBatch] = []
     /// Operations that found the submission queue full, oldest first.
     var parked = RingQueue<Parked>()
+    /// Operations parked since start (tests check that a tiny ring really parks).
+    private(set) var parkedTotal = 0
     /// Ring setup flags actually in use (for the start-up log).
     let setupDescription: String
 
@@ -172,6 +174,13 @@ final class URingEngine {
         return io_uring_get_sqe(ring)
     }
 
+    /// Parks `op` until the next `wait` has room for it.
+    @inline(never)
+    func park(_ op: Parked) {
+        parkedTotal += 1
+        parked.push(op)
+    }
+
     /// Prepares a parked operation into `s`.
     func prepare(_ op: Parked, _ s: UnsafeMutablePointer<io_uring_sqe>) {
         switch op {
@@ -216,7 +225,7 @@ final class URingEngine {
     }
 
     func armWake() {
-        guard let s = sqe() else { parked.push(.wake); return }
+        guard let s = sqe() else { park(.wake); return }
         prepareWake(s)
     }
 
@@ -226,7 +235,7 @@ final class URingEngine {
     }
 
     func cancel(_ ud: UserData) {
-        guard let s = sqe() else { parked.push(.cancel(ud.raw)); return }
+        guard let s = sqe() else { park(.cancel(ud.raw)); return }
         prepareCancel(s, ud.raw)
     }
 

@@ -1,5 +1,6 @@
 import GatewayBuffers
 import GatewayIO
+import GatewayTestSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
