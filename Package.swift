@@ -70,12 +70,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Shared by the Swift test targets: the fake engine, `availableEngines()`, `SendableBox`.
+        .target(name: "GatewayTestSupport", dependencies: ["GatewayIO"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayBuffersTests", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayIOTests", dependencies: ["GatewayIO", "CGatewayShims"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayIOTests", dependencies: ["GatewayIO", "CGatewayShims", "GatewayTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayJSONTests", dependencies: ["GatewayJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "GatewayBackendTests", dependencies: ["GatewayBackend", "GatewayIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "GatewayBackendTests", dependencies: ["GatewayBackend", "GatewayIO", "GatewayTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayHTTP1"], swiftSettings: swiftSettings),
     ]
 )

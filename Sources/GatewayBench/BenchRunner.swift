@@ -17,7 +17,7 @@ struct BenchRunner {
     static let interrupted = Atomic<Bool>(false)
 
     /// Runs the scenario. Throws only when the loops cannot start.
-    func run() throws(IOError) -> BenchResult {
+    func run() throws(EventLoopGroupError) -> BenchResult {
         Self.installSignalHandlers()
         let control = RunControl()
         let log: PublishLog? = config.mode == .fanout

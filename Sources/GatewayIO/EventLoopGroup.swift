@@ -12,12 +12,14 @@ public final class EventLoopGroup: Sendable {
     private let threads: Locked<[pthread_t]>
 
     /// Starts `count` loops on `engine` (`auto` must be resolved first, see `IOEngineProbe`).
-    /// `setUp` runs on each loop's thread before its first tick; use it to create per-loop state.
-    /// Throws if any loop's engine fails to start.
-    public init(
+    /// `setUp` runs on each loop's thread before its first tick; use it to create per-loop state
+    /// (listeners, clients). The group starts only if every loop's engine and every `setUp`
+    /// succeeded; otherwise no loop runs, every thread is joined, each loop's descriptors are closed,
+    /// and the first failure is thrown.
+    public init<Failure: Error>(
         count: Int, engine: IOEngineKind, options: EventLoopOptions = .init(),
-        setUp: @escaping @Sendable (EventLoop) -> Void
-    ) throws(IOError) {
+        setUp: @escaping @Sendable (EventLoop) throws(Failure) -> Void
+    ) throws(EventLoopGroupError) {
         precondition(engine != .auto, "resolve .auto with IOEngineProbe before starting loops")
         let startup = LoopStartup(count: count)
         var threads: [pthread_t] = []
@@ -27,13 +29,22 @@ public final class EventLoopGroup: Sendable {
                 do throws(IOError) {
                     loop = try EventLoop(index: i, engineKind: engine, options: options)
                 } catch {
-                    startup.report(index: i, result: .failure(error))
+                    startup.report(index: i, result: .failure(.engine(loop: i, error)))
+                    return
+                }
+                do throws(Failure) {
+                    try setUp(loop)
+                } catch {
+                    startup.report(index: i, result: .failure(.setUp(loop: i, error)))
+                    loop.shutdown()
                     return
                 }
                 startup.report(index: i, result: .success(loop))
                 startup.waitForAll()
-                guard startup.allStarted else { return }
-                setUp(loop)
+                guard startup.allStarted else {
+                    loop.shutdown()
+                    return
+                }
                 loop.run()
             })
             var tid = pthread_t()
@@ -45,7 +56,7 @@ public final class EventLoopGroup: Sendable {
             }, box.toOpaque())
             if r != 0 {
                 box.release()
-                startup.report(index: i, result: .failure(IOError("pthread_create", errno: r)))
+                startup.report(index: i, result: .failure(.engine(loop: i, IOError("pthread_create", errno: r))))
                 continue
             }
             threads.append(tid)
@@ -86,7 +97,7 @@ private final class ThreadContext {
 private final class LoopStartup: Sendable {
     private struct State {
         var loops: [EventLoop?]
-        var error: IOError?
+        var error: EventLoopGroupError?
         var reported = 0
     }
     private let state: Locked<State>
@@ -97,7 +108,7 @@ private final class LoopStartup: Sendable {
         state = Locked(State(loops: Array(repeating: nil, count: count)))
     }
 
-    func report(index: Int, result: Result<EventLoop, IOError>) {
+    func report(index: Int, result: Result<EventLoop, EventLoopGroupError>) {
         state.withLock { s in
             switch result {
             case .success(let l): s.loops[index] = l
@@ -107,14 +118,15 @@ private final class LoopStartup: Sendable {
         }
     }
 
-    /// Spins (briefly: loop setup takes microseconds) until every thread reported.
+    /// Spins (briefly: creating an engine and running `setUp` take milliseconds at most) until every
+    /// thread reported.
     func waitForAll() {
         while state.withLock({ $0.reported < count }) { usleep(200) }
     }
 
     var allStarted: Bool { state.withLock { $0.error == nil } }
 
-    func results() -> Result<[EventLoop], IOError> {
+    func results() -> Result<[EventLoop], EventLoopGroupError> {
         waitForAll()
         return state.withLock { s in
             if let e = s.error { return .failure(e) }

@@ -18,19 +18,20 @@ public final class ListeningSocket: @unchecked Sendable {
     ///     and the kernel spreads connections across them.
     ///   - backlog: the accept queue length; 4096 absorbs connection bursts (the kernel caps it at
     ///     `net.core.somaxconn`).
-    ///   - blocking: whether accepted sockets should be blocking (io_uring) or not (epoll) is decided
-    ///     at accept time; the listening socket itself is always non-blocking.
+    ///
+    /// The socket is created non-blocking; the io_uring engine switches it to blocking when it arms
+    /// the accept (io_uring completes operations on non-blocking files with EAGAIN).
     public init(address: SocketAddress, reusePort: Bool = true, backlog: Int32 = 4096) throws(IOError) {
-        let s = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0 else { throw IOError("socket", errno: errno) }
+        let s = try Syscall.call("socket") {
+            socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        }
         do throws(IOError) {
             try Syscall.setOption(s, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)")
             if reusePort { try Syscall.setOption(s, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)") }
-            let r = address.withSockAddr { bind(s, $0, $1) }
-            if r != 0 { throw IOError("bind \(address)", errno: errno) }
-            if listen(s, backlog) != 0 { throw IOError("listen \(address)", errno: errno) }
+            _ = try Syscall.call("bind \(address)") { address.withSockAddr { bind(s, $0, $1) } }
+            _ = try Syscall.call("listen \(address)") { listen(s, backlog) }
         } catch {
-            Glibc.close(s)
+            Syscall.close(s)
             throw error
         }
         var storage = sockaddr_storage()
@@ -45,7 +46,7 @@ public final class ListeningSocket: @unchecked Sendable {
     }
 
     deinit {
-        if fd >= 0 { Glibc.close(fd) }
+        if fd >= 0 { Syscall.close(fd) }
     }
 
     /// Hands the descriptor to its new owner (a loop); this object no longer closes it.
@@ -65,7 +66,6 @@ final class Listener {
     var closed = false
     /// Re-arms accepting after the process ran out of descriptors (EMFILE), without spinning.
     var retryTimer: LoopTimer?
-    var acceptArmed = false
 
     init(fd: Int32, handler: any AcceptHandler, id: Int, loop: EventLoop) {
         self.fd = fd

@@ -6,12 +6,14 @@ public import GatewayBuffers
 /// frames that fan-out hands to many sockets without copying. While the kernel is reading from a
 /// chunk (an io_uring send in flight) the chunk is *locked*: new bytes never go into it, because
 /// appending could move its storage under the kernel. Appends go to an unlocked tail buffer instead.
-struct OutboundQueue {
-    enum Chunk {
+package struct OutboundQueue {
+    /// One queued piece.
+    package enum Chunk {
         case buffer(ByteBuffer)
         case shared(SharedBytes, offset: Int)
 
-        var readable: Int {
+        /// Bytes left in the chunk.
+        package var readable: Int {
             switch self {
             case .buffer(let b): b.readableBytes
             case .shared(let s, let offset): s.count - offset
@@ -19,18 +21,23 @@ struct OutboundQueue {
         }
     }
 
-    var chunks: [Chunk] = []
-    var head = 0
+    /// The chunks; those before `head` are sent and empty.
+    package private(set) var chunks: [Chunk] = []
+    /// The first chunk not fully sent.
+    package private(set) var head = 0
     /// Number of chunks from `head` that an in-flight send covers; they must not change.
-    var locked = 0
+    package private(set) var locked = 0
     /// Total bytes queued.
-    private(set) var count = 0
+    package private(set) var count = 0
+
+    /// An empty queue.
+    package init() {}
 
     /// Whether nothing is queued.
-    var isEmpty: Bool { count == 0 }
+    package var isEmpty: Bool { count == 0 }
 
     /// Appends bytes produced by `body` into the unlocked tail buffer.
-    mutating func append<R>(pool: inout BufferPool, _ body: (inout ByteBuffer) throws -> R) rethrows -> R {
+    package mutating func append<R>(pool: inout BufferPool, _ body: (inout ByteBuffer) throws -> R) rethrows -> R {
         let tail = chunks.count - 1
         if tail >= head + locked, tail >= head, case .buffer(var b) = chunks[tail] {
             chunks[tail] = .buffer(ByteBuffer())  // keep the array's element unique while we mutate
@@ -50,7 +57,7 @@ struct OutboundQueue {
     }
 
     /// Appends a shared frame.
-    mutating func append(shared: SharedBytes) {
+    package mutating func append(shared: SharedBytes) {
         guard shared.count > 0 else { return }
         chunks.append(.shared(shared, offset: 0))
         count += shared.count
@@ -58,7 +65,7 @@ struct OutboundQueue {
 
     /// Calls `body` with up to `max` iovec-like spans of the queued bytes from the head, and locks the
     /// chunks it exposed until `consume`/`unlock` is called.
-    mutating func withSpans(max: Int, lock: Bool, _ body: (UnsafeRawBufferPointer, Int) -> Void) -> Int {
+    package mutating func withSpans(max: Int, lock: Bool, _ body: (UnsafeRawBufferPointer, Int) -> Void) -> Int {
         var n = 0
         var i = head
         while i < chunks.count && n < max {
@@ -76,7 +83,7 @@ struct OutboundQueue {
     }
 
     /// Drops `bytes` written bytes from the head and clears the lock.
-    mutating func consume(_ bytes: Int, pool: inout BufferPool) {
+    package mutating func consume(_ bytes: Int, pool: inout BufferPool) {
         var remaining = bytes
         count -= bytes
         locked = 0
@@ -106,10 +113,10 @@ struct OutboundQueue {
     }
 
     /// Clears the lock after a send that wrote nothing.
-    mutating func unlock() { locked = 0 }
+    package mutating func unlock() { locked = 0 }
 
     /// Drops everything (connection closed), returning buffers to the pool.
-    mutating func removeAll(pool: inout BufferPool) {
+    package mutating func removeAll(pool: inout BufferPool) {
         for i in head..<chunks.count {
             let done = chunks[i]
             chunks[i] = .buffer(ByteBuffer())

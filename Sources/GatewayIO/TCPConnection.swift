@@ -28,35 +28,29 @@ public final class TCPConnection {
     /// Free for the handler's use (e.g. an index into its own tables).
     public var userTag: Int = 0
 
-    let slot: UInt32
-    let generation: UInt32
-    var outbound = OutboundQueue()
+    /// The connection's index in its loop's table (and in each engine's slot tables).
+    package let slot: UInt32
+    /// Distinguishes this connection from earlier ones in the same slot (24 bits, see `UserData`).
+    package let generation: UInt32
+    /// Bytes waiting to be written.
+    package var outbound = OutboundQueue()
 
-    // Engine state (loop thread only).
+    // Loop state (loop thread only). The engines read these and keep their own bookkeeping (what is
+    // armed, in flight or registered) in their own tables.
     var isDirty = false
-    var closeState: CloseState = .open
-    var readPaused = false
-    var eof = false
-    /// io_uring: a multishot recv is armed (until a CQE without F_MORE).
-    var recvArmed = false
-    /// io_uring: a send (or its POLLOUT wait) is in flight.
-    var sendInFlight = false
-    /// io_uring: the recv should be re-armed after ENOBUFS.
-    var needsRearm = false
-    /// io_uring: the iovec/msghdr storage of the send in flight.
-    var sendBatch: SendBatch?
-    /// epoll: EPOLLOUT is registered.
-    var wantsWritable = false
-    /// epoll: registered interest mask.
-    var epollEvents: UInt32 = 0
+    /// Where the connection is in its life.
+    package internal(set) var closeState: CloseState = .open
+    /// `pauseReading()` is in force.
+    package internal(set) var readPaused = false
+    /// The peer's EOF (or a receive error) was seen.
+    package internal(set) var eof = false
     var closeError: IOError?
     /// An outgoing connect is in progress (no reading or writing until it completes).
-    var connecting = false
-    /// io_uring: the peer address, kept where the kernel can read it until the connect completes.
-    var connectAddress: UnsafeMutablePointer<sockaddr_storage>?
+    package internal(set) var connecting = false
     var lingerDeadline: UInt64 = 0
 
-    enum CloseState {
+    /// The stages of closing.
+    package enum CloseState {
         case open
         /// Flush the queue, then shut down writing and wait for the peer's EOF (bounded).
         case flushing
@@ -80,7 +74,8 @@ public final class TCPConnection {
     /// Whether the connection still accepts writes.
     public var isWritable: Bool { closeState == .open }
 
-    /// Whether the connection is open (not closing or closed).
+    /// Whether the connection is open (not closing or closed). The same as `isWritable` today; kept
+    /// as its own name because callers ask two different questions.
     public var isOpen: Bool { closeState == .open }
 
     /// Appends bytes to the send queue through `body`, which writes into a pooled buffer.
@@ -123,6 +118,8 @@ public final class TCPConnection {
 
     /// Closes gracefully: writes what is queued, shuts down the write side, then waits (at most
     /// `lingerNanos`) for the peer to close so that a final frame is not destroyed by a reset.
+    /// - Parameter lingerNanos: 2 s by default: enough for a peer on a slow link to read a final
+    ///   frame and answer with its FIN, short enough that a vanished peer does not hold the slot.
     public func close(lingerNanos: UInt64 = 2_000_000_000) {
         guard closeState == .open else { return }
         closeState = .flushing
@@ -135,7 +132,7 @@ public final class TCPConnection {
     /// Closes now, dropping anything still queued.
     public func abort(error: IOError? = nil) {
         if closeError == nil { closeError = error }
-        loop.beginClose(self)
+        loop.beginClose(loop.engine, self)
     }
 
     func markDirty() {

@@ -1,5 +1,6 @@
 @testable import GatewayBackend
 import GatewayIO
+import GatewayTestSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -131,9 +132,3 @@ final class ClientHolder {
     var client: BackendClient?
 }
 
-/// Carries a value into a `@Sendable` closure that runs on one other thread.
-struct SendableBox<T>: @unchecked Sendable {
-    // @unchecked: handed to exactly one thread (the loop's), never used concurrently.
-    let value: T
-    init(_ value: T) { self.value = value }
-}

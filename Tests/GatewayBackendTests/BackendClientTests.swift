@@ -1,6 +1,7 @@
 import GatewayBackend
 import GatewayBuffers
 import GatewayIO
+import GatewayTestSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -47,10 +48,6 @@ func runOnLoopAndWait(_ loop: EventLoop, _ body: @escaping @Sendable () -> Void)
         done.withLock { $0 = true }
     }
     while !done.withLock({ $0 }) { usleep(1000) }
-}
-
-func availableEngines() -> [IOEngineKind] {
-    IOEngineProbe.probeURing() == nil ? [.ioUring, .epoll] : [.epoll]
 }
 
 /// Every engine with each transport: the gateway's own HTTP/1.1 client and libcurl.

@@ -1,5 +1,6 @@
 import GatewayBuffers
 import GatewayIO
+import GatewayTestSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -42,7 +43,7 @@ struct ConnectTests {
         let socket = try ListeningSocket(address: SocketAddress(host: .v4(127, 0, 0, 1), port: 0), reusePort: false)
         let address = socket.address
         let box = SendableBox(socket)
-        let group = try EventLoopGroup(count: 1, engine: engine) { loop in loop.addListener(box.value, handler: handler.value) }
+        let group = try EventLoopGroup(count: 1, engine: engine) { loop in try loop.addListener(box.value, handler: handler.value) }
         defer { group.stop(); group.join() }
         let payload = Array(repeating: UInt8(ascii: "z"), count: 300_000)
         let dialer = Dialer(greeting: payload)

@@ -1,6 +1,7 @@
 import CGatewayShims
 import GatewayBuffers
 import GatewayIO
+import GatewayTestSupport
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -30,10 +31,6 @@ final class EchoHandler: ConnectionHandler, AcceptHandler {
     }
 }
 
-/// Engines available on this machine: epoll always, io_uring when the probe passes.
-func availableEngines() -> [IOEngineKind] {
-    IOEngineProbe.probeURing() == nil ? [.ioUring, .epoll] : [.epoll]
-}
 
 /// Blocking client helpers.
 enum TestClient {
@@ -83,7 +80,7 @@ struct EchoServerTests {
         let address = socket.address
         let socketBox = SendableBox(socket)
         let group = try EventLoopGroup(count: 1, engine: engine) { loop in
-            loop.addListener(socketBox.value, handler: handler.value)
+            try loop.addListener(socketBox.value, handler: handler.value)
         }
         defer {
             group.stop()
@@ -136,10 +133,6 @@ struct EchoServerTests {
     }
 }
 
-struct SendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
 
 typealias EchoHandlerBox = SendableBox<EchoHandler>
 

@@ -30,23 +30,29 @@ public final class GatewayService: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT, then drains and returns. Throws if start-up fails (bind error,
-    /// io_uring forced but unavailable).
-    public func run() throws(IOError) {
+    /// io_uring forced but unavailable, a loop that cannot start).
+    public func run() throws(GatewayStartupError) {
         let config = runtime.config
         // Signals arrive through a pipe read on this thread (see SignalPipe).
         SignalPipe.install()
 
         let requested = engineOverride ?? config.io.engine
-        let resolution = try IOEngineProbe.resolve(requested)
+        let resolution: IOEngineProbe.Resolution
+        do throws(IOError) { resolution = try IOEngineProbe.resolve(requested) } catch { throw .io(error) }
         let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let loopCount = loopsOverride ?? (config.io.loops > 0 ? config.io.loops : cores)
 
         var sockets: [ListeningSocket] = []
-        for _ in 0..<loopCount {
-            sockets.append(try ListeningSocket(address: config.listen, reusePort: true))
+        let adminSocket: ListeningSocket?
+        do throws(IOError) {
+            for _ in 0..<loopCount {
+                sockets.append(try ListeningSocket(address: config.listen, reusePort: true))
+            }
+            adminSocket = try config.admin.map { a throws(IOError) in try ListeningSocket(address: a.listen, reusePort: false) }
+        } catch {
+            throw .io(error)
         }
         let bound = sockets.first?.address ?? config.listen
-        let adminSocket = try config.admin.map { a throws(IOError) in try ListeningSocket(address: a.listen, reusePort: false) }
         let adminBox = adminSocket.map { SocketList([$0]) }
         BackendClient.globalInit()
 
@@ -54,21 +60,32 @@ public final class GatewayService: Sendable {
         let runtime = self.runtime
         let logger = self.logger
         let socketBox = SocketList(sockets)
-        let group = try EventLoopGroup(count: loopCount, engine: resolution.engine) { loop in
-            let ctx: LoopContext
-            do throws(BackendError) {
-                ctx = try LoopContext(loop: loop, runtime: runtime, hub: contexts, logger: logger)
-            } catch {
-                logger.critical("loop \(loop.index): \(error)")
-                return
+        // A loop whose state cannot be created (libcurl, a listener the engine refuses) fails the
+        // whole start: the gateway exits 1 with the reason instead of running short of a listener
+        // while it logs "listening" (DESIGN: every start-up error refuses to start).
+        let group: EventLoopGroup
+        do throws(EventLoopGroupError) {
+            group = try EventLoopGroup(count: loopCount, engine: resolution.engine) { loop throws(LoopSetUpError) in
+                let ctx: LoopContext
+                do throws(BackendError) {
+                    ctx = try LoopContext(loop: loop, runtime: runtime, hub: contexts, logger: logger)
+                } catch {
+                    throw .backend(error)
+                }
+                do throws(IOError) {
+                    ctx.listenerID = try loop.addListener(socketBox.take(loop.index), handler: ctx)
+                    contexts.register(ctx)
+                    if loop.index == 0, let adminBox, let token = config.admin?.token {
+                        let admin = AdminServer(context: ctx, token: token, engine: resolution.engine)
+                        ctx.admin = admin
+                        try loop.addListener(adminBox.take(0), handler: admin)
+                    }
+                } catch {
+                    throw .listener(error)
+                }
             }
-            ctx.listenerID = loop.addListener(socketBox.take(loop.index), handler: ctx)
-            contexts.register(ctx)
-            if loop.index == 0, let adminBox, let token = config.admin?.token {
-                let admin = AdminServer(context: ctx, token: token, engine: resolution.engine)
-                ctx.admin = admin
-                loop.addListener(adminBox.take(0), handler: admin)
-            }
+        } catch {
+            throw .loops(error)
         }
 
         var line = "gateway \(GatewayVersion.current) listening on \(bound) with \(loopCount) loop(s), engine \(resolution.engine)"
