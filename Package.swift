@@ -71,7 +71,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Shared by the Swift test targets: the fake engine, `availableEngines()`, `SendableBox`.
-        .target(name: "GatewayTestSupport", dependencies: ["GatewayIO"], swiftSettings: swiftSettings),
+        .target(name: "GatewayTestSupport", dependencies: ["GatewayIO", "GatewayBackend"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayBuffersTests", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayIOTests", dependencies: ["GatewayIO", "CGatewayShims", "GatewayTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayHTTP1Tests", dependencies: ["GatewayHTTP1"], swiftSettings: swiftSettings),

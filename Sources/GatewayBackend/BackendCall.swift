@@ -20,7 +20,7 @@ public final class BackendCall {
     /// Receives the outcome.
     public internal(set) var handler: (any BackendCallHandler)?
     /// The response, once complete.
-    public internal(set) var response = BackendResponse()
+    public package(set) var response = BackendResponse()
     /// Set when the call failed without a usable response.
     public internal(set) var error: BackendError?
     /// Loop time when the call was started (latency metrics, native timeouts).

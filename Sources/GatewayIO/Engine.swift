@@ -75,7 +75,7 @@ extension Engine: IOEngine {
 
     func startReading(_ c: TCPConnection) throws(IOError) {
         switch self {
-        case .uring(let e): try e.startReading(c)
+        case .uring(let e): e.startReading(c)
         case .epoll(let e): try e.startReading(c)
         case .custom(let e): try e.startReading(c)
         }
@@ -83,7 +83,7 @@ extension Engine: IOEngine {
 
     func updateReading(_ c: TCPConnection) throws(IOError) {
         switch self {
-        case .uring(let e): try e.updateReading(c)
+        case .uring(let e): e.updateReading(c)
         case .epoll(let e): try e.updateReading(c)
         case .custom(let e): try e.updateReading(c)
         }
@@ -91,7 +91,7 @@ extension Engine: IOEngine {
 
     func startConnect(_ c: TCPConnection, to address: SocketAddress) throws(IOError) {
         switch self {
-        case .uring(let e): try e.startConnect(c, to: address)
+        case .uring(let e): e.startConnect(c, to: address)
         case .epoll(let e): try e.startConnect(c, to: address)
         case .custom(let e): try e.startConnect(c, to: address)
         }

@@ -7,36 +7,6 @@ import Testing
 import Glibc
 #endif
 
-/// A transport that "plays the backend": it records the calls it is given and finishes them when
-/// the test says so, or at once from inside `start` when `finishInsideStart` is set.
-final class FakeTransport: BackendTransport {
-    unowned(unsafe) var sink: (any BackendTransportSink)?
-    var started: [BackendCall] = []
-    var finishInsideStart: BackendError?? = nil
-    var closed = false
-
-    func start(_ call: BackendCall) -> Bool {
-        started.append(call)
-        if let e = finishInsideStart { sink?.transport(self, didFinish: call, error: e) }
-        return true
-    }
-
-    func close() {
-        closed = true
-        let pending = started
-        started.removeAll()
-        for c in pending { sink?.transport(self, didFinish: c, error: .cancelled) }
-    }
-
-    /// Finishes the oldest started call with `status`.
-    func answerOldest(status: Int) {
-        guard !started.isEmpty else { return }
-        let c = started.removeFirst()
-        c.response.status = status
-        sink?.transport(self, didFinish: c, error: nil)
-    }
-}
-
 /// Records what its calls' outcomes were and whether one arrived while `start` was running.
 final class CompletionRecorder: BackendCallHandler, @unchecked Sendable {
     // @unchecked: used on the loop thread only; results cross threads through the Mutex.
