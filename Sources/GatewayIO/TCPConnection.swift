@@ -49,6 +49,16 @@ public final class TCPConnection {
     package internal(set) var connecting = false
     var lingerDeadline: UInt64 = 0
 
+    /// Whether the connection should be receiving: not paused, not at EOF, not connecting, not
+    /// closing. What an engine checks before it arms a receive.
+    package var wantsToReceive: Bool {
+        guard !readPaused, !eof, !connecting else { return false }
+        switch closeState {
+        case .closing, .closed: return false
+        case .open, .flushing, .lingering: return true
+        }
+    }
+
     /// The stages of closing.
     package enum CloseState {
         case open

@@ -40,11 +40,7 @@ extension URingEngine: IOEngine {
 
     func startReading(_ c: TCPConnection) {
         let s = Int(c.slot)
-        guard !slots[s].recvArmed, !c.readPaused, !c.eof, !c.connecting else { return }
-        switch c.closeState {
-        case .closing, .closed: return
-        default: break
-        }
+        guard !slots[s].recvArmed, c.wantsToReceive else { return }
         slots[s].recvArmed = true
         guard let e = sqe() else { park(.recv(c)); return }
         prepareRecv(e, c)

@@ -156,11 +156,7 @@ package final class FakeEngine: IOEngine {
 
     package func startReading(_ c: TCPConnection) throws(IOError) {
         let s = Int(c.slot)
-        guard !slots[s].recvArmed, !c.readPaused, !c.eof, !c.connecting else { return }
-        switch c.closeState {
-        case .closing, .closed: return
-        default: break
-        }
+        guard !slots[s].recvArmed, c.wantsToReceive else { return }
         slots[s].recvArmed = true
         submit(.recv(slot: c.slot, generation: c.generation))
     }
