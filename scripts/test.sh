@@ -12,7 +12,7 @@ cd "$ROOT"
 source "$ROOT/scripts/lib.sh"
 
 step "system packages"
-install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev \
+install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev redis-server \
   python3 python3-websockets python3-pytest python3-jsonschema python3-seccomp curl
 ensure_swift
 

@@ -1,6 +1,7 @@
 // The few shims that are not static inline in CGatewayShims.h.
 #define _GNU_SOURCE 1  // for accept4 in this translation unit only (see CGatewayShims.h)
 #include "CGatewayShims.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,4 +31,35 @@ void cgw_buf_ring_free(struct io_uring *ring, void *br, unsigned entries, int bg
 
 int cgw_accept4(int fd, int flags) {
     return accept4(fd, NULL, NULL, flags);
+}
+
+// MARK: hiredis
+
+static redisReplyObjectFunctions cgw_redis_functions;
+static void *(*cgw_redis_default_create_nil)(const redisReadTask *);
+static pthread_once_t cgw_redis_functions_once = PTHREAD_ONCE_INIT;
+
+/// hiredis calls createNil for `$-1` with the task typed REDIS_REPLY_STRING and for `*-1` with it
+/// typed REDIS_REPLY_ARRAY; the NIL object's unused `integer` field records which.
+static void *cgw_redis_create_nil(const redisReadTask *task) {
+    redisReply *reply = cgw_redis_default_create_nil(task);
+    if (reply != NULL && task->type == REDIS_REPLY_ARRAY) reply->integer = 1;
+    return reply;
+}
+
+/// Copies hiredis' default (static) function table once, replacing only createNil.
+static void cgw_redis_functions_init(void) {
+    redisReader *r = redisReaderCreate();
+    if (r == NULL) return;
+    cgw_redis_functions = *r->fn;
+    cgw_redis_default_create_nil = r->fn->createNil;
+    cgw_redis_functions.createNil = cgw_redis_create_nil;
+    redisReaderFree(r);
+}
+
+redisReader *cgw_redis_reader_create(void) {
+    pthread_once(&cgw_redis_functions_once, cgw_redis_functions_init);
+    redisReader *r = redisReaderCreate();
+    if (r != NULL && cgw_redis_default_create_nil != NULL) r->fn = &cgw_redis_functions;
+    return r;
 }

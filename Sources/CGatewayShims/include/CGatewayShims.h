@@ -1,4 +1,4 @@
-// The one C module of the gateway. Everything that includes glibc, liburing or libcurl headers sits
+// The one C module of the gateway. Everything that includes glibc, liburing, libcurl or hiredis headers sits
 // behind this header so Clang sees those headers through a single module (two system-library modules
 // that both include glibc fail with "'__fds_bits' ... not present in definition of 'fd_set'").
 // Each shim exists because Swift cannot use the C construct directly; the comment says which.
@@ -20,6 +20,16 @@
 #include <curl/curl.h>
 #else
 #error "curl/curl.h not found: install libcurl4-openssl-dev (apt-get install -y libcurl4-openssl-dev)"
+#endif
+
+// hiredis is used only for its RESP reader and its command formatter (GatewayRedis); its sockets and
+// async adapters are not: the connections are the event loop's, so they work the same on both engines.
+// It sits in this module for the same reason as libcurl: its headers include glibc's.
+#if __has_include(<hiredis/hiredis.h>)
+#include <hiredis/hiredis.h>
+#include <hiredis/read.h>
+#else
+#error "hiredis/hiredis.h not found: install libhiredis-dev (apt-get install -y libhiredis-dev)"
 #endif
 
 #include <errno.h>
@@ -108,5 +118,19 @@ static inline int cgw_curlpause_cont(void) { return CURLPAUSE_CONT; }
 
 /// `CURL_SOCKET_TIMEOUT` is `CURL_SOCKET_BAD`, a macro over a cast Swift does not import.
 static inline curl_socket_t cgw_curl_socket_timeout(void) { return CURL_SOCKET_TIMEOUT; }
+
+// MARK: hiredis (reader and formatter only)
+
+/// A reader like `redisReaderCreate`'s, except that a null array (`*-1`) comes back as a
+/// `REDIS_REPLY_NIL` whose `integer` is 1, so that it can be told from a null bulk string (`$-1`,
+/// `integer` 0). hiredis 0.14 makes both the same NIL object; its default reply functions are static,
+/// so the shim wraps `createNil` through the reader's function table. Free with `redisReaderFree`.
+redisReader *cgw_redis_reader_create(void);
+
+/// The reader's error text (`redisReaderGetError` is a macro over a char array Swift imports as a tuple).
+static inline const char *cgw_redis_reader_error(const redisReader *r) { return r->errstr; }
+
+/// Element `i` of an array reply (`element` is a pointer to pointers; this keeps the Swift side plain).
+static inline redisReply *cgw_redis_reply_element(const redisReply *r, size_t i) { return r->element[i]; }
 
 #endif
