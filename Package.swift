@@ -45,6 +45,13 @@ let package = Package(
             dependencies: ["CGatewayShims", "GatewayIO", "GatewayBuffers", "GatewayHTTP1"],
             swiftSettings: swiftSettings
         ),
+        // The Redis client for the cluster engine (DESIGN §8): hiredis parses and formats, the loop
+        // carries the bytes.
+        .target(
+            name: "GatewayRedis",
+            dependencies: ["CGatewayShims", "GatewayIO", "GatewayBuffers"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Gateway",
             dependencies: [
@@ -78,6 +85,11 @@ let package = Package(
         .testTarget(name: "GatewayWebSocketTests", dependencies: ["GatewayWebSocket"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayJSONTests", dependencies: ["GatewayJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "GatewayBackendTests", dependencies: ["GatewayBackend", "GatewayIO", "GatewayTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayRedisTests",
+            dependencies: ["GatewayRedis", "GatewayIO", "GatewayBuffers", "GatewayTestSupport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayHTTP1"], swiftSettings: swiftSettings),
     ]
 )
