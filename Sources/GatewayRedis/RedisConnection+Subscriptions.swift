@@ -47,7 +47,7 @@ extension RedisConnection {
     }
 
     private func sendIfUp(_ command: String, _ names: [String]) {
-        guard !names.isEmpty, state == .up, let tcp else { return }
+        guard !names.isEmpty, state == .up, let tcp, tcp.isWritable else { return }
         write(RedisCommand([command] + names), to: tcp)
     }
 

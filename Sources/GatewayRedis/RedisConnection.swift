@@ -104,7 +104,9 @@ public final class RedisConnection: ConnectionHandler {
         guard role == .commands else { throw .wrongRole }
         guard !closed else { throw .closed }
         let size = command.encoded.count
-        if state == .up, let tcp {
+        // A connection that is being dropped (Redis' EOF seen, close pending) is no longer writable:
+        // the command waits for the next one rather than failing with connectionLost unsent.
+        if state == .up, let tcp, tcp.isWritable {
             guard tcp.queuedBytes + size <= configuration.maxQueuedBytes else { throw refuse() }
             write(command, to: tcp)
             inflight.push(completion)
@@ -254,7 +256,8 @@ public final class RedisConnection: ConnectionHandler {
 
     /// Sends the handshake.
     public func connectionDidConnect(_ connection: TCPConnection) {
-        guard connection === tcp else { return }
+        // After close() the socket only drains and closes: no handshake, and never `up`.
+        guard connection === tcp, !closed else { return }
         sendHandshake(connection)
     }
 

@@ -2,6 +2,9 @@ import GatewayIO
 import GatewayRedis
 import GatewayTestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The client against a real redis-server, on every available engine. Serialized: each test starts
 /// its own server, and this machine has two cores.
@@ -195,5 +198,22 @@ struct RedisConnectionTests {
             do throws(RedisError) { try d.value.send(RedisCommand("PING")); return nil } catch { return error }
         } == .closed)
         t.sync { c.value.close(); b.value.close() }
+    }
+
+    @Test(arguments: availableEngines())
+    func closeWhileConnectingNeverGoesUp(engine: IOEngineKind) throws {
+        let server = try RedisServer()
+        let t = try RedisTestLoop(engine: engine)
+        defer { t.stop() }
+        let (c, r) = try Self.connect(t, server.url(), start: false)
+        t.sync {
+            c.value.start()
+            try? c.value.send(RedisCommand("PING"), completion: r.value.record)
+            c.value.close()
+        }
+        usleep(200_000)
+        #expect(t.sync { r.value.results } == [.failure(.closed)])
+        #expect(t.sync { r.value.states } == [.connecting, .down])
+        #expect(t.sync { c.value.counters.reconnects } == 0)
     }
 }
