@@ -222,12 +222,15 @@ public final class RedisConnection: ConnectionHandler {
     }
 
     private func failWaiting(_ error: RedisError) {
-        while let w = waiting.pop() {
-            waitingBytes -= w.command.encoded.count
+        // Swapped out first: a completion that sends again (a retry) queues for the next attempt
+        // instead of being popped and failed here again, forever.
+        var failing = waiting
+        waiting = RingQueue()
+        waitingBytes = 0
+        while let w = failing.pop() {
             counters.failed += 1
             w.completion?(.failure(error))
         }
-        waitingBytes = 0
     }
 
     private func failInflight(_ error: RedisError) {

@@ -44,3 +44,6 @@ public final class RedisReplyReader {
         return text.isEmpty ? "reader failed" : text
     }
 }
+
+@available(*, unavailable)
+extension RedisReplyReader: Sendable {}

@@ -216,4 +216,25 @@ struct RedisConnectionTests {
         #expect(t.sync { r.value.states } == [.connecting, .down])
         #expect(t.sync { c.value.counters.reconnects } == 0)
     }
+
+    /// A caller that retries every failed command must not spin: the retry waits for the next
+    /// attempt. (A wrong password fails the waiting command once per attempt.)
+    @Test func retryFromAFailedCompletionWaitsForTheNextAttempt() throws {
+        let server = try RedisServer(arguments: ["--requirepass", "right"])
+        let t = try RedisTestLoop(engine: .epoll)
+        defer { t.stop() }
+        let (c, r) = try Self.connect(t, server.url(userInfo: ":wrong@"), start: false)
+        t.sync {
+            let conn = c.value, rec = r.value
+            func retrying(_ result: Result<RedisReply, RedisError>) {
+                rec.results.append(result)
+                try? conn.send(RedisCommand("PING"), completion: retrying)
+            }
+            try? conn.send(RedisCommand("PING"), completion: retrying)
+            conn.start()
+        }
+        #expect(t.wait { r.value.results.count >= 2 })
+        #expect(t.sync { c.value.queuedCommands } == 1)
+        t.sync { c.value.close() }
+    }
 }
