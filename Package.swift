@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "GatewayBuffers", "GatewayIO", "GatewayHTTP1", "GatewayWebSocket", "GatewayJSON", "GatewayBackend",
+                "GatewayBuffers", "GatewayIO", "GatewayHTTP1", "GatewayWebSocket", "GatewayJSON", "GatewayBackend", "GatewayRedis",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -115,12 +115,13 @@ extension AdminConnection {
         var data = ByteBuffer()
         if let d = o["data"] { JSONWriter.write(d, into: &data) }
         let ctx = server.context
-        let frames = data.withUnsafeReadableBytes {
-            PushFrames(command: cmd, data: $0, dataIsJSON: true, binary: false, parsers: ctx.runtime.parsers)
-        }
-        let delivery = Delivery(target: target, except: (except ?? []).compactMap { ConnectionKey(parsing: $0) }, frames: frames)
-        ctx.hub.dispatch(delivery, from: ctx) { [self] n in
-            respond(200, json: "{\"delivered\":\(n)}")
+        let excluded = (except ?? []).compactMap { ConnectionKey(parsing: $0) }
+        let inCluster = ctx.hub.cluster != nil
+        data.withUnsafeReadableBytes { raw in
+            ctx.hub.push(target, except: excluded, command: cmd, data: raw, dataIsJSON: true, binary: false, from: ctx) { [self] n in
+                // In a cluster the other nodes deliver on their own: the count is this node's (DESIGN §8).
+                respond(200, json: inCluster ? "{\"delivered\":\(n),\"cluster\":true}" : "{\"delivered\":\(n)}")
+            }
         }
     }
 

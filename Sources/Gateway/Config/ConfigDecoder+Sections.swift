@@ -3,7 +3,7 @@ internal import GatewayIO
 
 extension ConfigDecoder {
     mutating func decodeRoot(_ root: JSONValue) -> GatewayConfig? {
-        guard let o = object(root, "", allowed: ["listen", "io", "admin", "limits", "modules", "http"]) else { return nil }
+        guard let o = object(root, "", allowed: ["listen", "io", "admin", "limits", "modules", "http", "cluster"]) else { return nil }
         var listen: SocketAddress?
         if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
         var io = GatewayConfig.IOSettings()
@@ -62,8 +62,45 @@ extension ConfigDecoder {
         if let listen, let admin, listen == admin.listen {
             fail("admin.listen", "must differ from listen (\(listen))")
         }
+        let cluster = o["cluster"].flatMap { decodeCluster($0, "cluster") }
         guard let listen else { return nil }
-        return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http)
+        return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http, cluster: cluster)
+    }
+
+    /// `cluster` (DESIGN §8): `redis` is one URL or a non-empty array of them.
+    mutating func decodeCluster(_ v: JSONValue, _ p: String) -> ClusterSettings? {
+        guard let o = object(v, p, allowed: ["redis", "node", "prefix", "nodeTimeoutSeconds"]) else { return nil }
+        var redis: [String] = []
+        switch o["redis"] {
+        case nil:
+            fail("\(p).redis", "required (a redis:// URL, or an array of them to shard over)")
+        case let r? where r.arrayValue != nil:
+            let urls = stringArray(r, "\(p).redis") ?? []
+            if urls.isEmpty, r.arrayValue?.isEmpty == true { fail("\(p).redis", "must name at least one Redis") }
+            for (i, u) in urls.enumerated() where redisURL(u, "\(p).redis[\(i)]") { redis.append(u) }
+            if Set(urls).count != urls.count { fail("\(p).redis", "lists the same Redis twice") }
+        case let r?:
+            if let u = string(r, "\(p).redis"), redisURL(u, "\(p).redis") { redis.append(u) }
+        }
+        var settings = ClusterSettings(redis: redis)
+        if let n = o["node"], let node = string(n, "\(p).node"), !node.isEmpty {
+            if ClusterSettings.isValidName(node) {
+                settings.node = node
+            } else {
+                fail("\(p).node", "must be 1–\(ClusterSettings.maxNameBytes) letters, digits, - or _, got \"\(node)\"")
+            }
+        }
+        if let x = o["prefix"], let prefix = string(x, "\(p).prefix") {
+            if ClusterSettings.isValidName(prefix) {
+                settings.prefix = prefix
+            } else {
+                fail("\(p).prefix", "must be 1–\(ClusterSettings.maxNameBytes) letters, digits, - or _, got \"\(prefix)\"")
+            }
+        }
+        if let t = o["nodeTimeoutSeconds"], let n = int(t, "\(p).nodeTimeoutSeconds", min: 2, max: 3600) {
+            settings.nodeTimeoutSeconds = n
+        }
+        return redis.isEmpty ? nil : settings
     }
 
     mutating func decodeLimits(_ v: JSONValue, _ path: String) -> Limits {

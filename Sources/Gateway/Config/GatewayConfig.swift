@@ -15,6 +15,8 @@ public struct GatewayConfig: Sendable {
     public var modules: [ModuleConfig]
     /// Plain HTTP reverse-proxy routes on the public listener.
     public var http: [HTTPProxyRoute]
+    /// Several nodes on Redis; nil for a single node.
+    public var cluster: ClusterSettings? = nil
 
     /// I/O engine settings.
     public struct IOSettings: Sendable {

@@ -23,6 +23,13 @@ struct ConnectionKey: Hashable, Sendable {
         low = bits.1
     }
 
+    /// A key from its parts (as a cluster message carries them).
+    init(loop: UInt8, high: UInt64, low: UInt32) {
+        self.loop = loop
+        self.high = high
+        self.low = low
+    }
+
     /// Parses the 26-hex-digit text form; nil for anything else.
     init?(parsing text: some StringProtocol) {
         let u = Array(text.utf8)

@@ -9,6 +9,8 @@ final class GatewayHub: @unchecked Sendable {
     private let contexts: Locked<[LoopContext?]>
     /// Connection counts across loops, for `maxConnections` and `maxConnectionsPerIP`.
     let admission: Admission
+    /// The other nodes, in a cluster; nil for a single node. Set once before the loops start.
+    private(set) var cluster: (any ClusterLink)?
 
     init(loopCount: Int) {
         contexts = Locked(Array(repeating: nil, count: loopCount))
@@ -16,6 +18,10 @@ final class GatewayHub: @unchecked Sendable {
     }
 
     var loopCount: Int { contexts.withLock { $0.count } }
+
+    /// Joins a cluster: deliveries from now on also go to the other nodes. Call before the loops
+    /// accept connections.
+    func attach(_ link: any ClusterLink) { cluster = link }
 
     func register(_ c: LoopContext) { contexts.withLock { $0[c.loop.index] = c } }
 

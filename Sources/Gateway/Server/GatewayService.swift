@@ -57,6 +57,15 @@ public final class GatewayService: Sendable {
         BackendClient.globalInit()
 
         let contexts = GatewayHub(loopCount: loopCount)
+        // The node id is fixed for the process: connection ids and channels carry it.
+        let clusterNode = config.cluster?.resolvedNodeID()
+        var cluster: ClusterNode?
+        if let settings = config.cluster, let node = clusterNode {
+            let link = ClusterNode(settings: settings, node: node, urls: settings.redisURLs, hub: contexts, logger: logger)
+            contexts.attach(link)
+            cluster = link
+        }
+        let clusterBox = cluster.map { SendableBox($0) }
         let runtime = self.runtime
         let logger = self.logger
         let socketBox = SocketList(sockets)
@@ -80,6 +89,8 @@ public final class GatewayService: Sendable {
                         ctx.admin = admin
                         try loop.addListener(adminBox.take(0), handler: admin)
                     }
+                    // Loop 0 owns the Redis connections; they open once the loop runs.
+                    if loop.index == 0, let clusterBox { loop.execute { clusterBox.value.start(on: loop) } }
                 } catch {
                     throw .listener(error)
                 }
@@ -92,6 +103,9 @@ public final class GatewayService: Sendable {
         if let why = resolution.fallbackReason { line += " (io_uring unavailable: \(why))" }
         line += ", \(config.modules.count) module(s): \(config.modules.map(\.path).joined(separator: " "))"
         if let a = adminSocket { line += ", admin API on \(a.address)" }
+        if let cluster = config.cluster, let node = clusterNode {
+            line += ", cluster node \(node) (prefix \(cluster.prefix)) on \(cluster.redisDescriptions.joined(separator: ", "))"
+        }
         logger.notice("\(line)")
 
         // Wait for a signal.
@@ -124,6 +138,7 @@ public final class GatewayService: Sendable {
         for loop in group.loops {
             loop.execute {
                 if let ctx = contexts.context(loop.index) { ctx.backend.close() }
+                if loop.index == 0 { clusterBox?.value.stop() }
             }
         }
         group.stop()

@@ -146,8 +146,7 @@ final class LoopContext: AcceptHandler {
         case .connections(let ids): target = .connections(ids.compactMap { ConnectionKey(parsing: $0) })
         }
         guard let target else { return }
-        let frames = PushFrames(command: command, data: body, dataIsJSON: bodyIsJSON, binary: false, parsers: runtime.parsers)
-        hub.dispatch(Delivery(target: target, except: [], frames: frames), from: self)
+        hub.push(target, except: [], command: command, data: body, dataIsJSON: bodyIsJSON, binary: false, from: self)
     }
 
     /// Graceful shutdown of this loop: stop accepting, let each connection finish what it started and

@@ -44,8 +44,9 @@ extension WebSocketConnection {
             target = .connections(keys)
         }
         if let target {
-            let frames = PushFrames(command: o.command, data: body, dataIsJSON: o.bodyIsJSON, binary: o.binary, parsers: context.runtime.parsers)
-            context.hub.dispatch(Delivery(target: target, except: [identity.key], frames: frames), from: context)
+            context.hub.push(
+                target, except: [identity.key], command: o.command, data: body, dataIsJSON: o.bodyIsJSON, binary: o.binary,
+                from: context)
         }
         guard senderGetsReply else {
             complete(seq: seq, reply: nil)

@@ -1,0 +1,10 @@
+/// What the delivery path needs from the cluster: this node's id and a way to hand a delivery to
+/// the other nodes. Called from any loop; the implementation moves the message to the loop that
+/// owns the Redis connections, in call order, so the deliveries of one loop keep their order.
+protocol ClusterLink: AnyObject, Sendable {
+    /// This node's id (fixed for the process).
+    var node: String { get }
+    /// Publishes `message` for the other nodes. Never blocks; a message that cannot be queued is
+    /// counted and logged, not retried forever.
+    func publish(_ message: ClusterMessage)
+}

@@ -1,0 +1,160 @@
+"""Several gateway nodes on one Redis (DESIGN §8): deliveries reach every node's connections.
+
+Each test starts its own `redis-server` on a free loopback port (never a system service) and two
+gateway nodes with the same modules, under the engine of the run."""
+import json
+import shutil
+import socket
+import subprocess
+import urllib.parse
+
+import pytest
+
+from helpers import ADMIN_TOKEN, call, free_port, recv_json, run, wait_until, ws_connect
+
+REDIS = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (apt-get install redis-server)")
+
+
+class Redis:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.dir = tmp_path
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def up():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    return s.recv(16).startswith(b"+PONG")
+            except OSError:
+                return False
+        wait_until(up, timeout=10, what="redis-server answering PING")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@pytest.fixture
+def redis(tmp_path):
+    r = Redis(tmp_path)
+    yield r
+    r.stop()
+
+
+def cluster_config(redis, node, modules, admin_port=None):
+    cfg = {"listen": "127.0.0.1:0", "modules": modules,
+           "cluster": {"redis": redis.url, "node": node, "prefix": "t"}}
+    if admin_port:
+        cfg["admin"] = {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN}
+    return cfg
+
+
+FANOUT = {"path": "/c", "parser": "json",
+          "routes": {"all": {"local": "echo", "deliver": "all"}, "others": {"local": "echo", "deliver": "others"}}}
+
+
+def wait_joined(g):
+    """Waits until node `g` logged both of its Redis connections up."""
+    wait_until(lambda: "up (subscriber)" in g.log() and "up (publisher)" in g.log(), timeout=10,
+               what="the node connected to Redis")
+
+
+def start_nodes(gateway_factory, redis, count=2):
+    nodes = [gateway_factory(config=cluster_config(redis, f"node{i}", [FANOUT])) for i in range(count)]
+    for g in nodes:
+        wait_joined(g)
+    return nodes
+
+
+def test_all_and_others_reach_every_node(gateway_factory, redis):
+    a, b = start_nodes(gateway_factory, redis)
+
+    async def main():
+        sender = await ws_connect(a.url("/c"))
+        local = await ws_connect(a.url("/c"))
+        remote = [await ws_connect(b.url("/c")) for _ in range(3)]
+        # "all": the sender gets its reply, everyone else on both nodes the push, exactly once.
+        reply = await call(sender, {"cmd": "all", "id": 1, "data": {"n": 1}})
+        assert reply == {"cmd": "all", "id": 1, "data": {"n": 1}}
+        for ws in [local] + remote:
+            assert await recv_json(ws) == {"cmd": "all", "data": {"n": 1}}
+        # "others": everyone but the sender, on both nodes; the sender gets nothing.
+        await sender.send(json.dumps({"cmd": "others", "data": 2}))
+        for ws in [local] + remote:
+            assert await recv_json(ws) == {"cmd": "others", "data": 2}
+        # Exactly once: a sentinel from node b arrives next everywhere, nothing in between.
+        await remote[0].send(json.dumps({"cmd": "others", "data": "end"}))
+        for ws in [sender, local] + remote[1:]:
+            assert await recv_json(ws) == {"cmd": "others", "data": "end"}
+        for ws in [sender, local] + remote:
+            await ws.close()
+    run(main())
+
+
+def _rooms_module(backend):
+    def respond(*headers, body):
+        q = [("h", h) for h in headers] + [("body", body)]
+        return backend.url("/respond?" + urllib.parse.urlencode(q))
+    return {"path": "/c", "parser": "json", "routes": {
+        "join.r1": respond("Gateway-Join: r1", body='{"joined":true}'),
+        "join.r1r2": respond("Gateway-Join: r1, r2", body='{"joined":true}'),
+        "as.alice": respond("Gateway-Set-User: alice", body='{"ok":true}'),
+        "to.r1": {"local": "echo", "deliver": "room:r1"},
+        "to.myrooms": {"local": "echo", "deliver": "room"},
+        "to.alice": respond("Gateway-Deliver: user:alice", body='{"for":"alice"}'),
+        "ping": {"local": "echo"},
+    }}
+
+
+def test_rooms_users_and_admin_publish_across_nodes(gateway_factory, backend, redis):
+    admin_port = free_port()
+    a = gateway_factory(config=cluster_config(redis, "na", [_rooms_module(backend)], admin_port=admin_port))
+    a.admin_port = admin_port
+    b = gateway_factory(config=cluster_config(redis, "nb", [_rooms_module(backend)]))
+    for g in (a, b):
+        wait_joined(g)
+
+    async def main():
+        sender = await ws_connect(a.url("/c"))
+        in_both = await ws_connect(b.url("/c"))      # r1 and r2: one copy of a push to both
+        in_r1 = await ws_connect(b.url("/c"))
+        outside = await ws_connect(b.url("/c"))
+        alice = await ws_connect(b.url("/c"))
+        for ws, cmd in ((sender, "join.r1r2"), (in_both, "join.r1r2"), (in_r1, "join.r1"), (alice, "as.alice")):
+            await call(ws, {"cmd": cmd, "data": {}})
+        # room:r1 from node a reaches r1's members on node b, not the others.
+        assert (await call(sender, {"cmd": "to.r1", "id": 1, "data": 1}))["data"] == 1
+        for ws in (in_both, in_r1):
+            assert await recv_json(ws) == {"cmd": "to.r1", "data": 1}
+        # "room" (every room of the sender): a member of both rooms gets it once.
+        assert (await call(sender, {"cmd": "to.myrooms", "id": 2, "data": 2}))["data"] == 2
+        for ws in (in_both, in_r1):
+            assert await recv_json(ws) == {"cmd": "to.myrooms", "data": 2}
+        # Gateway-Deliver: user:alice from node a reaches alice on node b.
+        await sender.send(json.dumps({"cmd": "to.alice", "data": {}}))
+        assert await recv_json(alice) == {"cmd": "to.alice", "data": {"for": "alice"}}
+        # The admin API of node a publishes to everyone on both nodes; the count is node a's.
+        status, _, body = a.admin("POST", "/v1/publish", {"to": {"room": "r2"}, "cmd": "news", "data": {"n": 3}})
+        assert status == 200 and json.loads(body) == {"delivered": 1, "cluster": True}, body
+        assert await recv_json(sender) == {"cmd": "news", "data": {"n": 3}}
+        assert await recv_json(in_both) == {"cmd": "news", "data": {"n": 3}}
+        # Nothing else arrived anywhere: each one's next frame is its own sentinel reply.
+        for i, ws in enumerate((sender, in_both, in_r1, outside, alice)):
+            assert await call(ws, {"cmd": "ping", "id": f"s{i}", "data": i}) == {"cmd": "ping", "id": f"s{i}", "data": i}
+        for ws in (sender, in_both, in_r1, outside, alice):
+            await ws.close()
+    run(main())
