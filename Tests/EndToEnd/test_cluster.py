@@ -6,6 +6,7 @@ import json
 import shutil
 import socket
 import subprocess
+import time
 import urllib.parse
 
 import pytest
@@ -42,6 +43,19 @@ class Redis:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+    def command(self, *args):
+        """One command over a fresh connection; returns the raw reply bytes."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            s.sendall(b"".join([f"*{len(args)}\r\n".encode()] +
+                               [f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args]))
+            time.sleep(0.01)
+            return s.recv(65536)
+
+    def subscribers(self, channel):
+        """How many connections subscribe to `channel` (PUBSUB NUMSUB)."""
+        reply = self.command("PUBSUB", "NUMSUB", channel)
+        return int(reply.split(b"\r\n")[-2].lstrip(b":"))
 
     @property
     def url(self):
@@ -134,8 +148,14 @@ def test_rooms_users_and_admin_publish_across_nodes(gateway_factory, backend, re
         in_r1 = await ws_connect(b.url("/c"))
         outside = await ws_connect(b.url("/c"))
         alice = await ws_connect(b.url("/c"))
+        # Before anyone joins, no node subscribes to the room's channel.
+        assert redis.subscribers("t:room:r1") == 0
         for ws, cmd in ((sender, "join.r1r2"), (in_both, "join.r1r2"), (in_r1, "join.r1"), (alice, "as.alice")):
             await call(ws, {"cmd": cmd, "data": {}})
+        # Each node with members subscribes once, however many members it has.
+        for channel, nodes in (("t:room:r1", 2), ("t:room:r2", 2), ("t:user:alice", 1)):
+            wait_until(lambda c=channel, n=nodes: redis.subscribers(c) == n, timeout=5,
+                       what=f"{nodes} node(s) subscribed to {channel}")
         # room:r1 from node a reaches r1's members on node b, not the others.
         assert (await call(sender, {"cmd": "to.r1", "id": 1, "data": 1}))["data"] == 1
         for ws in (in_both, in_r1):
@@ -158,3 +178,6 @@ def test_rooms_users_and_admin_publish_across_nodes(gateway_factory, backend, re
         for ws in (sender, in_both, in_r1, outside, alice):
             await ws.close()
     run(main())
+    # The last member gone, every node unsubscribes.
+    for channel in ("t:room:r1", "t:room:r2", "t:user:alice"):
+        wait_until(lambda c=channel: redis.subscribers(c) == 0, timeout=5, what=f"no subscriber left on {channel}")

@@ -89,4 +89,22 @@ struct SessionShardTests {
         b.accepts = false
         #expect(shard.deliver(Delivery(target: .room("y"), except: [], frames: frames())) == 1, "a refused push is not counted")
     }
+
+    @Test func indexChangesReportFirstArrivalAndLastDepartureOnly() {
+        let shard = SessionShard()
+        var changes: [SessionShard.IndexChange] = []
+        shard.onIndexChange = { changes.append($0) }
+        let r1 = RecordingReceiver(), r2 = RecordingReceiver()
+        let h1 = shard.add(r1, key: key(), user: "ann", rooms: ["a"])
+        let h2 = shard.add(r2, key: key(), user: "ann", rooms: ["a", "b"])
+        #expect(changes == [.userAppeared("ann"), .roomAppeared("a"), .roomAppeared("b")], "the second member of a and ann says nothing")
+        changes.removeAll()
+        shard.leave(h2, ["b"])
+        shard.setUser(h1, "bob")
+        #expect(changes == [.roomVanished("b"), .userAppeared("bob")], "ann still has h2")
+        changes.removeAll()
+        shard.remove(h1)
+        shard.remove(h2)
+        #expect(changes == [.userVanished("bob"), .userVanished("ann"), .roomVanished("a")])
+    }
 }

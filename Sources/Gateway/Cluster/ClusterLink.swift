@@ -7,4 +7,7 @@ protocol ClusterLink: AnyObject, Sendable {
     /// Publishes `message` for the other nodes. Never blocks; a message that cannot be queued is
     /// counted and logged, not retried forever.
     func publish(_ message: ClusterMessage)
+    /// A loop's sessions gained the first member of a room or user, or lost the last: the node
+    /// subscribes to that room's or user's channel while any loop has members.
+    func interest(_ change: SessionShard.IndexChange)
 }

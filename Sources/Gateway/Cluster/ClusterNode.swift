@@ -9,11 +9,17 @@ internal import Logging
 /// Redis connections (one pipelining `PUBLISH`es, one subscribed). A publish hops to loop 0 through
 /// its task queue, which keeps the order of the deliveries of one loop (and so of one connection).
 ///
-/// Channels: `<prefix>:all` carries every delivery in this first slice of the cluster (rooms, users
-/// and connection lists too, each filtered by the receiving node against its own sessions, so each
-/// recipient still gets a delivery once); `<prefix>:node:<id>` is subscribed for deliveries
-/// addressed to this node. Per-room and per-user channels, subscribed only while a room or user has
-/// members here, come next.
+/// Channels (DESIGN §8: traffic for a room reaches only the nodes with members):
+/// - `<prefix>:all` for `all`/`others`, and for connection lists until connection ids name their
+///   node;
+/// - `<prefix>:room:<name>` and `<prefix>:user:<id>`, subscribed while any loop here has a member
+///   (`interest`), unsubscribed when the last one leaves;
+/// - `<prefix>:node:<id>` for deliveries addressed to this node.
+/// A delivery to several rooms (`deliver: room`) is published on each room's channel; a node that
+/// has members in several of them gets several copies and delivers only the one that came on the
+/// first of those rooms it subscribes to, so each recipient still gets it once. A member who joins
+/// a room receives the room's deliveries once Redis confirmed the subscription (a few hundred
+/// microseconds), not the ones published before.
 final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendable {
     // @unchecked: `settings`, `node`, `urls` and `hub` are immutable; `publisher`, `subscriber` and
     // the counters are touched only on loop 0's thread (start, the delegate, the hopped publishes).
@@ -24,6 +30,8 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     private let logger: Logger
     private var publisher: RedisConnection?
     private var subscriber: RedisConnection?
+    /// Channels subscribed for rooms and users, with the number of loops that have members.
+    private var interests: [String: Int] = [:]
     /// Publishes that Redis' outbound queue refused (`gateway_cluster_dropped_total`).
     private(set) var dropped: UInt64 = 0
     /// Messages from other nodes delivered here, and ones that could not be decoded.
@@ -34,6 +42,35 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     var allChannel: String { "\(settings.prefix):all" }
     /// This node's own channel.
     var nodeChannel: String { "\(settings.prefix):node:\(node)" }
+    /// The channel of a room.
+    func roomChannel(_ name: String) -> String { "\(settings.prefix):room:\(name)" }
+    /// The channel of a user.
+    func userChannel(_ id: String) -> String { "\(settings.prefix):user:\(id)" }
+
+    /// The channels a delivery to `target` is published on.
+    func channels(for target: DeliveryTarget) -> [String] {
+        switch target {
+        case .all, .connections: [allChannel]
+        case .room(let r): [roomChannel(r)]
+        case .rooms(let rs):
+            rs.reduce(into: [String]()) { out, r in
+                let c = roomChannel(r)
+                if !out.contains(c) { out.append(c) }
+            }
+        case .user(let u): [userChannel(u)]
+        }
+    }
+
+    /// Whether a delivery that arrived on `channel` is the copy this node delivers: always, except
+    /// for a several-rooms delivery, which is delivered from the first of its rooms subscribed here.
+    func isDeliveredCopy(_ message: ClusterMessage, channel: String) -> Bool {
+        guard case .rooms(let rs) = message.target else { return true }
+        for r in rs {
+            let c = roomChannel(r)
+            if interests[c] != nil { return c == channel }
+        }
+        return false
+    }
 
     /// - Parameter urls: `settings.redis`, parsed (the config loader validated them). Only the first
     ///   is used until sharding over several lands.
@@ -77,16 +114,40 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     func publish(_ message: ClusterMessage) {
         var bytes: [UInt8] = []
         message.encode(into: &bytes)
-        let command = RedisCommand(arguments: [Array("PUBLISH".utf8), Array(allChannel.utf8), bytes])
+        let commands = channels(for: message.target).map {
+            RedisCommand(arguments: [Array("PUBLISH".utf8), Array($0.utf8), bytes])
+        }
         hub.onLoop(0) { [self] _ in
             guard let publisher else { return }
-            do throws(RedisError) {
-                try publisher.send(command)
-            } catch {
-                dropped += 1
-                if dropped == 1 || dropped % 1000 == 0 {
-                    logger.warning("cluster: publish dropped (\(dropped) so far): \(error)")
+            for command in commands {
+                do throws(RedisError) {
+                    try publisher.send(command)
+                } catch {
+                    dropped += 1
+                    if dropped == 1 || dropped % 1000 == 0 {
+                        logger.warning("cluster: publish dropped (\(dropped) so far): \(error)")
+                    }
                 }
+            }
+        }
+    }
+
+    func interest(_ change: SessionShard.IndexChange) {
+        hub.onLoop(0) { [self] _ in
+            let channel: String, delta: Int
+            switch change {
+            case .roomAppeared(let r): (channel, delta) = (roomChannel(r), 1)
+            case .roomVanished(let r): (channel, delta) = (roomChannel(r), -1)
+            case .userAppeared(let u): (channel, delta) = (userChannel(u), 1)
+            case .userVanished(let u): (channel, delta) = (userChannel(u), -1)
+            }
+            let loops = (interests[channel] ?? 0) + delta
+            interests[channel] = loops > 0 ? loops : nil
+            guard let subscriber, loops == (delta > 0 ? 1 : 0) else { return }
+            do throws(RedisError) {
+                if delta > 0 { try subscriber.subscribe([channel]) } else { try subscriber.unsubscribe([channel]) }
+            } catch {
+                logger.warning("cluster: cannot \(delta > 0 ? "subscribe to" : "unsubscribe from") \(channel): \(error)")
             }
         }
     }
@@ -109,7 +170,9 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
             return
         }
         // This node delivered its own deliveries locally when they started.
-        guard decoded.origin != node, let ctx = hub.context(0) else { return }
+        guard decoded.origin != node, let ctx = hub.context(0),
+            isDeliveredCopy(decoded, channel: String(decoding: message.channel, as: UTF8.self))
+        else { return }
         received += 1
         let frames = decoded.data.withUnsafeBytes {
             PushFrames(command: decoded.command, data: $0, dataIsJSON: decoded.dataIsJSON, binary: decoded.binary,

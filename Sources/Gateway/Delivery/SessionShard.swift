@@ -45,6 +45,16 @@ final class SessionShard {
         var count: Int { byObject.count }
     }
 
+    /// A room or user that gained its first session on this loop, or lost its last one: what a
+    /// cluster node subscribes and unsubscribes by, so traffic for a room reaches only the nodes
+    /// with members.
+    enum IndexChange: Equatable, Sendable {
+        case roomAppeared(String), roomVanished(String), userAppeared(String), userVanished(String)
+    }
+
+    /// Told of every `IndexChange`, on this loop, after the index changed. Nil for a single node.
+    var onIndexChange: ((IndexChange) -> Void)?
+
     private(set) var byID: [ConnectionKey: Handle] = [:]
     private(set) var rooms: [String: Members] = [:]
     private(set) var users: [String: Members] = [:]
@@ -61,8 +71,8 @@ final class SessionShard {
         let h = Handle(key: key, receiver: receiver, user: user, rooms: names)
         h.index = sessions.append(h)
         byID[key] = h
-        if let u = user { insert(h, into: &users, key: u) }
-        for r in names { insert(h, into: &rooms, key: r) }
+        if let u = user { insert(h, into: &users, key: u, kind: .user) }
+        for r in names { insert(h, into: &rooms, key: r, kind: .room) }
         return h
     }
 
@@ -71,15 +81,15 @@ final class SessionShard {
         guard sessions.remove(at: h.index, if: { $0 === h }, reindex: { $0.index = $1 }) else { return }
         h.index = -1
         byID[h.key] = nil
-        if let u = h.user { drop(h, from: &users, key: u) }
-        for r in h.rooms { drop(h, from: &rooms, key: r) }
+        if let u = h.user { drop(h, from: &users, key: u, kind: .user) }
+        for r in h.rooms { drop(h, from: &rooms, key: r, kind: .room) }
     }
 
     /// Adds the session to rooms it is not in yet.
     func join(_ h: Handle, _ names: [String]) {
         for n in names where !n.isEmpty && !h.rooms.contains(n) {
             h.rooms.append(n)
-            if h.index >= 0 { insert(h, into: &rooms, key: n) }
+            if h.index >= 0 { insert(h, into: &rooms, key: n, kind: .room) }
         }
     }
 
@@ -88,35 +98,41 @@ final class SessionShard {
         for n in names {
             guard let i = h.rooms.firstIndex(of: n) else { continue }
             h.rooms.remove(at: i)
-            if h.index >= 0 { drop(h, from: &rooms, key: n) }
+            if h.index >= 0 { drop(h, from: &rooms, key: n, kind: .room) }
         }
     }
 
     /// Sets (or clears) the session's user.
     func setUser(_ h: Handle, _ user: String?) {
         guard h.user != user else { return }
-        if let old = h.user, h.index >= 0 { drop(h, from: &users, key: old) }
+        if let old = h.user, h.index >= 0 { drop(h, from: &users, key: old, kind: .user) }
         h.user = user
-        if let u = user, h.index >= 0 { insert(h, into: &users, key: u) }
+        if let u = user, h.index >= 0 { insert(h, into: &users, key: u, kind: .user) }
     }
 
     /// Adds `h` under `key`, creating the set. (Not `index[key, default: Members()].byObject[…] = h`:
     /// with a class value that mutates a temporary default that is never stored.)
-    private func insert(_ h: Handle, into index: inout [String: Members], key: String) {
+    private enum IndexKind { case room, user }
+
+    private func insert(_ h: Handle, into index: inout [String: Members], key: String, kind: IndexKind) {
         let m: Members
         if let existing = index[key] {
             m = existing
         } else {
             m = Members()
             index[key] = m
+            onIndexChange?(kind == .room ? .roomAppeared(key) : .userAppeared(key))
         }
         m.byObject[ObjectIdentifier(h)] = h
     }
 
-    private func drop(_ h: Handle, from index: inout [String: Members], key: String) {
+    private func drop(_ h: Handle, from index: inout [String: Members], key: String, kind: IndexKind) {
         guard let m = index[key] else { return }
         m.byObject[ObjectIdentifier(h)] = nil
-        if m.isEmpty { index[key] = nil }
+        if m.isEmpty {
+            index[key] = nil
+            onIndexChange?(kind == .room ? .roomVanished(key) : .userVanished(key))
+        }
     }
 
     /// Writes a delivery's frame to every recipient on this loop. Returns how many got it.

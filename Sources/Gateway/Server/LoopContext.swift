@@ -48,6 +48,8 @@ final class LoopContext: AcceptHandler {
         self.runtime = runtime
         self.logger = logger
         self.hooks = HookDispatcher(loop: loop, backend: backend, logger: logger)
+        // In a cluster, rooms and users with members here are what this node subscribes to.
+        if let cluster = hub.cluster { sessions.onIndexChange = { cluster.interest($0) } }
     }
 
     var limits: Limits { runtime.limits }
