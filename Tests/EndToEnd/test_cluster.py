@@ -224,3 +224,39 @@ def test_delivery_heals_after_a_redis_restart(gateway_factory, redis):
         for ws in (sender, local, remote):
             await ws.close()
     run(main())
+
+
+def test_connection_ids_name_their_node_and_deliveries_go_straight_there(gateway_factory, backend, redis):
+    admin_port = free_port()
+    module = {"path": "/c", "parser": "json", "routes": {
+        "headers": backend.url("/headers"), "ping": {"local": "echo"}}}
+    a = gateway_factory(config=cluster_config(redis, "na", [module], admin_port=admin_port))
+    a.admin_port = admin_port
+    b = gateway_factory(config=cluster_config(redis, "nb", [module]))
+    for g in (a, b):
+        wait_joined(g)
+
+    async def conn_id(ws):
+        return (await call(ws, {"cmd": "headers", "data": {}}))["data"]["headers"]["gateway-connection-id"]
+
+    async def main():
+        on_a = await ws_connect(a.url("/c"))
+        target = await ws_connect(b.url("/c"))
+        bystander = await ws_connect(b.url("/c"))
+        ida, idb = await conn_id(on_a), await conn_id(target)
+        assert ida.startswith("na.") and idb.startswith("nb.") and len(idb) == 3 + 26, (ida, idb)
+        assert redis.subscribers("t:node:nb") == 1
+        # Published on node a to a connection of node b (and one of a's): each gets it once.
+        status, _, body = a.admin("POST", "/v1/publish", {"to": {"connections": [idb, ida]}, "cmd": "dm", "data": 1})
+        assert status == 200 and json.loads(body) == {"delivered": 1, "cluster": True}, body
+        assert await recv_json(target) == {"cmd": "dm", "data": 1}
+        assert await recv_json(on_a) == {"cmd": "dm", "data": 1}
+        # `except` names a connection of another node.
+        a.admin("POST", "/v1/publish", {"to": {"all": True}, "except": [idb], "cmd": "all", "data": 2})
+        for ws in (on_a, bystander):
+            assert await recv_json(ws) == {"cmd": "all", "data": 2}
+        for i, ws in enumerate((on_a, target, bystander)):
+            assert await call(ws, {"cmd": "ping", "id": i, "data": i}) == {"cmd": "ping", "id": i, "data": i}
+        for ws in (on_a, target, bystander):
+            await ws.close()
+    run(main())

@@ -5,10 +5,10 @@
 ///
 /// Layout (integers big-endian):
 /// `version u8 | flags u8 | node (u8 length, bytes) | target kind u8 | target | except (u16 count,
-/// 13-byte keys) | command (u16 length, bytes) | data (the rest)`, where a target is nothing
+/// keys) | command (u16 length, bytes) | data (the rest)`, where a target is nothing
 /// (`all`), one name (`room`, `user`: u16 length, bytes), a list of names (`rooms`: u16 count, then
-/// names), or keys (`connections`: u16 count, 13-byte keys). A key is its loop (u8), high (u64)
-/// and low (u32) bits.
+/// names), or keys (`connections`: u16 count, then keys). A key is its node's id (u8 length,
+/// bytes), its loop (u8), and its high (u64) and low (u32) bits.
 struct ClusterMessage: Equatable, Sendable {
     /// The node that published it; a node ignores its own messages (it delivered locally already).
     var origin: String
@@ -56,6 +56,9 @@ struct ClusterMessage: Equatable, Sendable {
             let n = min(ks.count, Int(UInt16.max))
             Self.append(UInt16(n), to: &out)
             for k in ks.prefix(n) {
+                let owner = Array(NodeNames.name(k.node).utf8.prefix(255))
+                out.append(UInt8(owner.count))
+                out.append(contentsOf: owner)
                 out.append(k.loop)
                 Self.append(k.high, to: &out)
                 Self.append(k.low, to: &out)
@@ -164,10 +167,14 @@ struct ClusterMessage: Equatable, Sendable {
             var out: [ConnectionKey] = []
             out.reserveCapacity(n)
             for _ in 0..<n {
+                let owner = try string(length: Int(u8()))
                 let loop = try u8()
                 let high = try integer(UInt64.self)
                 let low = try integer(UInt32.self)
-                out.append(ConnectionKey(loop: loop, high: high, low: low))
+                // This node's own keys are node 0; a node the table has no room for cannot match
+                // a connection here, so its keys are dropped.
+                let node: UInt16? = owner == NodeNames.name(0) ? 0 : NodeNames.index(of: Substring(owner))
+                if let node { out.append(ConnectionKey(node: node, loop: loop, high: high, low: low)) }
             }
             return out
         }

@@ -10,11 +10,11 @@ internal import Logging
 /// its task queue, which keeps the order of the deliveries of one loop (and so of one connection).
 ///
 /// Channels (DESIGN §8: traffic for a room reaches only the nodes with members):
-/// - `<prefix>:all` for `all`/`others`, and for connection lists until connection ids name their
-///   node;
+/// - `<prefix>:all` for `all` and `others`;
 /// - `<prefix>:room:<name>` and `<prefix>:user:<id>`, subscribed while any loop here has a member
 ///   (`interest`), unsubscribed when the last one leaves;
-/// - `<prefix>:node:<id>` for deliveries addressed to this node.
+/// - `<prefix>:node:<id>` for deliveries to connections of this node (connection ids name their
+///   node: `<id>.<26 hex digits>`).
 /// A delivery to several rooms (`deliver: room`) is published on each room's channel; a node that
 /// has members in several of them gets several copies and delivers only the one that came on the
 /// first of those rooms it subscribes to, so each recipient still gets it once. A member who joins
@@ -50,7 +50,14 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     /// The channels a delivery to `target` is published on.
     func channels(for target: DeliveryTarget) -> [String] {
         switch target {
-        case .all, .connections: [allChannel]
+        case .all: [allChannel]
+        case .connections(let keys):
+            // Straight to the nodes that own them; this node's own were delivered here already.
+            keys.reduce(into: [String]()) { out, k in
+                guard !k.isLocal else { return }
+                let c = "\(settings.prefix):node:\(NodeNames.name(k.node))"
+                if !out.contains(c) { out.append(c) }
+            }
         case .room(let r): [roomChannel(r)]
         case .rooms(let rs):
             rs.reduce(into: [String]()) { out, r in

@@ -34,11 +34,11 @@ final class Delivery: Sendable {
         self.serial = Self.counter.add(1, ordering: .relaxed).newValue
     }
 
-    /// Loops that can hold recipients: the owner of each listed connection, or every loop.
+    /// Loops that can hold recipients: the owner of each listed connection of this node, or every loop.
     func loops(count: Int) -> [Int] {
         guard case .connections(let keys) = target else { return Array(0..<count) }
         var set = Set<Int>()
-        for k in keys where Int(k.loop) < count { set.insert(Int(k.loop)) }
+        for k in keys where k.isLocal && Int(k.loop) < count { set.insert(Int(k.loop)) }
         return set.sorted()
     }
 }

@@ -61,6 +61,7 @@ public final class GatewayService: Sendable {
         let clusterNode = config.cluster?.resolvedNodeID()
         var cluster: ClusterNode?
         if let settings = config.cluster, let node = clusterNode {
+            NodeNames.setSelf(node)  // before any connection id is written or parsed
             let link = ClusterNode(settings: settings, node: node, urls: settings.redisURLs, hub: contexts, logger: logger)
             contexts.attach(link)
             cluster = link
