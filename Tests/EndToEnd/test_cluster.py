@@ -260,3 +260,50 @@ def test_connection_ids_name_their_node_and_deliveries_go_straight_there(gateway
         for ws in (on_a, target, bystander):
             await ws.close()
     run(main())
+
+
+
+def test_channels_are_sharded_over_several_redis(gateway_factory, backend, tmp_path):
+    """Two Redis instances: each channel lives on one of them, the same one for every node, rooms
+    spread over both, and deliveries work whichever instance carries them."""
+    shards = [Redis(tmp_path), Redis(tmp_path)]
+    try:
+        rooms = [f"room{i}" for i in range(12)]
+        routes = {f"join.{r}": backend.url("/respond?" + urllib.parse.urlencode(
+            [("h", f"Gateway-Join: {r}"), ("body", '{"joined":true}')])) for r in rooms}
+        routes.update({f"to.{r}": {"local": "echo", "deliver": f"room:{r}"} for r in rooms})
+        module = {"path": "/c", "parser": "json", "routes": routes}
+        nodes = [gateway_factory(config={"listen": "127.0.0.1:0", "modules": [module],
+                                         "cluster": {"redis": [r.url for r in shards], "node": n, "prefix": "t"}})
+                 for n in ("sa", "sb")]
+        for g in nodes:
+            wait_until(lambda g=g: g.log().count("up (subscriber)") == 2 and g.log().count("up (publisher)") == 2,
+                       timeout=10, what="both Redis instances up")
+
+        def layout(channel):
+            return [r.subscribers(channel) for r in shards]
+
+        # The all channel: both nodes on the same instance.
+        assert sorted(layout("t:all")) == [0, 2], layout("t:all")
+
+        async def main():
+            sender = await ws_connect(nodes[0].url("/c"))
+            members = {}
+            for r in rooms:
+                members[r] = await ws_connect(nodes[1].url("/c"))
+                assert (await call(members[r], {"cmd": f"join.{r}", "data": {}}))["data"] == {"joined": True}
+            used = set()
+            for r in rooms:
+                wait_until(lambda r=r: sum(layout(f"t:room:{r}")) == 1, timeout=5, what=f"node sb subscribed to {r}")
+                used.add(layout(f"t:room:{r}").index(1))
+            assert used == {0, 1}, "twelve rooms spread over both instances"
+            for i, r in enumerate(rooms):
+                # The sender is in no room: it gets no reply, only the members get the push.
+                await sender.send(json.dumps({"cmd": f"to.{r}", "data": i}))
+                assert await recv_json(members[r]) == {"cmd": f"to.{r}", "data": i}
+            for ws in [sender] + list(members.values()):
+                await ws.close()
+        run(main())
+    finally:
+        for r in shards:
+            r.stop()

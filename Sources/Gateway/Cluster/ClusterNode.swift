@@ -28,8 +28,17 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     let urls: [RedisURL]
     private unowned let hub: GatewayHub
     private let logger: Logger
-    private var publisher: RedisConnection?
-    private var subscriber: RedisConnection?
+    /// One Redis instance's two connections.
+    struct Shard {
+        /// Pipelines this node's `PUBLISH`es for the channels that hash to this instance.
+        let publisher: RedisConnection
+        /// Subscribes to those channels.
+        let subscriber: RedisConnection
+    }
+
+    /// One per `urls`, in config order (every node must list the same instances in the same order,
+    /// as a channel's instance is a function of the channel and the count). Empty until `start`.
+    private(set) var shards: [Shard] = []
     /// Channels subscribed for rooms and users, with the number of loops that have members.
     private var interests: [String: Int] = [:]
     /// Publishes that Redis' outbound queue refused (`gateway_cluster_dropped_total`).
@@ -79,8 +88,32 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         return false
     }
 
-    /// - Parameter urls: `settings.redis`, parsed (the config loader validated them). Only the first
-    ///   is used until sharding over several lands.
+    /// The instance a channel lives on: jump consistent hash (Lamping and Veach) of the channel's
+    /// 64-bit FNV-1a hash over the instance count, so adding an instance moves only 1/n of the
+    /// channels and every node computes the same answer.
+    static func shard(of channel: String, count: Int) -> Int {
+        guard count > 1 else { return 0 }
+        var key: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in channel.utf8 {
+            key ^= UInt64(byte)
+            key &*= 0x0000_0100_0000_01b3
+        }
+        var b: Int64 = -1, j: Int64 = 0
+        while j < Int64(count) {
+            b = j
+            key = key &* 2_862_933_555_777_941_757 &+ 1
+            j = Int64(Double(b + 1) * (Double(Int64(1) << 31) / Double((key >> 33) + 1)))
+        }
+        return Int(b)
+    }
+
+    /// The shard that carries `channel`.
+    private func shard(for channel: String) -> Shard? {
+        shards.isEmpty ? nil : shards[Self.shard(of: channel, count: shards.count)]
+    }
+
+    /// - Parameter urls: `settings.redis`, parsed (the config loader validated them): the instances
+    ///   channels are sharded over.
     init(settings: ClusterSettings, node: String, urls: [RedisURL], hub: GatewayHub, logger: Logger) {
         self.settings = settings
         self.node = node
@@ -91,29 +124,46 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     /// Opens the Redis connections on `loop` (loop 0) and subscribes. Call on that loop.
     func start(on loop: EventLoop) {
-        guard let url = urls.first else { return }
-        let pub = RedisConnection(url: url, loop: loop, role: .commands)
-        let sub = RedisConnection(url: url, loop: loop, role: .subscriber)
-        pub.delegate = self
-        sub.delegate = self
-        publisher = pub
-        subscriber = sub
-        do throws(RedisError) {
-            try sub.subscribe([allChannel, nodeChannel])
-        } catch {
-            logger.error("cluster: cannot subscribe on \(url): \(error)")
+        shards = urls.map { url in
+            let shard = Shard(publisher: RedisConnection(url: url, loop: loop, role: .commands),
+                              subscriber: RedisConnection(url: url, loop: loop, role: .subscriber))
+            shard.publisher.delegate = self
+            shard.subscriber.delegate = self
+            return shard
         }
-        pub.start()
-        sub.start()
+        for channel in [allChannel, nodeChannel] { subscribe(channel) }
+        for shard in shards {
+            shard.publisher.start()
+            shard.subscriber.start()
+        }
     }
 
     /// Closes the Redis connections and lets them go (at shutdown, on loop 0, while it still runs:
     /// a connection's timer belongs to the loop, so it must not outlive it).
     func stop() {
-        publisher?.close()
-        subscriber?.close()
-        publisher = nil
-        subscriber = nil
+        for shard in shards {
+            shard.publisher.close()
+            shard.subscriber.close()
+        }
+        shards = []
+    }
+
+    private func subscribe(_ channel: String) {
+        guard let shard = shard(for: channel) else { return }
+        do throws(RedisError) {
+            try shard.subscriber.subscribe([channel])
+        } catch {
+            logger.warning("cluster: cannot subscribe to \(channel) on \(shard.subscriber.url): \(error)")
+        }
+    }
+
+    private func unsubscribe(_ channel: String) {
+        guard let shard = shard(for: channel) else { return }
+        do throws(RedisError) {
+            try shard.subscriber.unsubscribe([channel])
+        } catch {
+            logger.warning("cluster: cannot unsubscribe from \(channel) on \(shard.subscriber.url): \(error)")
+        }
     }
 
     // MARK: ClusterLink
@@ -122,13 +172,13 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         var bytes: [UInt8] = []
         message.encode(into: &bytes)
         let commands = channels(for: message.target).map {
-            RedisCommand(arguments: [Array("PUBLISH".utf8), Array($0.utf8), bytes])
+            (channel: $0, command: RedisCommand(arguments: [Array("PUBLISH".utf8), Array($0.utf8), bytes]))
         }
         hub.onLoop(0) { [self] _ in
-            guard let publisher else { return }
-            for command in commands {
+            for (channel, command) in commands {
+                guard let shard = shard(for: channel) else { return }
                 do throws(RedisError) {
-                    try publisher.send(command)
+                    try shard.publisher.send(command)
                 } catch {
                     dropped += 1
                     if dropped == 1 || dropped % 1000 == 0 {
@@ -150,12 +200,8 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
             }
             let loops = (interests[channel] ?? 0) + delta
             interests[channel] = loops > 0 ? loops : nil
-            guard let subscriber, loops == (delta > 0 ? 1 : 0) else { return }
-            do throws(RedisError) {
-                if delta > 0 { try subscriber.subscribe([channel]) } else { try subscriber.unsubscribe([channel]) }
-            } catch {
-                logger.warning("cluster: cannot \(delta > 0 ? "subscribe to" : "unsubscribe from") \(channel): \(error)")
-            }
+            guard loops == (delta > 0 ? 1 : 0) else { return }
+            if delta > 0 { subscribe(channel) } else { unsubscribe(channel) }
         }
     }
 
@@ -163,7 +209,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     func redisConnection(_ connection: RedisConnection, didChangeState state: RedisConnectionState) {
         guard state != .connecting else { return }
-        let role = connection === subscriber ? "subscriber" : "publisher"
+        let role = connection.role == .subscriber ? "subscriber" : "publisher"
         logger.notice("cluster: redis \(connection.url) \(state) (\(role))")
     }
 
