@@ -34,8 +34,9 @@ Endpoints (any method unless noted):
   /respond?status=N&h=Name:Value&h=...&body=B&ct=T
                       status N (200), the given response headers, body B (default: the request body)
                       with Content-Type T (default application/json)
-  /dynamic           request body {"headers": {name: value}, "status": N, "body": <json>}: answers with
-                      those response headers, status (200) and JSON body (lets a client drive the backend)
+  /dynamic           request body {"headers": {name: value}, "status": N, "body": <json>, "delayMs": D}:
+                      after D ms (0), answers with those response headers, status (200) and JSON body
+                      (lets a client drive the backend, and make its calls finish out of order)
   /proxy/...          JSON {"method","path","query","body","headers"} of the request (reverse-proxy target)
   GET  /recorded/all[?since=N&path=P&prefix=P&conn=ID]  recorded requests (seq >= N, filters optional)
   GET  /recorded/disconnect                          bodies the disconnect hooks delivered
@@ -259,6 +260,8 @@ class Handler(BaseHTTPRequestHandler):
                        headers=[(k.strip(), v.strip()) for k, v in hdrs])
         elif head == "dynamic":
             spec = json.loads(body or b"{}")
+            if spec.get("delayMs"):
+                time.sleep(spec["delayMs"] / 1000.0)
             out = json.dumps(spec.get("body", {})).encode()
             self._send(int(spec.get("status", 200)), out, "application/json",
                        headers=list(spec.get("headers", {}).items()))

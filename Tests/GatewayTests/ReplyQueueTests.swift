@@ -99,3 +99,108 @@ struct ReplyQueuePendingTests {
         #expect(q.isIdle)
     }
 }
+
+@Suite("Reply ordering: deliveries to others keep the sender's order")
+struct ReplyQueueDeliveryTests {
+    /// What the queue released, in order: `push <cmd>` and `reply <bytes>`.
+    final class Log {
+        var events: [String] = []
+        func push(_ d: HeldDelivery) { events.append("push \(d.command) \(String(decoding: d.body, as: UTF8.self))") }
+        func write(_ b: inout ByteBuffer) { events.append("reply \(b.description)") }
+    }
+
+    static func held(_ seq: UInt64, target: DeliveryTarget = .room("chat")) -> HeldDelivery {
+        let body = Array("b\(seq)".utf8)
+        return body.withUnsafeBytes { HeldDelivery(target: target, command: "c\(seq)", body: $0, bodyIsJSON: false, binary: false) }
+    }
+
+    @Test func aDeliveryThatFinishesEarlyWaitsForTheEarlierMessage() {
+        var q = ReplyQueue()
+        let log = Log()
+        let s0 = q.reserve(), s1 = q.reserve()
+        q.markWaiting(s0)
+        q.markWaiting(s1)
+        // The second chat.send's call finishes first: its push and its reply both wait.
+        #expect(!q.isOldest(s1))
+        q.complete(s1, with: ByteBuffer(string: "r1"), holding: Self.held(s1), push: log.push, write: log.write)
+        #expect(log.events.isEmpty)
+        // The first one's turn: the caller starts its push and writes its reply itself (it is the
+        // oldest), then completing it releases the second, push before reply.
+        #expect(q.isOldest(s0))
+        log.events.append("push c0 b0")
+        log.events.append("reply r0")
+        q.complete(s0, with: nil, push: log.push, write: log.write)
+        #expect(log.events == ["push c0 b0", "reply r0", "push c1 b1", "reply r1"])
+        #expect(q.isIdle)
+    }
+
+    @Test func aDeliveryWithoutAReplyForTheSenderKeepsItsPlace() {
+        // `deliver: others` (or a room the sender is not in): a push and no reply.
+        var q = ReplyQueue()
+        let log = Log()
+        let s0 = q.reserve(), s1 = q.reserve(), s2 = q.reserve()
+        q.markWaiting(s0)
+        q.markWaiting(s1)
+        q.markWaiting(s2)
+        q.complete(s2, with: ByteBuffer(string: "r2"), push: log.push, write: log.write)
+        q.complete(s1, with: nil, holding: Self.held(s1, target: .all), push: log.push, write: log.write)
+        #expect(log.events.isEmpty)
+        q.complete(s0, with: ByteBuffer(string: "r0"), holding: Self.held(s0), push: log.push, write: log.write)
+        #expect(log.events == ["push c0 b0", "reply r0", "push c1 b1", "reply r2"])
+        #expect(q.isIdle)
+    }
+
+    @Test func anErrorOrAnEmptyAnswerReleasesTheDeliveriesBehindIt() {
+        // The earlier call fails (error reply) or answers 204: the held push goes out all the same.
+        var q = ReplyQueue()
+        let log = Log()
+        let s0 = q.reserve(), s1 = q.reserve(), s2 = q.reserve()
+        q.markWaiting(s0)
+        q.markWaiting(s1)
+        q.markWaiting(s2)
+        q.complete(s2, with: nil, holding: Self.held(s2), push: log.push, write: log.write)
+        q.complete(s1, with: nil, push: log.push, write: log.write)
+        #expect(log.events.isEmpty)
+        q.complete(s0, with: ByteBuffer(string: "error0"), push: log.push, write: log.write)
+        #expect(log.events == ["reply error0", "push c2 b2"])
+        #expect(q.isIdle)
+    }
+
+    @Test func theHeldDeliveryKeepsACopyOfItsBody() {
+        var bytes = Array("hello".utf8)
+        let d = bytes.withUnsafeBytes { HeldDelivery(target: .user("u"), command: "c", body: $0, bodyIsJSON: true, binary: false) }
+        bytes[0] = UInt8(ascii: "j")  // the backend's buffer is reused for the next response
+        #expect(d.body == Array("hello".utf8))
+        #expect(d.target == .user("u") && d.bodyIsJSON && !d.binary)
+    }
+
+    @Test func manyInterleavedCompletionsWithDeliveries() {
+        var q = ReplyQueue()
+        let log = Log()
+        var rng = SystemRandomNumberGenerator()
+        var pending: [UInt64] = []
+        let count: UInt64 = 400
+        // Message n pushes when n % 3 != 0 and replies when n % 2 == 0.
+        func finish(_ s: UInt64) {
+            let reply = s % 2 == 0 ? ByteBuffer(string: "r\(s)") : nil
+            let held = s % 3 != 0 ? Self.held(s) : nil
+            q.complete(s, with: reply, holding: held, push: log.push, write: log.write)
+        }
+        for _ in 0..<count {
+            let s = q.reserve()
+            q.markWaiting(s)
+            pending.append(s)
+            if Int.random(in: 0..<3, using: &rng) == 0 {
+                finish(pending.remove(at: Int.random(in: 0..<pending.count, using: &rng)))
+            }
+        }
+        for s in pending.shuffled(using: &rng) { finish(s) }
+        var expected: [String] = []
+        for s in 0..<count {
+            if s % 3 != 0 { expected.append("push c\(s) b\(s)") }
+            if s % 2 == 0 { expected.append("reply r\(s)") }
+        }
+        #expect(log.events == expected)
+        #expect(q.isIdle)
+    }
+}

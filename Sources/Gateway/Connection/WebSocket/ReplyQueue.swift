@@ -14,17 +14,24 @@ struct PendingReply {
     var route: RouteRef
 }
 
-/// Keeps replies in the order the client sent its messages, even when backend calls finish out of
-/// order. Message `n` gets sequence number `n`; a reply is written only when every earlier message
-/// has been answered (or produced no reply). Replies that finish early wait here, encoded; messages
-/// whose calls are in flight wait here with what their answer needs.
+/// Keeps replies, and the deliveries to other connections that messages cause, in the order the client
+/// sent its messages, even when backend calls finish out of order. Message `n` gets sequence number
+/// `n`; its reply is written, and its delivery started, only when every earlier message has been
+/// answered (or produced nothing). Replies and deliveries that finish early wait here, the replies
+/// encoded and framed; messages whose calls are in flight wait here with what their answer needs.
+///
+/// When a message is released, its delivery starts before its reply is written (the order the
+/// connection has always used for a message whose turn it is).
 struct ReplyQueue {
     enum Slot {
         /// A backend call is in flight for this message.
         case waiting(PendingReply)
         /// The reply is encoded and waits for earlier ones.
         case ready(ByteBuffer)
-        /// The message produced no reply (204, `deliver: none`).
+        /// The message's delivery to other connections waits for earlier messages, and so does its
+        /// framed reply, if the sender gets one.
+        case held(HeldDelivery, reply: ByteBuffer?)
+        /// The message produced nothing, or was released (204, `deliver: none`).
         case empty
     }
 
@@ -77,12 +84,25 @@ struct ReplyQueue {
         return p
     }
 
-    /// Stores the outcome for `seq` and calls `write` for every reply that is now in order.
-    mutating func complete(_ seq: UInt64, with reply: ByteBuffer?, write: (inout ByteBuffer) -> Void) {
+    /// Stores the outcome for `seq` (its framed reply, and the delivery it holds back, if any) and,
+    /// for every message that is now in order, calls `push` with its held delivery and then `write`
+    /// with its reply.
+    ///
+    /// `push` and `write` must not use this queue: they run while it is being changed.
+    mutating func complete(
+        _ seq: UInt64, with reply: ByteBuffer?, holding delivery: HeldDelivery? = nil,
+        push: (HeldDelivery) -> Void = { _ in }, write: (inout ByteBuffer) -> Void
+    ) {
         guard seq >= base else { return }
         while base + UInt64(slots.count - head) <= seq { slots.append(.empty) }
         let i = head + Int(seq - base)
-        if let reply { slots[i] = .ready(reply) } else { slots[i] = .empty }
+        if let delivery {
+            slots[i] = .held(delivery, reply: reply)
+        } else if let reply {
+            slots[i] = .ready(reply)
+        } else {
+            slots[i] = .empty
+        }
         while head < slots.count {
             switch slots[head] {
             case .waiting:
@@ -90,6 +110,11 @@ struct ReplyQueue {
             case .ready(var b):
                 slots[head] = .empty
                 write(&b)
+            case .held(let d, let r):
+                // Cleared first, so the reply's storage is uniquely referenced when it is recycled.
+                slots[head] = .empty
+                push(d)
+                if var b = r { write(&b) }
             case .empty:
                 break
             }

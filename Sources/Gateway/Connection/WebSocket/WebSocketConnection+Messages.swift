@@ -71,11 +71,19 @@ extension WebSocketConnection {
 
     // MARK: Answers
 
+    /// A message's call finished: its answer goes to the reply queue, in order.
+    ///
+    /// Also after the socket closed. The sender's reply then has nobody to go to, but the message was
+    /// accepted: the backend acted on it (stored the chat line, say), so its delivery to other
+    /// connections still goes out, and so do the later messages' deliveries that were held back
+    /// behind it. Skipping the answer would leave them waiting for good (the connection would then
+    /// be freed with them when its last call ends). The calls of a closed connection are not
+    /// cancelled, so each held delivery goes out when the earlier calls complete or fail.
     func backendCallDidComplete(_ call: BackendCall) {
         guard case .message(let seq) = call.purpose, let pending = replies.pending(seq) else { return }
         context.recordCall(call, routeIndex: pending.route.route.metricsIndex)
-        guard !socketClosed else { return }  // the reply has nobody to go to
         messageCallCompleted(call, seq: seq, pending)
+        guard !socketClosed else { return }  // nothing left for the machine to decide
         perform(machine.callFinished(now: context.loop.now))
     }
 
@@ -109,7 +117,7 @@ extension WebSocketConnection {
                 deliverReply(seq: seq, outcome: outcome, body: body)
             }
         }
-        if let (code, reason) = close {
+        if let (code, reason) = close, !socketClosed {
             perform(machine.closeAfterInflight(code: code, reason: reason, now: context.loop.now))
         }
     }

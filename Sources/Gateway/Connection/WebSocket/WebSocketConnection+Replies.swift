@@ -15,6 +15,14 @@ extension WebSocketConnection {
     /// Sends the reply for message `seq` to its recipients: the sender gets the reply form (with `id`)
     /// through the ordered reply queue when it is among them; everyone else gets the push form, encoded
     /// once and shared.
+    ///
+    /// The push keeps the sender's order too (DESIGN §8 "Order"): it starts now when every earlier
+    /// message of this connection is answered, and otherwise waits in the reply queue as a
+    /// `HeldDelivery` (a copy of the body) until the queue releases `seq`. Who it goes to is decided
+    /// now, with this message's session headers applied.
+    ///
+    /// After the socket closed the sender's reply has nobody to go to, but the push still goes out, in
+    /// order (see `backendCallDidComplete`).
     func deliverReply(seq: UInt64, outcome o: ReplyOutcome, body: UnsafeRawBufferPointer) {
         var senderGetsReply = false
         var target: DeliveryTarget?
@@ -29,7 +37,7 @@ extension WebSocketConnection {
         case .others:
             target = .all
         case .senderRooms:
-            let rooms = handle?.rooms ?? []
+            let rooms = handle?.rooms ?? roomsAtEnd
             senderGetsReply = !rooms.isEmpty
             if !rooms.isEmpty { target = .rooms(rooms) }
         case .room(let name):
@@ -43,20 +51,37 @@ extension WebSocketConnection {
             senderGetsReply = keys.contains(identity.key)
             target = .connections(keys)
         }
+        if socketClosed { senderGetsReply = false }
+        // `deliver: sender` (the hot path) has no target: these two branches are all it gains.
+        var held: HeldDelivery?
         if let target {
-            context.hub.push(
-                target, except: [identity.key], command: o.command, data: body, dataIsJSON: o.bodyIsJSON, binary: o.binary,
-                from: context)
+            if replies.isOldest(seq) {
+                startPush(target, command: o.command, body: body, bodyIsJSON: o.bodyIsJSON, binary: o.binary)
+            } else {
+                held = HeldDelivery(target: target, command: o.command, body: body, bodyIsJSON: o.bodyIsJSON, binary: o.binary)
+            }
         }
         guard senderGetsReply else {
-            complete(seq: seq, reply: nil)
+            complete(seq: seq, reply: nil, holding: held)
             return
         }
         let ctx = context
         ctx.scratch.clear()
         let opcode = MessageCodec.encodeReply(parser: module.parser, command: o.command, id: o.id, body: body,
                                               bodyIsJSON: o.bodyIsJSON, requestBinary: o.binary, into: &ctx.scratch)
-        completeFromScratch(seq: seq, opcode: opcode)
+        completeFromScratch(seq: seq, opcode: opcode, holding: held)
+    }
+
+    /// Starts a push from this connection to `target` (never to the sender itself, which gets the
+    /// reply form when it is a recipient).
+    private func startPush(_ target: DeliveryTarget, command: String, body: UnsafeRawBufferPointer, bodyIsJSON: Bool, binary: Bool) {
+        context.hub.push(target, except: [identity.key], command: command, data: body, dataIsJSON: bodyIsJSON, binary: binary,
+                         from: context)
+    }
+
+    /// Starts a push that waited for earlier messages.
+    private func startHeld(_ d: HeldDelivery) {
+        d.body.withUnsafeBytes { startPush(d.target, command: d.command, body: $0, bodyIsJSON: d.bodyIsJSON, binary: d.binary) }
     }
 
     /// Answers message `seq` with an error in the wire format, in order.
@@ -68,15 +93,21 @@ extension WebSocketConnection {
     }
 
     /// The reply payload for `seq` is in `context.scratch`: write it now if it is next in line,
-    /// otherwise keep a framed copy until the earlier replies are out.
-    func completeFromScratch(seq: UInt64, opcode: WebSocketOpcode) {
+    /// otherwise keep a framed copy until the earlier replies are out (with `held`, the delivery to
+    /// others that waits for the same turn).
+    func completeFromScratch(seq: UInt64, opcode: WebSocketOpcode, holding held: HeldDelivery? = nil) {
         let ctx = context
-        if replies.isNext(seq) {
+        if socketClosed {
+            // Nobody to write to; the queue still moves on, so held deliveries go out.
+            complete(seq: seq, reply: nil, holding: held)
+            return
+        }
+        if held == nil && replies.isNext(seq) {
             replies.skipImmediate(seq)
             ctx.scratch.withUnsafeReadableBytes { writeFrame(opcode: opcode, payload: $0) }
             return
         }
-        if replies.isOldest(seq) {
+        if held == nil && replies.isOldest(seq) {
             // The usual case for a backend reply: nothing earlier is pending, so it is framed straight
             // into the send queue instead of into a buffer of its own, then the replies that finished
             // early behind it follow.
@@ -88,17 +119,18 @@ extension WebSocketConnection {
         ctx.scratch.withUnsafeReadableBytes {
             WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: $0, into: &framed)
         }
-        complete(seq: seq, reply: framed)
+        complete(seq: seq, reply: framed, holding: held)
     }
 
-    /// Records the outcome for `seq` (a framed reply, or nil for none) and writes what is in order.
-    func complete(seq: UInt64, reply: ByteBuffer?) {
-        if reply == nil && replies.isNext(seq) {
+    /// Records the outcome for `seq` (a framed reply, or nil for none, and the delivery it holds back)
+    /// and starts the deliveries and writes the replies that are now in order.
+    func complete(seq: UInt64, reply: ByteBuffer?, holding held: HeldDelivery? = nil) {
+        if reply == nil && held == nil && replies.isNext(seq) {
             replies.skipImmediate(seq)
             return
         }
         let ctx = context
-        replies.complete(seq, with: reply) { framed in
+        replies.complete(seq, with: reply, holding: held, push: { startHeld($0) }) { framed in
             defer { ctx.recycleReplyBuffer(&framed) }
             writeFramed(framed)
         }

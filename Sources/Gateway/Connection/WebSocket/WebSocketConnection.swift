@@ -34,6 +34,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     private var held = ByteBuffer()
     /// The session's entry in the loop's index; nil once the session ended.
     private(set) var handle: SessionShard.Handle?
+    /// The rooms the session had when it ended: where `deliver: room` goes for a message whose call
+    /// finishes after that (its delivery still goes out; see `backendCallDidComplete`).
+    private(set) var roomsAtEnd: [String] = []
     /// Trace id from the handshake's `traceparent`: backend calls continue the client's trace.
     let traceID: String?
     /// Handshake headers that some route may forward to backends.
@@ -249,6 +252,7 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
         guard let h = handle else { return }
         handle = nil
         let user = h.user, rooms = h.rooms
+        roomsAtEnd = rooms
         context.sessions.remove(h)
         // Not `replies.removeAll()`: this can run from inside the reply queue's own write callback (a
         // reply that overflowed the send queue); queued replies go with the connection.
@@ -291,7 +295,7 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
 
     /// Writes an already framed reply that waited for earlier ones.
     func writeFramed(_ framed: ByteBuffer) {
-        guard machine.canSendData else { return }
+        guard machine.canSendData, !socketClosed else { return }
         framed.withUnsafeReadableBytes { tcp.write(bytes: $0) }
         context.metrics.messagesSent += 1
         enforceSendQueueLimit()
