@@ -273,6 +273,9 @@ def test_admin_api_matches_openapi_document(gateway_factory, backend):
                 stats = c.call("GET", "/v1/stats", 200)
                 assert stats["engine"] == g.engine and stats["draining"] is False
                 assert stats["connections"]["websockets"] == 2
+                # --- GET /v1/cluster: without `cluster`, one node and no Redis (test_cluster_nodes.py
+                # checks the cluster form against the same schema).
+                assert c.call("GET", "/v1/cluster", 200) == {"node": None, "nodes": [], "redis": []}
                 metrics = c.call("GET", "/metrics", 200)
                 assert "# TYPE" in metrics
 

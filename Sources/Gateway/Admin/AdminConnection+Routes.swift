@@ -29,6 +29,8 @@ extension AdminConnection {
             publish()
         case (.GET, 2, "v1") where segments[1] == "stats", (.HEAD, 2, "v1") where segments[1] == "stats":
             stats()
+        case (.GET, 2, "v1") where segments[1] == "cluster", (.HEAD, 2, "v1") where segments[1] == "cluster":
+            cluster()
         case (.GET, 2, "v1") where segments[1] == "connections", (.HEAD, 2, "v1") where segments[1] == "connections":
             listConnections(query: AdminQuery(String(h.query)))
         case (.GET, 3, "v1") where segments[1] == "connections", (.HEAD, 3, "v1") where segments[1] == "connections":
@@ -40,7 +42,7 @@ extension AdminConnection {
         case (_, 2, "v1") where segments[1] == "publish",
              (_, 4, "v1") where segments[1] == "connections" && ["close", "rooms"].contains(segments[3]):
             fail(405, "method \(method) not allowed on \(path)", allow: "POST")
-        case (_, 2, "v1") where ["stats", "connections"].contains(segments[1]),
+        case (_, 2, "v1") where ["stats", "connections", "cluster"].contains(segments[1]),
              (_, 3, "v1") where segments[1] == "connections":
             fail(405, "method \(method) not allowed on \(path)", allow: "GET, HEAD")
         default:

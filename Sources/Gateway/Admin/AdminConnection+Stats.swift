@@ -56,8 +56,12 @@ extension AdminConnection {
 
     func metrics() {
         collect { [self] reports in
-            let text = PrometheusText.render(reports: reports, labels: server.context.runtime.routeLabels,
+            var text = PrometheusText.render(reports: reports, labels: server.context.runtime.routeLabels,
                                              memoryTrims: server.context.hub.admission.trims)
+            // Loop 0 (this one) owns the cluster's state: read it here.
+            if let link = server.context.hub.cluster as? ClusterNode {
+                text += PrometheusText.renderCluster(link.status(connections: reports.reduce(0) { $0 + $1.snapshot.websockets }))
+            }
             respond(200, body: Array(text.utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }

@@ -47,6 +47,16 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     private(set) var received: UInt64 = 0
     private(set) var undecodable: UInt64 = 0
 
+    // Heartbeats, the node list, `/v1/cluster` and metrics (ClusterHeartbeat.swift, ClusterNode+Status.swift).
+    /// `PUBLISH`es handed to Redis' command connections (`gateway_cluster_published_total`).
+    private(set) var published: UInt64 = 0
+    /// The public listen address as bound, for this node's heartbeat record; set before `start(on:)`.
+    var address = ""
+    /// This node's heartbeat and view of the other nodes; made by `start(on:)`.
+    private(set) var heartbeat: ClusterHeartbeat?
+    /// The connections to Redis, commands first (for the heartbeat, `/v1/cluster` and metrics).
+    var redisConnections: [RedisConnection] { shards.flatMap { [$0.publisher, $0.subscriber] } }
+
     /// The channel every node subscribes to.
     var allChannel: String { "\(settings.prefix):all" }
     /// This node's own channel.
@@ -136,11 +146,19 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
             shard.publisher.start()
             shard.subscriber.start()
         }
+        // Heartbeats and the node list share a command connection (ClusterHeartbeat.swift): the one
+        // of the shard that carries the node set, so every node reads and writes the same instance.
+        if let beatShard = shard(for: "\(settings.prefix):nodes") {
+            heartbeat = ClusterHeartbeat(node: node, settings: settings, address: address, commands: beatShard.publisher, hub: hub, loop: loop, logger: logger)
+            heartbeat?.start()
+        }
     }
 
     /// Closes the Redis connections and lets them go (at shutdown, on loop 0, while it still runs:
     /// a connection's timer belongs to the loop, so it must not outlive it).
     func stop() {
+        heartbeat?.stop()
+        heartbeat = nil
         for shard in shards {
             shard.publisher.close()
             shard.subscriber.close()
@@ -179,6 +197,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
                 guard let shard = shard(for: channel) else { return }
                 do throws(RedisError) {
                     try shard.publisher.send(command)
+                    published += 1
                 } catch {
                     dropped += 1
                     if dropped == 1 || dropped % 1000 == 0 {

@@ -63,6 +63,7 @@ public final class GatewayService: Sendable {
         if let settings = config.cluster, let node = clusterNode {
             NodeNames.setSelf(node)  // before any connection id is written or parsed
             let link = ClusterNode(settings: settings, node: node, urls: settings.redisURLs, hub: contexts, logger: logger)
+            link.address = "\(bound)"
             contexts.attach(link)
             cluster = link
         }
@@ -119,6 +120,11 @@ public final class GatewayService: Sendable {
             if sig == SIGHUP { current = reload(current, hub: contexts) }
         }
         logger.notice("\(sig == SIGTERM ? "SIGTERM" : "SIGINT"): draining (up to \(config.limits.drainTimeoutSeconds) s)")
+        // Leave the cluster first (DESIGN §8): the others forget this node at once; waited for below.
+        let leaving = Counter(clusterBox == nil ? 0 : 1)
+        if let clusterBox, let loop0 = group.loops.first {
+            loop0.execute { clusterBox.value.leave { leaving.decrement() } }
+        }
         let remaining = Counter(loopCount)
         for loop in group.loops {
             loop.execute {
@@ -136,6 +142,8 @@ public final class GatewayService: Sendable {
                 break
             }
         }
+        // Bounded by ClusterHeartbeat.leaveTimeoutNanos; a signal skips it like the drain.
+        while leaving.value > 0, SignalPipe.next(timeoutMs: 20) == nil {}
         for loop in group.loops {
             loop.execute {
                 if let ctx = contexts.context(loop.index) { ctx.backend.close() }
