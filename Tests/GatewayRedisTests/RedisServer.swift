@@ -79,8 +79,14 @@ final class RedisServer: @unchecked Sendable {
     }
 
     private static func freePort() throws -> UInt16 {
+        let (fd, port) = try boundLoopbackSocket()
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to a free port on 127.0.0.1 (not listening yet), and that port.
+    static func boundLoopbackSocket() throws -> (fd: Int32, port: UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
@@ -88,8 +94,11 @@ final class RedisServer: @unchecked Sendable {
         let ok = withUnsafeMutablePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
         }
-        guard ok else { throw Failure("no free port") }
-        return UInt16(bigEndian: sin.sin_port)
+        guard ok else {
+            close(fd)
+            throw Failure("no free port")
+        }
+        return (fd, UInt16(bigEndian: sin.sin_port))
     }
 
     struct Failure: Error, CustomStringConvertible {

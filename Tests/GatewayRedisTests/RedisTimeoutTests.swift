@@ -12,17 +12,9 @@ struct RedisTimeoutTests {
     /// AUTH: the attempt is abandoned after `connectTimeoutNanos` and retried.
     @Test(arguments: availableEngines())
     func silentPeerTimesOutAndIsRetried(engine: IOEngineKind) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = try RedisServer.boundLoopbackSocket()
         defer { close(fd) }
-        var sin = sockaddr_in()
-        sin.sin_family = sa_family_t(AF_INET)
-        sin.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &sin) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
         listen(fd, 16)
-        let port = UInt16(bigEndian: sin.sin_port)
 
         let t = try RedisTestLoop(engine: engine)
         defer { t.stop() }
