@@ -312,12 +312,15 @@ final class ClusterHeartbeat {
 
     /// Node `id` missed its heartbeats for `nodeTimeoutSeconds`, and this node is the one that took it
     /// out of the set: for the whole cluster, this runs once per lost node.
+    /// Told of each node this node declared lost (once for the cluster): `ClusterPresence` sends
+    /// its sessions' disconnect hooks.
+    var onNodeLost: ((String) -> Void)?
+
     private func nodeLost(_ id: String) {
+        onNodeLost?(id)
         declaredLost += 1
         logger.warning("cluster: node \(id) lost (no heartbeat for \(settings.nodeTimeoutSeconds) s)")
-        // HOOK POINT (next slice, DESIGN §8 and issue 9 point 5): remove `id`'s presence entries and
-        // send the disconnect hook of each of its connections (code 1006, reason "node lost"), once
-        // each. Only the node whose SREM removed `id` gets here, so no other node sends them too.
+        // Only the node whose SREM removed `id` gets here, so no other node sends its hooks too.
     }
 
     // MARK: Helpers

@@ -10,4 +10,7 @@ protocol ClusterLink: AnyObject, Sendable {
     /// A loop's sessions gained the first member of a room or user, or lost the last: the node
     /// subscribes to that room's or user's channel while any loop has members.
     func interest(_ change: SessionShard.IndexChange)
+    /// A session opened or changed (its record), or ended (nil): kept in Redis so that a surviving
+    /// node can send its disconnect hook if this node dies.
+    func sessionChanged(_ id: String, _ record: PresenceRecord?)
 }

@@ -73,6 +73,7 @@ extension ClusterNode {
     /// Leaves the cluster at once on a graceful stop (see `ClusterHeartbeat.leave`); `done` runs on
     /// loop 0 when Redis confirmed or after a bounded wait. Call on loop 0.
     func leave(_ done: @escaping () -> Void) {
+        presence?.leave()
         guard let heartbeat else { return done() }
         heartbeat.leave(done)
     }

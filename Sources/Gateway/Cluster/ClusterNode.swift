@@ -54,6 +54,8 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     var address = ""
     /// This node's heartbeat and view of the other nodes; made by `start(on:)`.
     private(set) var heartbeat: ClusterHeartbeat?
+    /// This node's sessions in Redis, and the hooks of lost nodes; made by `start(on:)`.
+    private(set) var presence: ClusterPresence?
     /// The connections to Redis, commands first (for the heartbeat, `/v1/cluster` and metrics).
     var redisConnections: [RedisConnection] { shards.flatMap { [$0.publisher, $0.subscriber] } }
 
@@ -149,8 +151,12 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         // Heartbeats and the node list share a command connection (ClusterHeartbeat.swift): the one
         // of the shard that carries the node set, so every node reads and writes the same instance.
         if let beatShard = shard(for: "\(settings.prefix):nodes") {
-            heartbeat = ClusterHeartbeat(node: node, settings: settings, address: address, commands: beatShard.publisher, hub: hub, loop: loop, logger: logger)
-            heartbeat?.start()
+            let beat = ClusterHeartbeat(node: node, settings: settings, address: address, commands: beatShard.publisher, hub: hub, loop: loop, logger: logger)
+            let sessions = ClusterPresence(node: node, prefix: settings.prefix, commands: beatShard.publisher, hub: hub, logger: logger)
+            beat.onNodeLost = { [unowned sessions] in sessions.nodeLost($0) }
+            heartbeat = beat
+            presence = sessions
+            beat.start()
         }
     }
 
@@ -159,6 +165,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     func stop() {
         heartbeat?.stop()
         heartbeat = nil
+        presence = nil
         for shard in shards {
             shard.publisher.close()
             shard.subscriber.close()
@@ -206,6 +213,10 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
                 }
             }
         }
+    }
+
+    func sessionChanged(_ id: String, _ record: PresenceRecord?) {
+        hub.onLoop(0) { [self] _ in presence?.update(id, record) }
     }
 
     func interest(_ change: SessionShard.IndexChange) {

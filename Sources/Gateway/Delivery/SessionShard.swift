@@ -54,6 +54,9 @@ final class SessionShard {
 
     /// Told of every `IndexChange`, on this loop, after the index changed. Nil for a single node.
     var onIndexChange: ((IndexChange) -> Void)?
+    /// Told when a session opened or its user or rooms changed (false), or it ended (true), after
+    /// the index changed. Nil for a single node.
+    var onSessionChange: ((Handle, _ ended: Bool) -> Void)?
 
     private(set) var byID: [ConnectionKey: Handle] = [:]
     private(set) var rooms: [String: Members] = [:]
@@ -73,6 +76,7 @@ final class SessionShard {
         byID[key] = h
         if let u = user { insert(h, into: &users, key: u, kind: .user) }
         for r in names { insert(h, into: &rooms, key: r, kind: .room) }
+        onSessionChange?(h, false)
         return h
     }
 
@@ -83,23 +87,30 @@ final class SessionShard {
         byID[h.key] = nil
         if let u = h.user { drop(h, from: &users, key: u, kind: .user) }
         for r in h.rooms { drop(h, from: &rooms, key: r, kind: .room) }
+        onSessionChange?(h, true)
     }
 
     /// Adds the session to rooms it is not in yet.
     func join(_ h: Handle, _ names: [String]) {
+        var changed = false
         for n in names where !n.isEmpty && !h.rooms.contains(n) {
             h.rooms.append(n)
+            changed = true
             if h.index >= 0 { insert(h, into: &rooms, key: n, kind: .room) }
         }
+        if changed, h.index >= 0 { onSessionChange?(h, false) }
     }
 
     /// Removes the session from rooms.
     func leave(_ h: Handle, _ names: [String]) {
+        var changed = false
         for n in names {
             guard let i = h.rooms.firstIndex(of: n) else { continue }
             h.rooms.remove(at: i)
+            changed = true
             if h.index >= 0 { drop(h, from: &rooms, key: n, kind: .room) }
         }
+        if changed, h.index >= 0 { onSessionChange?(h, false) }
     }
 
     /// Sets (or clears) the session's user.
@@ -108,6 +119,7 @@ final class SessionShard {
         if let old = h.user, h.index >= 0 { drop(h, from: &users, key: old, kind: .user) }
         h.user = user
         if let u = user, h.index >= 0 { insert(h, into: &users, key: u, kind: .user) }
+        if h.index >= 0 { onSessionChange?(h, false) }
     }
 
     /// Adds `h` under `key`, creating the set. (Not `index[key, default: Members()].byObject[…] = h`:

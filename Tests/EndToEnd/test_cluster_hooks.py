@@ -1,0 +1,103 @@
+"""Disconnect hooks across nodes (DESIGN §8, issue 9 point 5): a node that dies has its sessions'
+disconnect hooks sent by a surviving node, once each, with code 1006 and reason `node lost`; a node
+that stops gracefully sends its own, and no survivor sends them again.
+
+Real `redis-server` started by the test, three gateway nodes with `nodeTimeoutSeconds: 2`, the e2e
+backend recording the hooks; under the engine of the run."""
+import json
+import signal
+import time
+
+import pytest
+
+from helpers import ADMIN_TOKEN, call, free_port, run, wait_until, ws_connect
+from test_cluster import REDIS, Redis
+
+pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (apt-get install redis-server)")
+
+
+@pytest.fixture
+def redis(tmp_path):
+    r = Redis(tmp_path)
+    yield r
+    r.stop()
+
+
+def start_nodes(gateway_factory, backend, redis, count=3):
+    import urllib.parse
+    join = backend.url("/respond?" + urllib.parse.urlencode(
+        [("h", "Gateway-Join: lobby"), ("h", "Gateway-Set-User: u-1"), ("body", '{"ok":true}')]))
+    module = {"path": "/c", "parser": "json", "disconnect": backend.url("/disconnect"),
+              "routes": {"join": join, "ping": {"local": "echo"}, "headers": backend.url("/headers")}}
+    nodes = []
+    for i in range(count):
+        admin_port = free_port()
+        g = gateway_factory(config={
+            "listen": "127.0.0.1:0", "modules": [module],
+            "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
+            "cluster": {"redis": redis.url, "node": f"h{i}", "prefix": "t", "nodeTimeoutSeconds": 2}})
+        g.admin_port = admin_port
+        g.node = f"h{i}"
+        nodes.append(g)
+    ids = {g.node for g in nodes}
+    for g in nodes:
+        wait_until(lambda g=g: {n["id"] for n in json.loads(g.admin("GET", "/v1/cluster")[2])["nodes"]} == ids,
+                   timeout=10, what=f"{g.node} lists every node")
+    return nodes
+
+
+async def _conn_id(ws):
+    return (await call(ws, {"cmd": "headers", "data": {}}))["data"]["headers"]["gateway-connection-id"]
+
+
+def test_a_killed_node_has_its_hooks_sent_once_by_a_survivor(gateway_factory, backend, redis):
+    a, b, victim = start_nodes(gateway_factory, backend, redis)
+    ids = []
+
+    async def main():
+        sockets = [await ws_connect(victim.url("/c")) for _ in range(2)]
+        for ws in sockets:
+            ids.append(await _conn_id(ws))
+        assert (await call(sockets[0], {"cmd": "join", "data": {}}))["data"] == {"ok": True}
+        wait_until(lambda: len(redis.command("HKEYS", "t:conns:h2").split(b"\r\n")) >= 5, timeout=5,
+                   what="both sessions recorded in Redis")
+        killed = time.monotonic()
+        victim.proc.send_signal(signal.SIGKILL)
+        victim.proc.wait(5)
+        victim.expected_exit = -signal.SIGKILL
+        hooks = wait_until(lambda: (lambda d: d if len(d) >= 2 else None)(
+            [h for h in backend.disconnects() if h["connectionId"] in ids]), timeout=10,
+            what="the killed node's two disconnect hooks")
+        took = time.monotonic() - killed
+        print(f"hooks of the killed node arrived {took * 1000:.0f} ms after SIGKILL")
+        assert took < 2 + 1.5, took
+        assert sorted(h["connectionId"] for h in hooks) == sorted(ids)
+        for h in hooks:
+            assert h["code"] == 1006 and h["reason"] == "node lost", h
+        joined = next(h for h in hooks if h["connectionId"] == ids[0])
+        assert joined["user"] == "u-1" and joined["rooms"] == ["lobby"], joined
+        assert joined["durationMs"] >= 0
+        # Both survivors have seen the node go; still exactly one hook per session.
+        wait_until(lambda: all("h2" in g.log() and ("lost" in g.log() or "no longer listed" in g.log())
+                               for g in (a, b)), timeout=5, what="both survivors saw h2 go")
+        assert sorted(h["connectionId"] for h in backend.disconnects() if h["connectionId"] in ids) == sorted(ids)
+        assert redis.command("EXISTS", "t:conns:h2").startswith(b":0"), "the lost node's sessions are forgotten"
+    run(main())
+
+
+def test_a_stopped_node_sends_its_own_hooks_and_nobody_repeats_them(gateway_factory, backend, redis):
+    a, b, leaving = start_nodes(gateway_factory, backend, redis)
+
+    async def main():
+        ws = await ws_connect(leaving.url("/c"))
+        cid = await _conn_id(ws)
+        assert leaving.stop(15) == 0
+        hooks = wait_until(lambda: [h for h in backend.disconnects() if h["connectionId"] == cid], timeout=10,
+                           what="the stopped node's hook")
+        assert hooks[0]["code"] == 1001, hooks
+        # The absence of a second hook can only be seen by waiting past the node timeout (2 s):
+        # a survivor that wrongly took the node for dead would have sent it by then.
+        time.sleep(3)
+        assert len([h for h in backend.disconnects() if h["connectionId"] == cid]) == 1
+        assert not any("node h2 lost" in g.log() for g in (a, b))
+    run(main())
