@@ -307,3 +307,39 @@ def test_channels_are_sharded_over_several_redis(gateway_factory, backend, tmp_p
     finally:
         for r in shards:
             r.stop()
+
+
+def test_admin_endpoints_act_on_a_connection_of_another_node(gateway_factory, backend, redis):
+    admin_port = free_port()
+    module = {"path": "/c", "parser": "json", "routes": {"headers": backend.url("/headers"), "ping": {"local": "echo"}}}
+    a = gateway_factory(config=cluster_config(redis, "na", [module], admin_port=admin_port))
+    a.admin_port = admin_port
+    b = gateway_factory(config=cluster_config(redis, "nb", [module]))
+    for g in (a, b):
+        wait_joined(g)
+
+    async def main():
+        ws = await ws_connect(b.url("/c"))
+        victim = await ws_connect(b.url("/c"))
+        cid = (await call(ws, {"cmd": "headers", "data": {}}))["data"]["headers"]["gateway-connection-id"]
+        vid = (await call(victim, {"cmd": "headers", "data": {}}))["data"]["headers"]["gateway-connection-id"]
+        # Rooms: node a joins node b's connection to r1; the answer is the session's rooms.
+        status, _, body = a.admin("POST", f"/v1/connections/{cid}/rooms", {"join": ["r1"]})
+        assert status == 200 and json.loads(body) == {"rooms": ["r1"]}, body
+        wait_until(lambda: redis.subscribers("t:room:r1") == 1, timeout=5, what="node b subscribed to r1")
+        status, _, body = a.admin("POST", "/v1/publish", {"to": {"room": "r1"}, "cmd": "news", "data": 1})
+        assert status == 200, body
+        assert await recv_json(ws) == {"cmd": "news", "data": 1}
+        # Close: node a closes node b's other connection with the code and reason it asks for.
+        status, _, body = a.admin("POST", f"/v1/connections/{vid}/close", {"code": 4000, "reason": "kicked"})
+        assert status == 200 and json.loads(body) == {"closed": True}, body
+        await asyncio.wait_for(victim.wait_closed(), 5)
+        assert victim.close_code == 4000 and victim.close_reason == "kicked"
+        # A session node b does not have (any more): 404, from node a.
+        wait_until(lambda: a.admin("POST", f"/v1/connections/{vid}/close", {})[0] == 404, timeout=5,
+                   what="the closed session forgotten")
+        status, _, _ = a.admin("POST", "/v1/connections/nb." + "0" * 26 + "/rooms", {"join": ["x"]})
+        assert status == 404
+        assert await call(ws, {"cmd": "ping", "id": 1, "data": 1}) == {"cmd": "ping", "id": 1, "data": 1}
+        await ws.close()
+    run(main())

@@ -158,6 +158,19 @@ extension AdminConnection {
         }
     }
 
+    /// In a cluster, an operation on a connection of another node goes to that node (found through
+    /// the session records in Redis); answers with `answer(record)`, or 404 when the node has no such
+    /// session. Returns false, doing nothing, for a connection of this node.
+    private func forwardIfRemote(
+        _ id: String, _ operation: ClusterControl.Operation, answer: @escaping (PresenceRecord) -> String
+    ) -> Bool {
+        guard let cluster = server.context.hub.cluster, let key = ConnectionKey(parsing: id), !key.isLocal else { return false }
+        cluster.forward(ClusterControl(key: key, operation: operation)) { [self] record in
+            if let record { respond(200, json: answer(record)) } else { fail(404, "no connection \(id)") }
+        }
+        return true
+    }
+
     /// Runs `body` on the loop that owns connection `id`; answers 404 when there is no such connection.
     private func withConnection(_ id: String, _ body: @escaping @Sendable (WebSocketConnection) -> String) {
         let ctx = server.context
@@ -198,6 +211,7 @@ extension AdminConnection {
             guard s.utf8.count <= 123 else { return fail(400, "\"reason\" must be at most 123 bytes of UTF-8") }
             reason = s
         }
+        if forwardIfRemote(id, .close(code: code.rawValue, reason: reason), answer: { _ in "{\"closed\":true}" }) { return }
         let box = SendableBox((code, reason))
         withConnection(id) { c in
             c.close(code: box.value.0, reason: box.value.1)
@@ -211,7 +225,20 @@ extension AdminConnection {
         if (join ?? []).contains(where: \.isEmpty) || (leave ?? []).contains(where: \.isEmpty) {
             return fail(400, "room names must not be empty")
         }
-        let box = SendableBox((join ?? [], leave ?? []))
+        let joining = join ?? [], leaving = leave ?? []
+        let forwarded = forwardIfRemote(id, .rooms(join: joining, leave: leaving)) { record in
+            // The rooms the session will have once its node applied the change.
+            var rooms = record.rooms
+            for r in joining where !rooms.contains(r) { rooms.append(r) }
+            rooms.removeAll { leaving.contains($0) }
+            var b = ByteBuffer()
+            b.write(string: "{\"rooms\":")
+            AdminJSON.writeStrings(rooms, into: &b)
+            b.write(byte: UInt8(ascii: "}"))
+            return b.description
+        }
+        if forwarded { return }
+        let box = SendableBox((joining, leaving))
         withConnection(id) { c in
             if let h = c.handle {
                 c.context.sessions.join(h, box.value.0)

@@ -13,4 +13,8 @@ protocol ClusterLink: AnyObject, Sendable {
     /// A session opened or changed (its record), or ended (nil): kept in Redis so that a surviving
     /// node can send its disconnect hook if this node dies.
     func sessionChanged(_ id: String, _ record: PresenceRecord?)
+    /// Runs an admin operation on a connection of another node: looks the session up in Redis and,
+    /// when it exists, sends the operation to its node. `done` gets the session's record as it was
+    /// (nil: no such session), on loop 0. Call on loop 0 (the admin API's loop).
+    func forward(_ control: ClusterControl, done: @escaping (PresenceRecord?) -> Void)
 }

@@ -1,4 +1,5 @@
 internal import GatewayIO
+internal import GatewayWebSocket
 internal import GatewayRedis
 internal import Logging
 
@@ -219,6 +220,38 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         hub.onLoop(0) { [self] _ in presence?.update(id, record) }
     }
 
+    func forward(_ control: ClusterControl, done: @escaping (PresenceRecord?) -> Void) {
+        let owner = NodeNames.name(control.key.node)
+        guard let presence, let shard = shard(for: "\(settings.prefix):node:\(owner)") else { return done(nil) }
+        presence.record(of: control.key.string, node: owner) { [self] record in
+            if record != nil {
+                let command = RedisCommand(arguments: [Array("PUBLISH".utf8), Array("\(settings.prefix):node:\(owner)".utf8), control.encode()])
+                do throws(RedisError) {
+                    try shard.publisher.send(command)
+                } catch {
+                    logger.warning("cluster: admin operation for \(control.key.string) dropped: \(error)")
+                }
+            }
+            done(record)
+        }
+    }
+
+    /// Carries out an admin operation another node forwarded, on the connection's loop.
+    private func apply(_ control: ClusterControl) {
+        guard control.key.isLocal else { return }
+        let key = control.key, operation = control.operation
+        hub.onLoop(Int(key.loop)) { owner in
+            guard let h = owner.sessions.byID[key], let c = h.connection else { return }
+            switch operation {
+            case .close(let code, let reason):
+                c.close(code: WebSocketCloseCode(rawValue: code), reason: reason)
+            case .rooms(let join, let leave):
+                owner.sessions.join(h, join)
+                owner.sessions.leave(h, leave)
+            }
+        }
+    }
+
     func interest(_ change: SessionShard.IndexChange) {
         hub.onLoop(0) { [self] _ in
             let channel: String, delta: Int
@@ -244,6 +277,10 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     }
 
     func redisConnection(_ connection: RedisConnection, didReceive message: RedisPushMessage) {
+        if message.payload.first == ClusterControl.marker {
+            if let control = ClusterControl(decoding: message.payload) { apply(control) } else { undecodable += 1 }
+            return
+        }
         let decoded: ClusterMessage
         do throws(ClusterMessage.DecodeError) {
             decoded = try ClusterMessage.decode(message.payload)

@@ -51,6 +51,13 @@ final class ClusterPresence {
         send(RedisCommand("DEL", key))
     }
 
+    /// The record of session `id` of node `node`, or nil when that node has no such session.
+    func record(of id: String, node: String, _ done: @escaping (PresenceRecord?) -> Void) {
+        send(RedisCommand("HGET", "\(prefix):conns:\(node)", id)) { result in
+            if case .success(.bulk(let json?)) = result { done(PresenceRecord(json: json)) } else { done(nil) }
+        }
+    }
+
     /// Sends the disconnect hook of every session of lost node `node`, then forgets them.
     func nodeLost(_ node: String) {
         let lostKey = "\(prefix):conns:\(node)"
