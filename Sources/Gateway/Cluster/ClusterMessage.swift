@@ -44,71 +44,47 @@ struct ClusterMessage: Equatable, Sendable {
     func encode(into out: inout [UInt8]) {
         out.append(Self.version)
         out.append((dataIsJSON ? 1 : 0) | (binary ? 2 : 0))
-        let node = Array(origin.utf8.prefix(255))
-        out.append(UInt8(node.count))
-        out.append(contentsOf: node)
-        func name(_ s: String) {
-            let b = Array(s.utf8.prefix(Int(UInt16.max)))
-            Self.append(UInt16(b.count), to: &out)
-            out.append(contentsOf: b)
-        }
-        func keys(_ ks: [ConnectionKey]) {
-            let n = min(ks.count, Int(UInt16.max))
-            Self.append(UInt16(n), to: &out)
-            for k in ks.prefix(n) {
-                let owner = Array(NodeNames.name(k.node).utf8.prefix(255))
-                out.append(UInt8(owner.count))
-                out.append(contentsOf: owner)
-                out.append(k.loop)
-                Self.append(k.high, to: &out)
-                Self.append(k.low, to: &out)
-            }
-        }
+        out.appendWireShortString(origin)
         switch target {
         case .all: out.append(0)
         case .room(let r):
             out.append(1)
-            name(r)
+            out.appendWireName(r)
         case .rooms(let rs):
             out.append(2)
-            let n = min(rs.count, Int(UInt16.max))
-            Self.append(UInt16(n), to: &out)
-            for r in rs.prefix(n) { name(r) }
+            out.appendWireNames(rs)
         case .user(let u):
             out.append(3)
-            name(u)
+            out.appendWireName(u)
         case .connections(let ks):
             out.append(4)
-            keys(ks)
+            out.appendWireKeys(ks)
         }
-        keys(except)
-        name(command)
+        out.appendWireKeys(except)
+        out.appendWireName(command)
         out.append(contentsOf: data)
     }
 
     /// Decodes a message encoded by `encode(into:)`.
     init(decoding bytes: UnsafeRawBufferPointer) throws(DecodeError) {
-        var r = Reader(bytes: bytes)
+        var r = ClusterWireReader(bytes: bytes)
         let version = try r.u8()
         guard version == Self.version else { throw .unsupportedVersion(version) }
         let flags = try r.u8()
         dataIsJSON = flags & 1 != 0
         binary = flags & 2 != 0
-        origin = try r.string(length: Int(r.u8()))
+        origin = try r.shortString()
         switch try r.u8() {
         case 0: target = .all
         case 1: target = .room(try r.name())
-        case 2:
-            var rooms: [String] = []
-            for _ in 0..<(try r.u16()) { rooms.append(try r.name()) }
-            target = .rooms(rooms)
+        case 2: target = .rooms(try r.names())
         case 3: target = .user(try r.name())
         case 4: target = .connections(try r.keys())
         case let k: throw .unknownTarget(k)
         }
         except = try r.keys()
         command = try r.name()
-        data = Array(bytes[r.offset...])
+        data = Array(r.rest)
     }
 
     /// Decodes a message from Redis' bytes.
@@ -129,54 +105,5 @@ struct ClusterMessage: Equatable, Sendable {
         self.data = data
         self.dataIsJSON = dataIsJSON
         self.binary = binary
-    }
-
-    private static func append<T: FixedWidthInteger>(_ v: T, to out: inout [UInt8]) {
-        withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) }
-    }
-
-    /// Reads fields off the front of the bytes, failing with `.truncated` past their end.
-    private struct Reader {
-        let bytes: UnsafeRawBufferPointer
-        var offset = 0
-
-        mutating func take(_ n: Int) throws(DecodeError) -> UnsafeRawBufferPointer {
-            guard n <= bytes.count - offset else { throw .truncated }
-            defer { offset += n }
-            return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)])
-        }
-
-        mutating func integer<T: FixedWidthInteger>(_: T.Type) throws(DecodeError) -> T {
-            let b = try take(MemoryLayout<T>.size)
-            var v: T = 0
-            for byte in b { v = v << 8 | T(byte) }
-            return v
-        }
-
-        mutating func u8() throws(DecodeError) -> UInt8 { try integer(UInt8.self) }
-        mutating func u16() throws(DecodeError) -> UInt16 { try integer(UInt16.self) }
-
-        mutating func string(length: Int) throws(DecodeError) -> String {
-            String(decoding: try take(length), as: UTF8.self)
-        }
-
-        mutating func name() throws(DecodeError) -> String { try string(length: Int(u16())) }
-
-        mutating func keys() throws(DecodeError) -> [ConnectionKey] {
-            let n = Int(try u16())
-            var out: [ConnectionKey] = []
-            out.reserveCapacity(n)
-            for _ in 0..<n {
-                let owner = try string(length: Int(u8()))
-                let loop = try u8()
-                let high = try integer(UInt64.self)
-                let low = try integer(UInt32.self)
-                // This node's own keys are node 0; a node the table has no room for cannot match
-                // a connection here, so its keys are dropped.
-                let node: UInt16? = owner == NodeNames.name(0) ? 0 : NodeNames.index(of: Substring(owner))
-                if let node { out.append(ConnectionKey(node: node, loop: loop, high: high, low: low)) }
-            }
-            return out
-        }
     }
 }

@@ -29,6 +29,13 @@ enum NodeNames {
         }
     }
 
+    /// The index of the node that owns a connection, as its id is written: 0 for this node's own
+    /// id, else `index(of:)`.
+    static func index(ofOwner name: Substring) -> UInt16? {
+        if name.utf8.elementsEqual(selfPrefix.dropLast()) { return 0 }
+        return index(of: name)
+    }
+
     /// The id of node `index` ("" for this node when it is not in a cluster).
     static func name(_ index: UInt16) -> String {
         table.withLock { Int(index) < $0.count ? $0[Int(index)] : "" }

@@ -46,13 +46,8 @@ struct ConnectionKey: Hashable, Sendable {
         var digits = Substring(text)
         if let dot = digits.lastIndex(of: ".") {
             let name = digits[..<dot]
-            guard !name.isEmpty else { return nil }
-            if name.utf8.elementsEqual(NodeNames.selfPrefix.dropLast()) {
-                node = 0
-            } else {
-                guard let i = NodeNames.index(of: name) else { return nil }
-                node = i
-            }
+            guard !name.isEmpty, let i = NodeNames.index(ofOwner: name) else { return nil }
+            node = i
             digits = digits[digits.index(after: dot)...]
         }
         let u = Array(digits.utf8)
