@@ -1,4 +1,3 @@
-internal import GatewayBackend
 internal import GatewayIO
 internal import GatewayRedis
 internal import Logging
@@ -88,12 +87,9 @@ final class ClusterPresence {
             let connection = ConnectionKey(parsing: id)
         else { return false }
         let duration = max(0, Int64(ClusterHeartbeat.wallClockMs()) - record.openedMs)
-        let body = BackendCallSpec.disconnectHookBody(
-            key: connection, user: record.user, rooms: record.rooms, code: 1006, reason: "node lost",
+        ctx.postDisconnectHook(
+            url: url, key: connection, user: record.user, rooms: record.rooms, code: 1006, reason: "node lost",
             durationMs: Int(duration))
-        var headers = [("Gateway-Connection-Id", id)]
-        if let u = record.user { headers.append(("Gateway-User", u)) }
-        ctx.hooks.post(url: url, body: body, what: "disconnect", headers: headers, timeoutMs: ctx.limits.backendTimeoutMs)
         return true
     }
 

@@ -263,12 +263,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// gateway sent, or 1006 when the connection dropped without a close frame.
     private func sendDisconnectHook(user: String?, rooms: [String]) {
         guard let url = module.config.disconnect else { return }
-        let body = BackendCallSpec.disconnectHookBody(
-            key: identity.key, user: user, rooms: rooms, code: (machine.closeCode ?? .abnormal).rawValue,
+        context.postDisconnectHook(
+            url: url, key: identity.key, user: user, rooms: rooms, code: (machine.closeCode ?? .abnormal).rawValue,
             reason: machine.closeReason ?? "", durationMs: Int((context.loop.now &- openedAt) / 1_000_000))
-        var headers = [("Gateway-Connection-Id", identity.id)]
-        if let u = user { headers.append(("Gateway-User", u)) }
-        context.hooks.post(url: url, body: body, what: "disconnect", headers: headers, timeoutMs: context.limits.backendTimeoutMs)
     }
 
     // MARK: Writing
