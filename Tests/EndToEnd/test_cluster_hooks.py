@@ -11,16 +11,9 @@ import time
 import pytest
 
 from helpers import ADMIN_TOKEN, call, free_port, run, wait_until, ws_connect
-from test_cluster import REDIS, Redis
+from test_cluster import REDIS, redis  # noqa: F401 (redis: the fixture)
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (apt-get install redis-server)")
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = Redis(tmp_path)
-    yield r
-    r.stop()
 
 
 def start_nodes(gateway_factory, backend, redis, count=3):

@@ -12,18 +12,11 @@ import pytest
 
 from helpers import ADMIN_TOKEN, call, free_port, run, wait_until, ws_connect
 from test_admin_openapi import load_spec, validator
-from test_cluster import FANOUT, REDIS, Redis
+from test_cluster import FANOUT, REDIS, redis  # noqa: F401 (redis: the fixture)
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (apt-get install redis-server)")
 
 TIMEOUT = 2  # cluster.nodeTimeoutSeconds of every node here
-
-
-@pytest.fixture
-def redis(tmp_path):
-    r = Redis(tmp_path)
-    yield r
-    r.stop()
 
 
 def start_node(gateway_factory, redis, node):

@@ -63,7 +63,9 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     /// The channel every node subscribes to.
     var allChannel: String { "\(settings.prefix):all" }
     /// This node's own channel.
-    var nodeChannel: String { "\(settings.prefix):node:\(node)" }
+    var nodeChannel: String { nodeChannel(of: node) }
+    /// The channel of node `id` (deliveries and admin operations for its connections).
+    func nodeChannel(of id: String) -> String { "\(settings.prefix):node:\(id)" }
     /// The channel of a room.
     func roomChannel(_ name: String) -> String { "\(settings.prefix):room:\(name)" }
     /// The channel of a user.
@@ -77,7 +79,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
             // Straight to the nodes that own them; this node's own were delivered here already.
             keys.reduce(into: [String]()) { out, k in
                 guard !k.isLocal else { return }
-                let c = "\(settings.prefix):node:\(NodeNames.name(k.node))"
+                let c = nodeChannel(of: NodeNames.name(k.node))
                 if !out.contains(c) { out.append(c) }
             }
         case .room(let r): [roomChannel(r)]
@@ -221,11 +223,11 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     }
 
     func forward(_ control: ClusterControl, done: @escaping (PresenceRecord?) -> Void) {
-        let owner = NodeNames.name(control.key.node)
-        guard let presence, let shard = shard(for: "\(settings.prefix):node:\(owner)") else { return done(nil) }
+        let owner = NodeNames.name(control.key.node), channel = nodeChannel(of: owner)
+        guard let presence, let shard = shard(for: channel) else { return done(nil) }
         presence.record(of: control.key.string, node: owner) { [self] record in
             if record != nil {
-                let command = RedisCommand(arguments: [Array("PUBLISH".utf8), Array("\(settings.prefix):node:\(owner)".utf8), control.encode()])
+                let command = RedisCommand(arguments: [Array("PUBLISH".utf8), Array(channel.utf8), control.encode()])
                 do throws(RedisError) {
                     try shard.publisher.send(command)
                 } catch {

@@ -25,7 +25,7 @@ struct PresenceRecord: Equatable, Sendable {
             JSONWriter.writeString(r, into: &b)
         }
         b.write(string: "],\"openedMs\":\(openedMs)}")
-        return b.withUnsafeReadableBytes { Array($0) }
+        return b.readableArray
     }
 
     init(module: String, user: String?, rooms: [String], openedMs: Int64) {
