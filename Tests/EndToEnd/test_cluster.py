@@ -5,6 +5,7 @@ gateway nodes with the same modules, under the engine of the run."""
 import asyncio
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -342,4 +343,26 @@ def test_admin_endpoints_act_on_a_connection_of_another_node(gateway_factory, ba
         assert status == 404
         assert await call(ws, {"cmd": "ping", "id": 1, "data": 1}) == {"cmd": "ping", "id": 1, "data": 1}
         await ws.close()
+    run(main())
+
+
+def test_sighup_keeps_the_cluster_settings(gateway_factory, redis):
+    """A reload cannot move a running node to another Redis or prefix: the change is logged and
+    ignored, and the node keeps delivering across the cluster."""
+    a, b = start_nodes(gateway_factory, redis)
+    with open(a.config_path) as f:
+        cfg = json.load(f)
+    cfg["cluster"]["prefix"] = "other"
+    with open(a.config_path, "w") as f:
+        json.dump(cfg, f)
+    a.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "cluster changes need a restart; ignored" in a.log(), timeout=5, what="the reload logged")
+
+    async def main():
+        sender = await ws_connect(a.url("/c"))
+        remote = await ws_connect(b.url("/c"))
+        await sender.send(json.dumps({"cmd": "others", "data": "after reload"}))
+        assert await recv_json(remote) == {"cmd": "others", "data": "after reload"}
+        for ws in (sender, remote):
+            await ws.close()
     run(main())

@@ -58,14 +58,13 @@ public final class GatewayService: Sendable {
 
         let contexts = GatewayHub(loopCount: loopCount)
         // The node id is fixed for the process: connection ids and channels carry it.
-        let clusterNode = config.cluster?.resolvedNodeID()
-        var cluster: ClusterNode?
-        if let settings = config.cluster, let node = clusterNode {
+        let cluster = config.cluster.map { settings in
+            let node = settings.resolvedNodeID()
             NodeNames.setSelf(node)  // before any connection id is written or parsed
-            let link = ClusterNode(settings: settings, node: node, urls: settings.redisURLs, hub: contexts, logger: logger)
+            let link = ClusterNode(settings: settings, node: node, urls: settings.redisURLs, hub: contexts, logger: self.logger)
             link.address = "\(bound)"
             contexts.attach(link)
-            cluster = link
+            return link
         }
         let clusterBox = cluster.map { SendableBox($0) }
         let runtime = self.runtime
@@ -105,8 +104,8 @@ public final class GatewayService: Sendable {
         if let why = resolution.fallbackReason { line += " (io_uring unavailable: \(why))" }
         line += ", \(config.modules.count) module(s): \(config.modules.map(\.path).joined(separator: " "))"
         if let a = adminSocket { line += ", admin API on \(a.address)" }
-        if let cluster = config.cluster, let node = clusterNode {
-            line += ", cluster node \(node) (prefix \(cluster.prefix)) on \(cluster.redisDescriptions.joined(separator: ", "))"
+        if let cluster {
+            line += ", cluster node \(cluster.node) (prefix \(cluster.settings.prefix)) on \(cluster.settings.redisDescriptions.joined(separator: ", "))"
         }
         logger.notice("\(line)")
 
@@ -178,8 +177,10 @@ extension GatewayService {
         if next.listen != old.listen { logger.warning("SIGHUP: listen change (\(old.listen) -> \(next.listen)) needs a restart; ignored") }
         if next.io.engine != old.io.engine || next.io.loops != old.io.loops { logger.warning("SIGHUP: io changes need a restart; ignored") }
         if next.admin?.listen != old.admin?.listen { logger.warning("SIGHUP: admin.listen changes need a restart; ignored") }
+        if next.cluster != old.cluster { logger.warning("SIGHUP: cluster changes need a restart; ignored") }
         next.listen = old.listen
         next.io = old.io
+        next.cluster = old.cluster
         switch (old.admin, next.admin) {
         case (nil, .some):
             logger.warning("SIGHUP: enabling the admin API needs a restart; ignored")
