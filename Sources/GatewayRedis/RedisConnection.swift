@@ -61,6 +61,10 @@ public final class RedisConnection: ConnectionHandler {
     private var reconnectTimer: LoopTimer?
     private var started = false
     private(set) var closed = false
+    /// Set when a command connection came up and its delegate asked to hold the queue
+    /// (`redisConnectionShouldHoldQueue`): commands keep queueing behind the ones that waited for
+    /// the connection until `releaseQueue()`; only `sendAhead` writes meanwhile.
+    public private(set) var isHoldingQueue = false
     /// Channels and patterns a subscriber wants, sent again after every reconnect.
     var channels: Set<String> = []
     var patterns: Set<String> = []
@@ -106,7 +110,7 @@ public final class RedisConnection: ConnectionHandler {
         let size = command.encoded.count
         // A connection that is being dropped (Redis' EOF seen, close pending) is no longer writable:
         // the command waits for the next one rather than failing with connectionLost unsent.
-        if state == .up, let tcp, tcp.isWritable {
+        if state == .up, !isHoldingQueue, let tcp, tcp.isWritable {
             guard tcp.queuedBytes + size <= configuration.maxQueuedBytes else { throw refuse() }
             write(command, to: tcp)
             inflight.push(completion)
@@ -116,6 +120,27 @@ public final class RedisConnection: ConnectionHandler {
               waitingBytes + size <= configuration.maxQueuedBytes else { throw refuse() }
         waiting.push((command, completion))
         waitingBytes += size
+    }
+
+    /// Writes `command` now, ahead of the queue a held connection keeps (`isHoldingQueue`): for the
+    /// checks the owner makes before it releases the queue. Throws `queueFull` when the connection
+    /// is not up (nothing is queued for later) or its socket has no room.
+    public func sendAhead(_ command: RedisCommand, completion: Completion? = nil) throws(RedisError) {
+        guard role == .commands else { throw .wrongRole }
+        guard !closed else { throw .closed }
+        guard state == .up, let tcp, tcp.isWritable,
+              tcp.queuedBytes + command.encoded.count <= configuration.maxQueuedBytes else { throw refuse() }
+        write(command, to: tcp)
+        inflight.push(completion)
+    }
+
+    /// Ends a hold: the queued commands go out, in order, and `send` writes at once again. Harmless
+    /// when not holding. The hold also ends when the connection drops (the next one decides again).
+    public func releaseQueue() {
+        guard isHoldingQueue else { return }
+        isHoldingQueue = false
+        guard state == .up, let tcp else { return }
+        flushWaiting(to: tcp)
     }
 
     /// Closes for good: queued commands fail with `closed`, commands in flight still get their
@@ -201,12 +226,22 @@ public final class RedisConnection: ConnectionHandler {
         lastError = nil
         state = .up
         if role == .subscriber { resubscribe(c) }
+        // A delegate may want to check something first (the cluster: that the other nodes are
+        // subscribed again, so what waited is not published to nobody).
+        if role == .commands, !waiting.isEmpty, delegate?.redisConnectionShouldHoldQueue(self) == true {
+            isHoldingQueue = true
+        } else {
+            flushWaiting(to: c)
+        }
+        delegate?.redisConnection(self, didChangeState: .up)
+    }
+
+    private func flushWaiting(to c: TCPConnection) {
         while let w = waiting.pop() {
             write(w.command, to: c)
             inflight.push(w.completion)
         }
         waitingBytes = 0
-        delegate?.redisConnection(self, didChangeState: .up)
     }
 
     // MARK: Writing and failing
@@ -319,6 +354,7 @@ public final class RedisConnection: ConnectionHandler {
     public func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
         guard connection === tcp else { return }
         tcp = nil
+        isHoldingQueue = false
         handshake.removeAll(keepingCapacity: true)
         handshakeAnswered = 0
         if !closed {

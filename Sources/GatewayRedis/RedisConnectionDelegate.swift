@@ -8,6 +8,10 @@ public protocol RedisConnectionDelegate: AnyObject {
     /// A subscriber connection's (un)subscription was confirmed by Redis, including the ones sent
     /// again after a reconnect.
     func redisConnection(_ connection: RedisConnection, didConfirm confirmation: RedisSubscriptionConfirmation)
+    /// A command connection came up with commands queued: true holds them (`isHoldingQueue`) until
+    /// the delegate calls `releaseQueue()`, after checks it writes with `sendAhead`. Called before
+    /// the `up` state change.
+    func redisConnectionShouldHoldQueue(_ connection: RedisConnection) -> Bool
 }
 
 extension RedisConnectionDelegate {
@@ -17,4 +21,6 @@ extension RedisConnectionDelegate {
     public func redisConnection(_ connection: RedisConnection, didReceive message: RedisPushMessage) {}
     /// Ignored unless implemented.
     public func redisConnection(_ connection: RedisConnection, didConfirm confirmation: RedisSubscriptionConfirmation) {}
+    /// Never holds unless implemented.
+    public func redisConnectionShouldHoldQueue(_ connection: RedisConnection) -> Bool { false }
 }

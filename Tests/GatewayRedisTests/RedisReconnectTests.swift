@@ -63,4 +63,50 @@ struct RedisReconnectTests {
         #expect(t.sync { sr.value.states.filter { $0 == .up }.count } == 2)
         t.sync { cmd.value.close(); sub.value.close() }
     }
+
+    /// A delegate that holds the queue gets the connection up with its queue kept: `sendAhead`
+    /// writes past it, later commands queue behind it, and `releaseQueue` sends them all in order.
+    @Test(arguments: availableEngines())
+    func holdsTheQueueUntilReleased(engine: IOEngineKind) throws {
+        let server = try RedisServer()
+        let t = try RedisTestLoop(engine: engine)
+        defer { t.stop() }
+        let (c, r) = try RedisConnectionTests.connect(t, server.url(), start: false)
+        t.sync {
+            r.value.holdQueue = true
+            try? c.value.send(RedisCommand("SET", "k", "1"), completion: r.value.record)
+            c.value.start()
+        }
+        #expect(t.wait { c.value.state == .up })
+        #expect(t.sync { c.value.isHoldingQueue && c.value.queuedCommands == 1 })
+        t.sync {
+            try? c.value.send(RedisCommand("INCR", "k"), completion: r.value.record)
+            try? c.value.sendAhead(RedisCommand("GET", "k"), completion: r.value.record)
+        }
+        #expect(t.wait { r.value.results.count == 1 })
+        #expect(t.sync { r.value.results } == [.success(.bulk(nil))], "ahead of the queue: nothing was set yet")
+        #expect(t.sync { c.value.queuedCommands } == 2)
+        t.sync {
+            c.value.releaseQueue()
+            try? c.value.send(RedisCommand("GET", "k"), completion: r.value.record)
+        }
+        #expect(t.wait { r.value.results.count == 4 })
+        #expect(t.sync { Array(r.value.results.dropFirst()) } ==
+                [.success(.status("OK")), .success(.integer(2)), .success(.bulk(Array("2".utf8)))])
+        #expect(t.sync { !c.value.isHoldingQueue && c.value.queuedCommands == 0 })
+        // Not up: nothing goes ahead (and nothing is kept for later).
+        server.kill()
+        #expect(t.wait { c.value.state != .up })
+        let refused = t.sync { () -> Bool in
+            do throws(RedisError) {
+                try c.value.sendAhead(RedisCommand("PING"))
+                return false
+            } catch {
+                return true
+            }
+        }
+        #expect(refused)
+        #expect(t.sync { c.value.queuedCommands } == 0)
+        t.sync { c.value.close() }
+    }
 }

@@ -60,12 +60,16 @@ final class RedisRecorder: RedisConnectionDelegate {
     var messages: [RedisPushMessage] = []
     var confirmations: [RedisSubscriptionConfirmation] = []
     var results: [Result<RedisReply, RedisError>] = []
+    /// What `redisConnectionShouldHoldQueue` answers.
+    var holdQueue = false
 
     func redisConnection(_ connection: RedisConnection, didChangeState state: RedisConnectionState) { states.append(state) }
     func redisConnection(_ connection: RedisConnection, didReceive message: RedisPushMessage) { messages.append(message) }
     func redisConnection(_ connection: RedisConnection, didConfirm confirmation: RedisSubscriptionConfirmation) {
         confirmations.append(confirmation)
     }
+
+    func redisConnectionShouldHoldQueue(_ connection: RedisConnection) -> Bool { holdQueue }
 
     /// A completion that appends to `results`.
     var record: RedisConnection.Completion { { [unowned self] in self.results.append($0) } }
