@@ -71,9 +71,11 @@ def redis(tmp_path):
     r.stop()
 
 
-def cluster_config(redis, node, modules, admin_port=None):
+def cluster_config(redis, node, modules, admin_port=None, node_timeout=None):
     cfg = {"listen": "127.0.0.1:0", "modules": modules,
            "cluster": {"redis": redis.url, "node": node, "prefix": "t"}}
+    if node_timeout:
+        cfg["cluster"]["nodeTimeoutSeconds"] = node_timeout
     if admin_port:
         cfg["admin"] = {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN}
     return cfg
@@ -89,8 +91,9 @@ def wait_joined(g):
                what="the node connected to Redis")
 
 
-def start_nodes(gateway_factory, redis, count=2):
-    nodes = [gateway_factory(config=cluster_config(redis, f"node{i}", [FANOUT])) for i in range(count)]
+def start_nodes(gateway_factory, redis, count=2, node_timeout=None):
+    nodes = [gateway_factory(config=cluster_config(redis, f"node{i}", [FANOUT], node_timeout=node_timeout))
+             for i in range(count)]
     for g in nodes:
         wait_joined(g)
     return nodes
@@ -186,9 +189,14 @@ def test_rooms_users_and_admin_publish_across_nodes(gateway_factory, backend, re
 
 
 def test_delivery_heals_after_a_redis_restart(gateway_factory, redis):
-    """Redis goes away and comes back on the same port: local delivery goes on meanwhile, and
-    cross-node delivery is back within 2 s of Redis answering again (issue 9, point 5)."""
-    a, b = start_nodes(gateway_factory, redis)
+    """Redis goes away and comes back on the same port: local delivery goes on meanwhile, the
+    publishes made during the outage reach the other node once it is subscribed again (in order,
+    once each), and cross-node delivery is back within 2 s of Redis answering again (issue 9,
+    point 5)."""
+    a, b = start_nodes(gateway_factory, redis, node_timeout=2)
+    # Each node must know the other before the outage: a queue is held for the nodes it knows.
+    wait_until(lambda: "node node1 joined" in a.log() and "node node0 joined" in b.log(), timeout=10,
+               what="both nodes saw each other's heartbeat")
 
     async def main():
         sender = await ws_connect(a.url("/c"))
@@ -199,14 +207,18 @@ def test_delivery_heals_after_a_redis_restart(gateway_factory, redis):
         assert await recv_json(remote) == {"cmd": "others", "data": "before"}
 
         redis.stop()
-        wait_until(lambda: "down (subscriber)" in b.log(), timeout=5, what="node b saw Redis go")
-        # Redis is down: node a still delivers to its own connections.
-        await sender.send(json.dumps({"cmd": "others", "data": "during"}))
-        assert await recv_json(local) == {"cmd": "others", "data": "during"}
+        wait_until(lambda: "down (subscriber)" in b.log() and "down (publisher)" in a.log(), timeout=5,
+                   what="both nodes saw Redis go")
+        # Redis is down: node a still delivers to its own connections, and queues for the others.
+        during = [f"during-{i}" for i in range(20)]
+        for d in during:
+            await sender.send(json.dumps({"cmd": "others", "data": d}))
+            assert await recv_json(local) == {"cmd": "others", "data": d}
 
         redis.start()
         back = time.monotonic()
         healed = None
+        got = []
         n = 0
         while healed is None and time.monotonic() - back < 5:
             n += 1
@@ -214,14 +226,21 @@ def test_delivery_heals_after_a_redis_restart(gateway_factory, redis):
             assert (await recv_json(local))["data"] == f"probe-{n}"
             try:
                 while True:
-                    got = await recv_json(remote, timeout=0.05)
-                    if got["data"].startswith("probe-"):
+                    m = await recv_json(remote, timeout=0.05)
+                    got.append(m["data"])
+                    if m["data"].startswith("probe-"):
                         healed = time.monotonic() - back
                         break
             except (asyncio.TimeoutError, TimeoutError):
                 pass
         assert healed is not None and healed < 2.0, f"cross-node delivery back after {healed} s"
         print(f"cross-node delivery healed {healed * 1000:.0f} ms after Redis answered again")
+        # What waited went first, in order and once each; then the probes, in order, from the
+        # first one sent after Redis was back that found node b subscribed.
+        assert got[:len(during)] == during, got
+        probes = [int(x.split("-")[1]) for x in got[len(during):]]
+        assert probes == list(range(probes[0], probes[0] + len(probes))), got
+        assert "sent" in a.log() and "every node subscribed again" in a.log(), "the held queue was released"
         for ws in (sender, local, remote):
             await ws.close()
     run(main())

@@ -96,6 +96,14 @@ def test_every_node_lists_every_node_with_its_connections(gateway_factory, redis
         wait_until(lambda: sample(nodes[1], "gateway_cluster_received_total") >= 1, what="n1 to count the delivery")
         assert sample(nodes[0], "gateway_cluster_published_total") == 1
         assert sample(nodes[0], "gateway_cluster_received_total") == 0   # its own publish is not received
+        # The cross-node latency: one observation on each receiver, none on the publisher.
+        wait_until(lambda: sample(nodes[2], "gateway_cluster_received_total") >= 1, what="n2 to count the delivery")
+        for g, n in zip(nodes, (0, 1, 1)):
+            assert sample(g, "gateway_cluster_delivery_latency_seconds_count") == n
+            assert sample(g, 'gateway_cluster_delivery_latency_seconds_bucket{le="+Inf"}') == n
+            if n:
+                assert 0 <= sample(g, "gateway_cluster_delivery_latency_seconds_sum") < 1
+                assert sample(g, 'gateway_cluster_delivery_latency_seconds_bucket{le="1.0"}') == 1
         for g in nodes:
             text = metrics(g)
             assert f'gateway_cluster_redis_up{{url="{redis.url}"}} 1\n' in text

@@ -46,6 +46,18 @@ struct ClusterMessageTests {
     @Test("another version and an unknown target are named")
     func foreignBytes() {
         #expect(throws: ClusterMessage.DecodeError.unsupportedVersion(9)) { try Self.decode([9, 0]) }
-        #expect(throws: ClusterMessage.DecodeError.unknownTarget(7)) { try Self.decode([1, 0, 0, 7]) }
+        #expect(throws: ClusterMessage.DecodeError.unsupportedVersion(1)) { try Self.decode([1, 0, 0, 0]) }
+        #expect(throws: ClusterMessage.DecodeError.unknownTarget(7)) { try Self.decode([2, 0, 0] + Array(repeating: 0, count: 8) + [7]) }
+    }
+
+    @Test("the publish time survives the wire")
+    func sentTime() throws {
+        let m = ClusterMessage(origin: "n", target: .all, except: [], command: "c", data: [], dataIsJSON: false, binary: false,
+                               sentMicros: 1_764_000_000_123_456)
+        var bytes: [UInt8] = []
+        m.encode(into: &bytes)
+        #expect(try Self.decode(bytes).sentMicros == 1_764_000_000_123_456)
+        let now = ClusterMessage(origin: "n", target: .all, except: [], command: "c", data: [], dataIsJSON: false, binary: false)
+        #expect(now.sentMicros > 1_764_000_000_000_000, "defaults to the wall clock")
     }
 }

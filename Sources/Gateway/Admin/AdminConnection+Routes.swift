@@ -129,33 +129,47 @@ extension AdminConnection {
 
     // MARK: Connections
 
+    /// `GET /v1/connections`: this node's sessions; in a cluster, every node's (DESIGN §8), each
+    /// other node listing at most `ClusterNode.maxListed` (`count` stays whole; `truncated` says a
+    /// list was cut), and `missing` naming the nodes that did not answer in time.
     private func listConnections(query: AdminQuery) {
         let room = query["room"], user = query["user"]
-        server.context.hub.gather(from: server.context.loop, { ctx -> [ConnectionInfo] in
-            var out: [ConnectionInfo] = []
-            if let room {
-                guard let m = ctx.sessions.rooms[room] else { return [] }
-                for h in m.byObject.values where user == nil || h.user == user { h.connection.map { out.append($0.info()) } }
-            } else if let user {
-                guard let m = ctx.sessions.users[user] else { return [] }
-                for h in m.byObject.values { h.connection.map { out.append($0.info()) } }
-            } else {
-                for h in ctx.sessions.sessions.elements { h.connection.map { out.append($0.info()) } }
+        let ctx = server.context
+        ctx.hub.connectionInfos(room: room, user: user, from: ctx.loop) { [self] local in
+            guard let cluster = ctx.hub.cluster as? ClusterNode else {
+                return respondList(ConnectionList(local, limit: local.count), truncated: false, missing: nil)
             }
-            return out
-        }) { [self] perLoop in
-            var b = ByteBuffer()
-            let all = perLoop.flatMap { $0 }.sorted { $0.id < $1.id }
-            b.write(string: "{\"count\":")
-            b.write(decimal: all.count)
-            b.write(string: ",\"connections\":[")
-            for (i, c) in all.enumerated() {
-                if i > 0 { b.write(byte: UInt8(ascii: ",")) }
-                c.write(into: &b)
+            cluster.ask(.connections(room: room, user: user)) { [self] answers, missing in
+                var all = ConnectionList(local, limit: local.count)
+                var truncated = false
+                for (_, payload) in answers {
+                    guard let list = ConnectionList(decoding: payload) else { continue }
+                    all.total += list.total
+                    all.entries += list.entries
+                    truncated = truncated || list.entries.count < list.total
+                }
+                all.entries.sort { $0.id < $1.id }
+                respondList(all, truncated: truncated, missing: missing)
             }
-            b.write(string: "]}")
-            respond(200, body: b.readableArray, contentType: "application/json")
         }
+    }
+
+    private func respondList(_ list: ConnectionList, truncated: Bool, missing: [String]?) {
+        var b = ByteBuffer(capacity: 64 + list.entries.count * 200)
+        b.write(string: "{\"count\":")
+        b.write(decimal: list.total)
+        b.write(string: ",\"connections\":[")
+        for (i, e) in list.entries.enumerated() {
+            if i > 0 { b.write(byte: UInt8(ascii: ",")) }
+            b.write(contentsOf: e.json)
+        }
+        b.write(byte: UInt8(ascii: "]"))
+        if let missing {
+            b.write(string: ",\"truncated\":\(truncated),\"missing\":")
+            AdminJSON.writeStrings(missing, into: &b)
+        }
+        b.write(byte: UInt8(ascii: "}"))
+        respond(200, body: b.readableArray, contentType: "application/json")
     }
 
     /// In a cluster, an operation on a connection of another node goes to that node (found through
@@ -188,7 +202,21 @@ extension AdminConnection {
         }
     }
 
+    /// `GET /v1/connections/{id}`: in a cluster, a connection of another node is asked of that node
+    /// (503 when it does not answer in time).
     private func showConnection(_ id: String) {
+        if let cluster = server.context.hub.cluster as? ClusterNode, let key = ConnectionKey(parsing: id), !key.isLocal {
+            cluster.ask(.connection(id)) { [self] answers, missing in
+                if let json = answers.values.first, !json.isEmpty {
+                    respond(200, body: json, contentType: "application/json")
+                } else if let node = missing.first {
+                    fail(503, "node \(node) did not answer in time")
+                } else {
+                    fail(404, "no connection \(id)")
+                }
+            }
+            return
+        }
         withConnection(id) { c in
             var b = ByteBuffer()
             c.info().write(into: &b)

@@ -1,57 +1,60 @@
 internal import GatewayBuffers
 internal import GatewayIO
-
-/// One loop's answer for stats: its snapshot plus its room and user names (for distinct counts).
-struct LoopReport: Sendable {
-    var snapshot: LoopSnapshot
-    var rooms: [String]
-    var users: [String]
-}
+internal import GatewayJSON
 
 extension AdminConnection {
     private func collect(_ done: @escaping ([LoopReport]) -> Void) {
-        server.context.hub.gather(from: server.context.loop, { ctx in
-            LoopReport(snapshot: ctx.snapshot(), rooms: Array(ctx.sessions.rooms.keys), users: Array(ctx.sessions.users.keys))
-        }, done: done)
+        server.context.hub.loopReports(from: server.context.loop, done: done)
     }
 
+    /// `GET /v1/stats`: this node's figures; in a cluster, the whole cluster's (DESIGN §8), with
+    /// this node's loops and every node's own figures beside them.
     func stats() {
         collect { [self] reports in
-            var total = GatewayMetrics(routes: server.context.runtime.routeLabels.count)
-            var open = 0, ws = 0, inflight = 0, hooks = 0, queued = 0
-            var bytesIn: UInt64 = 0, bytesOut: UInt64 = 0
-            var rooms = Set<String>(), users = Set<String>()
-            for r in reports {
-                total.add(r.snapshot.metrics)
-                open += r.snapshot.openConnections
-                ws += r.snapshot.websockets
-                inflight += r.snapshot.backendInFlight
-                hooks += r.snapshot.hooksPending
-                queued += r.snapshot.queuedBytes
-                bytesIn &+= r.snapshot.bytesReceived
-                bytesOut &+= r.snapshot.bytesSent
-                rooms.formUnion(r.rooms)
-                users.formUnion(r.users)
+            let ctx = server.context
+            let uptime = Int((ctx.loop.now &- server.startedAt) / 1_000_000_000)
+            let cluster = ctx.hub.cluster as? ClusterNode
+            let mine = NodeStats(reports: reports, id: cluster?.node, engine: "\(server.engine)", uptimeSeconds: uptime,
+                                 draining: ctx.draining)
+            guard let cluster else { return respond(200, body: statsBody(total: mine, reports: reports), contentType: "application/json") }
+            cluster.ask(.stats) { [self] answers, missing in
+                var total = mine
+                var nodes = [mine]
+                for (id, payload) in answers.sorted(by: { $0.key < $1.key }) {
+                    guard let s = NodeStats(json: payload), s.id == id else { continue }
+                    total.add(s)
+                    nodes.append(s)
+                }
+                respond(200, body: statsBody(total: total, reports: reports, nodes: nodes, missing: missing), contentType: "application/json")
             }
-            let uptime = Int((server.context.loop.now &- server.startedAt) / 1_000_000_000)
-            var b = ByteBuffer(capacity: 1024)
-            b.write(string: "{\"version\":\"\(GatewayVersion.current)\",\"engine\":\"\(server.engine)\",\"uptimeSeconds\":\(uptime)")
-            b.write(string: ",\"draining\":\(server.context.draining)")
-            b.write(string: ",\"connections\":{\"open\":\(open),\"websockets\":\(ws),\"accepted\":\(total.connectionsAccepted)}")
-            b.write(string: ",\"rooms\":\(rooms.count),\"users\":\(users.count)")
-            b.write(string: ",\"messages\":{\"received\":\(total.messagesReceived),\"sent\":\(total.messagesSent),\"fanoutDeliveries\":\(total.fanoutDeliveries)}")
-            b.write(string: ",\"bytes\":{\"received\":\(bytesIn),\"sent\":\(bytesOut),\"queued\":\(queued)}")
-            b.write(string: ",\"backend\":{\"inFlight\":\(inflight),\"calls\":\(total.backendCalls.reduce(0) { $0 + $1.reduce(0, +) })}")
-            b.write(string: ",\"hooks\":{\"pending\":\(hooks),\"delivered\":\(total.hooksDelivered),\"failedAttempts\":\(total.hookFailures),\"dropped\":\(total.hooksDropped)}")
-            b.write(string: ",\"slowConsumersClosed\":\(total.slowConsumersClosed)")
-            b.write(string: ",\"loops\":[")
-            for (i, r) in reports.enumerated() {
-                if i > 0 { b.write(byte: UInt8(ascii: ",")) }
-                b.write(string: "{\"index\":\(r.snapshot.index),\"connections\":\(r.snapshot.openConnections),\"websockets\":\(r.snapshot.websockets),\"backendInFlight\":\(r.snapshot.backendInFlight)}")
-            }
-            b.write(string: "]}")
-            respond(200, body: b.readableArray, contentType: "application/json")
         }
+    }
+
+    /// The `/v1/stats` body: `total`'s figures, this node's loops and, in a cluster, the nodes.
+    private func statsBody(total: NodeStats, reports: [LoopReport], nodes: [NodeStats]? = nil, missing: [String] = []) -> [UInt8] {
+        var b = ByteBuffer(capacity: 1024)
+        b.write(string: "{\"version\":\"\(GatewayVersion.current)\",\"engine\":\"\(server.engine)\",\"uptimeSeconds\":\(total.uptimeSeconds)")
+        b.write(string: ",\"draining\":\(server.context.draining)")
+        total.writeFigures(into: &b)
+        b.write(string: ",\"loops\":[")
+        for (i, r) in reports.enumerated() {
+            if i > 0 { b.write(byte: UInt8(ascii: ",")) }
+            b.write(string: "{\"index\":\(r.snapshot.index),\"connections\":\(r.snapshot.openConnections),\"websockets\":\(r.snapshot.websockets),\"backendInFlight\":\(r.snapshot.backendInFlight)}")
+        }
+        b.write(byte: UInt8(ascii: "]"))
+        if let nodes {
+            b.write(string: ",\"node\":")
+            JSONWriter.writeString(nodes.first?.id ?? "", into: &b)
+            b.write(string: ",\"nodes\":[")
+            for (i, n) in nodes.enumerated() {
+                if i > 0 { b.write(byte: UInt8(ascii: ",")) }
+                n.writeNodeEntry(into: &b)
+            }
+            b.write(string: "],\"missing\":")
+            AdminJSON.writeStrings(missing, into: &b)
+        }
+        b.write(byte: UInt8(ascii: "}"))
+        return b.readableArray
     }
 
     func metrics() {

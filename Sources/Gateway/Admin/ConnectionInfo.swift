@@ -14,6 +14,13 @@ struct ConnectionInfo: Sendable {
     var queuedBytes: Int
     var inflight: Int
 
+    /// The object `write` writes, on its own.
+    var json: [UInt8] {
+        var b = ByteBuffer(capacity: 256)
+        write(into: &b)
+        return b.readableArray
+    }
+
     func write(into b: inout ByteBuffer) {
         b.write(string: "{\"id\":")
         JSONWriter.writeString(id, into: &b)

@@ -99,7 +99,7 @@ final class ClusterHeartbeat {
         self.hub = hub
         self.loop = loop
         self.logger = logger
-        startedMs = Self.wallClockMs()
+        startedMs = WallClock.ms()
     }
 
     deinit {
@@ -175,7 +175,7 @@ final class ClusterHeartbeat {
 
     private func beat(connections: Int) {
         guard !stopped else { return }
-        let now = Self.wallClockMs()
+        let now = WallClock.ms()
         let record = NodeRecord(id: node, address: address, connections: connections, startedMs: startedMs, heartbeatMs: now)
         let set = RedisCommand(arguments: [Array("SET".utf8), Array(key.utf8), record.encoded(), Array("PX".utf8),
                                            Array(String(timeoutMs).utf8)])
@@ -348,14 +348,6 @@ final class ClusterHeartbeat {
         case .success(let reply): logger.warning("cluster: heartbeat \(name) answered \(reply) (\(commandErrors) errors so far)")
         case .failure(let error): logger.warning("cluster: heartbeat \(name) failed (\(commandErrors) errors so far): \(error)")
         }
-    }
-
-    /// The wall clock in Unix milliseconds (records carry it for people; the cluster never compares
-    /// two nodes' clocks).
-    static func wallClockMs() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int(ts.tv_sec) * 1000 + Int(ts.tv_nsec) / 1_000_000
     }
 }
 

@@ -4,7 +4,8 @@
 /// form of our own, versioned so nodes of two releases can tell they disagree.
 ///
 /// Layout (integers big-endian):
-/// `version u8 | flags u8 | node (u8 length, bytes) | target kind u8 | target | except (u16 count,
+/// `version u8 | flags u8 | node (u8 length, bytes) | sent (u64: the publishing node's wall clock,
+/// Unix microseconds) | target kind u8 | target | except (u16 count,
 /// keys) | command (u16 length, bytes) | data (the rest)`, where a target is nothing
 /// (`all`), one name (`room`, `user`: u16 length, bytes), a list of names (`rooms`: u16 count, then
 /// names), or keys (`connections`: u16 count, then keys). A key is its node's id (u8 length,
@@ -12,6 +13,9 @@
 struct ClusterMessage: Equatable, Sendable {
     /// The node that published it; a node ignores its own messages (it delivered locally already).
     var origin: String
+    /// When the origin published it (its wall clock, Unix µs): receivers measure the cross-node
+    /// latency from it (`gateway_cluster_delivery_latency_seconds`).
+    var sentMicros: UInt64
     var target: DeliveryTarget
     var except: [ConnectionKey]
     var command: String
@@ -20,7 +24,8 @@ struct ClusterMessage: Equatable, Sendable {
     var binary: Bool
 
     /// The layout's version byte.
-    static let version: UInt8 = 1
+    /// 2 added `sent`.
+    static let version: UInt8 = 2
 
     /// Why bytes from Redis are not a message of this version.
     enum DecodeError: Error, Equatable, CustomStringConvertible {
@@ -45,6 +50,7 @@ struct ClusterMessage: Equatable, Sendable {
         out.append(Self.version)
         out.append((dataIsJSON ? 1 : 0) | (binary ? 2 : 0))
         out.appendWireShortString(origin)
+        out.appendWire(sentMicros)
         switch target {
         case .all: out.append(0)
         case .room(let r):
@@ -74,6 +80,7 @@ struct ClusterMessage: Equatable, Sendable {
         dataIsJSON = flags & 1 != 0
         binary = flags & 2 != 0
         origin = try r.shortString()
+        sentMicros = try r.integer(UInt64.self)
         switch try r.u8() {
         case 0: target = .all
         case 1: target = .room(try r.name())
@@ -96,9 +103,11 @@ struct ClusterMessage: Equatable, Sendable {
         return try result.get()
     }
 
+    /// - Parameter sentMicros: now, unless given (tests).
     init(origin: String, target: DeliveryTarget, except: [ConnectionKey], command: String, data: [UInt8],
-         dataIsJSON: Bool, binary: Bool) {
+         dataIsJSON: Bool, binary: Bool, sentMicros: UInt64 = WallClock.micros()) {
         self.origin = origin
+        self.sentMicros = sentMicros
         self.target = target
         self.except = except
         self.command = command

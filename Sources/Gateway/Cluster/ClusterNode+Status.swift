@@ -35,6 +35,8 @@ struct ClusterStatus: Sendable, Equatable {
     var published: UInt64
     var received: UInt64
     var dropped: UInt64
+    /// Cross-node latency of the deliveries received.
+    var latency = LatencyHistogram(bounds: LatencyHistogram.crossNodeBounds)
 
     /// The `/v1/cluster` body (DESIGN §8).
     func json() -> [UInt8] {
@@ -106,6 +108,7 @@ extension ClusterNode {
                 redis.append(.init(url: url, up: c.state == .up, queued: c.queuedCommands))
             }
         }
-        return ClusterStatus(node: node, nodes: nodes, redis: redis, published: published, received: received, dropped: dropped)
+        return ClusterStatus(node: node, nodes: nodes, redis: redis, published: published, received: received, dropped: dropped,
+                             latency: latency)
     }
 }

@@ -27,8 +27,8 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     let settings: ClusterSettings
     let node: String
     let urls: [RedisURL]
-    private unowned let hub: GatewayHub
-    private let logger: Logger
+    unowned let hub: GatewayHub
+    let logger: Logger
     /// One Redis instance's two connections.
     struct Shard {
         /// Pipelines this node's `PUBLISH`es for the channels that hash to this instance.
@@ -47,6 +47,9 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     /// Messages from other nodes delivered here, and ones that could not be decoded.
     private(set) var received: UInt64 = 0
     private(set) var undecodable: UInt64 = 0
+    /// Cross-node latency of the deliveries received: from the origin's publish to this node taking
+    /// the message off Redis, on the two nodes' wall clocks (`gateway_cluster_delivery_latency_seconds`).
+    private(set) var latency = LatencyHistogram(bounds: LatencyHistogram.crossNodeBounds)
 
     // Heartbeats, the node list, `/v1/cluster` and metrics (ClusterHeartbeat.swift, ClusterNode+Status.swift).
     /// `PUBLISH`es handed to Redis' command connections (`gateway_cluster_published_total`).
@@ -57,6 +60,17 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     private(set) var heartbeat: ClusterHeartbeat?
     /// This node's sessions in Redis, and the hooks of lost nodes; made by `start(on:)`.
     private(set) var presence: ClusterPresence?
+    /// Presence questions this node asked, by request (ClusterNode+Query.swift).
+    var queries: [UInt32: PendingQuery] = [:]
+    var nextQuery: UInt32 = 0
+    /// Command connections holding their queue until the other nodes resubscribed (ClusterNode+Resync.swift).
+    var gates: [ObjectIdentifier: QueueGate] = [:]
+    /// Loop 0, once started (the questions' timers run on it).
+    private(set) var queryLoop: EventLoop?
+    /// The I/O engine's name, for this node's stats answers; set before `start(on:)`.
+    var engine = ""
+    /// Loop time at `start(on:)`, for this node's uptime in stats answers.
+    private(set) var startedAt: UInt64 = 0
     /// The connections to Redis, commands first (for the heartbeat, `/v1/cluster` and metrics).
     var redisConnections: [RedisConnection] { shards.flatMap { [$0.publisher, $0.subscriber] } }
 
@@ -123,7 +137,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     }
 
     /// The shard that carries `channel`.
-    private func shard(for channel: String) -> Shard? {
+    func shard(for channel: String) -> Shard? {
         shards.isEmpty ? nil : shards[Self.shard(of: channel, count: shards.count)]
     }
 
@@ -139,6 +153,8 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     /// Opens the Redis connections on `loop` (loop 0) and subscribes. Call on that loop.
     func start(on loop: EventLoop) {
+        queryLoop = loop
+        startedAt = loop.now
         shards = urls.map { url in
             let shard = Shard(publisher: RedisConnection(url: url, loop: loop, role: .commands),
                               subscriber: RedisConnection(url: url, loop: loop, role: .subscriber))
@@ -147,6 +163,12 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
             return shard
         }
         for channel in [allChannel, nodeChannel] { subscribe(channel) }
+        // The ready channel lives on every instance: it tells the others this node is subscribed there.
+        for shard in shards {
+            do throws(RedisError) { try shard.subscriber.subscribe([readyChannel]) } catch {
+                logger.warning("cluster: cannot subscribe to \(readyChannel) on \(shard.subscriber.url): \(error)")
+            }
+        }
         for shard in shards {
             shard.publisher.start()
             shard.subscriber.start()
@@ -169,6 +191,9 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         heartbeat?.stop()
         heartbeat = nil
         presence = nil
+        for request in Array(queries.keys) { queries.removeValue(forKey: request)?.timer.cancel() }
+        for gate in gates.values { gate.timer.cancel() }
+        gates = [:]
         for shard in shards {
             shard.publisher.close()
             shard.subscriber.close()
@@ -224,16 +249,9 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     func forward(_ control: ClusterControl, done: @escaping (PresenceRecord?) -> Void) {
         let owner = NodeNames.name(control.key.node), channel = nodeChannel(of: owner)
-        guard let presence, let shard = shard(for: channel) else { return done(nil) }
+        guard let presence else { return done(nil) }
         presence.record(of: control.key.string, node: owner) { [self] record in
-            if record != nil {
-                let command = RedisCommand(arguments: [Array("PUBLISH".utf8), Array(channel.utf8), control.encode()])
-                do throws(RedisError) {
-                    try shard.publisher.send(command)
-                } catch {
-                    logger.warning("cluster: admin operation for \(control.key.string) dropped: \(error)")
-                }
-            }
+            if record != nil { _ = publishRaw(control.encode(), on: channel, what: "admin operation for \(control.key.string)") }
             done(record)
         }
     }
@@ -276,11 +294,26 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         guard state != .connecting else { return }
         let role = connection.role == .subscriber ? "subscriber" : "publisher"
         logger.notice("cluster: redis \(connection.url) \(state) (\(role))")
+        guard state == .up, connection.role == .commands else { return }
+        if connection.isHoldingQueue { startGate(connection) }
+        if let presence, connection === presence.commands { presence.connectionUp() }
     }
 
     func redisConnection(_ connection: RedisConnection, didReceive message: RedisPushMessage) {
         if message.payload.first == ClusterControl.marker {
             if let control = ClusterControl(decoding: message.payload) { apply(control) } else { undecodable += 1 }
+            return
+        }
+        if message.payload.first == ClusterQuery.marker {
+            switch ClusterQuery(decoding: message.payload) {
+            case .some(let q):
+                switch q.body {
+                case .ask(let subject): answer(subject, request: q.request, to: q.node)
+                case .answer(let payload): received(answer: payload, from: q.node, request: q.request)
+                }
+            case .none:
+                undecodable += 1
+            }
             return
         }
         let decoded: ClusterMessage
@@ -296,6 +329,9 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
             isDeliveredCopy(decoded, channel: String(decoding: message.channel, as: UTF8.self))
         else { return }
         received += 1
+        let now = WallClock.micros()
+        // A clock behind the origin's reads as zero rather than as a negative time.
+        latency.record(seconds: now > decoded.sentMicros ? Double(now - decoded.sentMicros) / 1e6 : 0)
         let frames = decoded.data.withUnsafeBytes {
             PushFrames(command: decoded.command, data: $0, dataIsJSON: decoded.dataIsJSON, binary: decoded.binary,
                        parsers: ctx.runtime.parsers)

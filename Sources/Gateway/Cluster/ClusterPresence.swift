@@ -14,7 +14,8 @@ internal import Logging
 ///
 /// Loop-confined to loop 0; it shares the command connection of the shard that holds the node set.
 final class ClusterPresence {
-    private let commands: RedisConnection
+    /// The command connection presence writes on (the heartbeat's).
+    let commands: RedisConnection
     private unowned let hub: GatewayHub
     private let prefix: String
     private let logger: Logger
@@ -25,6 +26,8 @@ final class ClusterPresence {
     /// Set by `leave`: no session is recorded any more (a late write would re-create the hash of a
     /// node that left, and nobody would ever delete it).
     private var left = false
+    /// Whether `commands` was up before: every later time it comes up, the hash is written again.
+    private var wasUp = false
 
     init(node: String, prefix: String, commands: RedisConnection, hub: GatewayHub, logger: Logger) {
         self.commands = commands
@@ -41,6 +44,26 @@ final class ClusterPresence {
             send(RedisCommand(arguments: [Array("HSET".utf8), Array(key.utf8), Array(id.utf8), record.json]))
         } else {
             send(RedisCommand("HDEL", key, id))
+        }
+    }
+
+    /// The command connection came up. After an outage the hash may be gone (a Redis restarted
+    /// without persistence, or failed over to a replica that missed writes), and with it the hooks
+    /// of this node's sessions should it die: write it again from the live sessions. Each loop's
+    /// records hop to loop 0 after every change that loop sent before, so nothing stale wins.
+    func connectionUp() {
+        defer { wasUp = true }
+        guard wasUp, !left else { return }
+        send(RedisCommand("DEL", key))
+        // Only loop 0 touches `self`: the other loops hand their records back to it.
+        let me = SendableBox(self), hub = self.hub
+        for i in 0..<hub.loopCount {
+            hub.onLoop(i) { ctx in
+                let records = ctx.sessions.sessions.elements.compactMap { h -> (String, PresenceRecord)? in
+                    ctx.presenceRecord(h).map { (h.key.string, $0) }
+                }
+                hub.onLoop(0) { _ in for (id, record) in records { me.value.update(id, record) } }
+            }
         }
     }
 
@@ -86,7 +109,7 @@ final class ClusterPresence {
         guard let ctx = hub.context(0), let url = ctx.runtime.modules[record.module]?.config.disconnect,
             let connection = ConnectionKey(parsing: id)
         else { return false }
-        let duration = max(0, Int64(ClusterHeartbeat.wallClockMs()) - record.openedMs)
+        let duration = max(0, Int64(WallClock.ms()) - record.openedMs)
         ctx.postDisconnectHook(
             url: url, key: connection, user: record.user, rooms: record.rooms, code: 1006, reason: "node lost",
             durationMs: Int(duration))

@@ -21,6 +21,9 @@ extension PrometheusText {
                ["gateway_cluster_received_total \(s.received)"])
         metric("gateway_cluster_dropped_total", "counter", "Publishes refused because the bounded Redis queue was full.",
                ["gateway_cluster_dropped_total \(s.dropped)"])
+        metric("gateway_cluster_delivery_latency_seconds", "histogram",
+               "From a delivery's publish on its origin node to this node taking it off Redis (the two nodes' wall clocks).",
+               s.latency.lines("gateway_cluster_delivery_latency_seconds"))
         metric("gateway_cluster_queue_depth", "gauge", "Redis commands waiting for a connection to come back.",
                ["gateway_cluster_queue_depth \(s.redis.reduce(0) { $0 + $1.queued })"])
         return out

@@ -63,6 +63,7 @@ public final class GatewayService: Sendable {
             NodeNames.setSelf(node)  // before any connection id is written or parsed
             let link = ClusterNode(settings: settings, node: node, urls: settings.redisURLs, hub: contexts, logger: self.logger)
             link.address = "\(bound)"
+            link.engine = "\(resolution.engine)"
             contexts.attach(link)
             return link
         }

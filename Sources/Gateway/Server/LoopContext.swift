@@ -51,16 +51,20 @@ final class LoopContext: AcceptHandler {
         // In a cluster, rooms and users with members here are what this node subscribes to.
         if let cluster = hub.cluster {
             sessions.onIndexChange = { cluster.interest($0) }
-            let loop = self.loop
-            sessions.onSessionChange = { h, ended in
+            sessions.onSessionChange = { [unowned(unsafe) self] h, ended in
                 guard !ended else { return cluster.sessionChanged(h.key.string, nil) }
-                guard let c = h.connection else { return }
-                // When it opened, on the wall clock: other nodes measure its duration if this one dies.
-                let openedMs = Int64(ClusterHeartbeat.wallClockMs()) - Int64((loop.now &- c.openedAt) / 1_000_000)
-                cluster.sessionChanged(h.key.string, PresenceRecord(
-                    module: c.module.config.path, user: h.user, rooms: h.rooms, openedMs: openedMs))
+                guard let record = presenceRecord(h) else { return }
+                cluster.sessionChanged(h.key.string, record)
             }
         }
+    }
+
+    /// What the cluster keeps of session `h` in Redis; nil once its connection is gone.
+    func presenceRecord(_ h: SessionShard.Handle) -> PresenceRecord? {
+        guard let c = h.connection else { return nil }
+        // When it opened, on the wall clock: other nodes measure its duration if this one dies.
+        let openedMs = Int64(WallClock.ms()) - Int64((loop.now &- c.openedAt) / 1_000_000)
+        return PresenceRecord(module: c.module.config.path, user: h.user, rooms: h.rooms, openedMs: openedMs)
     }
 
     var limits: Limits { runtime.limits }
