@@ -94,3 +94,39 @@ def test_a_stopped_node_sends_its_own_hooks_and_nobody_repeats_them(gateway_fact
         assert len([h for h in backend.disconnects() if h["connectionId"] == cid]) == 1
         assert not any("node h2 lost" in g.log() for g in (a, b))
     run(main())
+
+
+def test_sessions_are_recorded_again_after_redis_lost_them(gateway_factory, backend, redis):
+    """A Redis restarted without persistence forgets every session record; each node writes its own
+    again when it reconnects, so a node that dies after that still has its hooks sent."""
+    a, victim = start_nodes(gateway_factory, backend, redis, count=2)
+
+    def recorded():
+        reply = redis.command("HLEN", "t:conns:h1")
+        return int(reply.strip().lstrip(b":")) if reply.startswith(b":") else -1
+
+    async def main():
+        sockets = [await ws_connect(victim.url("/c")) for _ in range(3)]
+        ids = [await _conn_id(ws) for ws in sockets]
+        assert (await call(sockets[0], {"cmd": "join", "data": {}}))["data"] == {"ok": True}
+        wait_until(lambda: recorded() == 3, timeout=5, what="three sessions recorded")
+        redis.stop()
+        wait_until(lambda: "down (publisher)" in victim.log(), timeout=5, what="the node saw Redis go")
+        await sockets[2].close()   # ends while Redis is down: must not come back with the others
+        redis.start()
+        assert recorded() in (0, 2)
+        wait_until(lambda: recorded() == 2, timeout=5, what="the two live sessions recorded again")
+        record = json.loads(redis.command("HGET", "t:conns:h1", ids[0]).split(b"\r\n")[1])
+        assert record["user"] == "u-1" and record["rooms"] == ["lobby"], record
+        # Both listed again in Redis (the node set is what a survivor looks for a lost node in).
+        wait_until(lambda: b"h0" in redis.command("SMEMBERS", "t:nodes") and b"h1" in redis.command("SMEMBERS", "t:nodes"),
+                   timeout=5, what="both nodes listed again")
+        victim.proc.send_signal(signal.SIGKILL)
+        victim.proc.wait(5)
+        victim.expected_exit = -signal.SIGKILL
+        hooks = wait_until(lambda: (lambda d: d if len(d) >= 2 else None)(
+            [h for h in backend.disconnects() if h["connectionId"] in ids[:2] and h["reason"] == "node lost"]),
+            timeout=10, what="the killed node's two hooks")
+        assert sorted(h["connectionId"] for h in hooks) == sorted(ids[:2])
+        assert [h["code"] for h in backend.disconnects() if h["connectionId"] == ids[2]] == [1000]
+    run(main())

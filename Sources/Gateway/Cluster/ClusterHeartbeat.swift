@@ -116,6 +116,16 @@ final class ClusterHeartbeat {
         beatTimer?.schedule(afterNanos: 1)
     }
 
+    /// The command connection came up: beat at once rather than at the next retry, so that after
+    /// Redis lost its data (a restart without persistence) this node is listed again as it writes
+    /// its sessions again (`ClusterPresence.connectionUp`, in the same few microseconds): a node
+    /// that dies after that is in the set, and so is declared lost and has its hooks sent.
+    func connectionUp() {
+        guard let beatTimer, !stopped else { return }
+        beatTimer.cancel()
+        tick()
+    }
+
     /// Stops beating without telling Redis (the record then expires on its own).
     func stop() {
         stopped = true

@@ -63,6 +63,8 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     /// Presence questions this node asked, by request (ClusterNode+Query.swift).
     var queries: [UInt32: PendingQuery] = [:]
     var nextQuery: UInt32 = 0
+    /// Redis connections whose last logged state was up (so a down is logged once per outage).
+    private var loggedUp: Set<ObjectIdentifier> = []
     /// Command connections holding their queue until the other nodes resubscribed (ClusterNode+Resync.swift).
     var gates: [ObjectIdentifier: QueueGate] = [:]
     /// Loop 0, once started (the questions' timers run on it).
@@ -293,10 +295,22 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     func redisConnection(_ connection: RedisConnection, didChangeState state: RedisConnectionState) {
         guard state != .connecting else { return }
         let role = connection.role == .subscriber ? "subscriber" : "publisher"
-        logger.notice("cluster: redis \(connection.url) \(state) (\(role))")
+        // Each failed attempt while Redis is away goes connecting → down: log the fall once, and
+        // every coming back (with the reason it went, for the first line).
+        let id = ObjectIdentifier(connection)
+        if state == .up {
+            loggedUp.insert(id)
+            logger.notice("cluster: redis \(connection.url) up (\(role))")
+        } else if loggedUp.remove(id) != nil {
+            logger.notice("cluster: redis \(connection.url) down (\(role)): \(connection.lastError ?? "closed")")
+        }
         guard state == .up, connection.role == .commands else { return }
         if connection.isHoldingQueue { startGate(connection) }
-        if let presence, connection === presence.commands { presence.connectionUp() }
+        if let presence, connection === presence.commands {
+            // Listed again at once, as the sessions are written again.
+            heartbeat?.connectionUp()
+            presence.connectionUp()
+        }
     }
 
     func redisConnection(_ connection: RedisConnection, didReceive message: RedisPushMessage) {
