@@ -30,14 +30,6 @@ internal import Glibc
 ///
 /// Loop-confined to loop 0, with the Redis connections (it shares the command connection).
 final class ClusterHeartbeat {
-    /// Another node as the last read saw it.
-    struct Peer: Equatable {
-        /// Its record.
-        var record: NodeRecord
-        /// How long before that read it last wrote its record, on Redis' clock (from the key's TTL).
-        var ageMs: Int
-    }
-
     let node: String
     let settings: ClusterSettings
     let address: String
@@ -58,8 +50,10 @@ final class ClusterHeartbeat {
     private var loggedUndecodable: Set<String> = []
     private var commandErrors = 0
 
+    /// The other nodes and the rules of a read (NodeView.swift).
+    private(set) var view: NodeView
     /// The other nodes, by id, as of the last complete read.
-    private(set) var peers: [String: Peer] = [:]
+    var peers: [String: NodeView.Peer] { view.peers }
     /// `heartbeatMs` of this node's last record Redis accepted; nil before the first.
     private(set) var lastHeartbeatMs: Int?
     /// Loop time of the last complete read (0 before the first).
@@ -92,6 +86,8 @@ final class ClusterHeartbeat {
 
     init(node: String, settings: ClusterSettings, address: String, commands: RedisConnection, hub: GatewayHub,
          loop: EventLoop, logger: Logger) {
+        view = NodeView(timeoutMs: settings.nodeTimeoutSeconds * 1000,
+                        periodMs: settings.nodeTimeoutSeconds * 1000 / 3)
         self.node = node
         self.settings = settings
         self.address = address
@@ -259,45 +255,22 @@ final class ClusterHeartbeat {
         if !ok { readDone() }
     }
 
-    /// Turns a complete read into the new view: joins, departures, expiries.
+    /// Turns a complete read into the new view and acts on what changed.
     private func apply(_ read: Read) {
         defer { readDone() }
         guard !stopped, !read.failed, read.values.count == read.ids.count, read.ttls.count == read.ids.count else { return }
-        var next: [String: Peer] = [:]
-        var expired: [String] = []
-        var soonestExpiry = Int64.max
-        for (i, id) in read.ids.enumerated() {
-            guard case .bulk(let bytes?) = read.values[i] else {
-                expired.append(id)
-                continue
-            }
-            let record: NodeRecord
-            do throws(NodeRecord.DecodeError) {
-                record = try NodeRecord.decode(bytes)
-            } catch {
-                if loggedUndecodable.insert(id).inserted { logger.warning("cluster: ignoring node \(id): \(error)") }
-                continue
-            }
-            let ttl = read.ttls[i]
-            // -2: expired between MGET and PTTL (look again at once); -1: no TTL (not written by a
-            // gateway; never expires, so never lost).
-            if ttl == -2 { soonestExpiry = 0 } else if ttl >= 0 { soonestExpiry = min(soonestExpiry, ttl) }
-            next[id] = Peer(record: record, ageMs: ttl >= 0 ? max(0, timeoutMs - Int(ttl)) : 0)
+        let records = read.values.map { value -> [UInt8]? in
+            if case .bulk(let bytes?) = value { bytes } else { nil }
         }
-        for id in next.keys.sorted() where peers[id] == nil {
-            logger.notice("cluster: node \(id) joined (\(next[id]?.record.address ?? ""))")
+        let change = view.apply(NodeView.Read(ids: read.ids, records: records, ttls: read.ttls))
+        for id in change.undecodable where loggedUndecodable.insert(id).inserted {
+            logger.warning("cluster: ignoring node \(id): its record does not decode (another release?)")
         }
-        for id in peers.keys.sorted() where next[id] == nil && !expired.contains(id) {
-            logger.notice("cluster: node \(id) is no longer listed")
-        }
-        peers = next
+        for id in change.joined { logger.notice("cluster: node \(id) joined (\(peers[id]?.record.address ?? ""))") }
+        for id in change.departed { logger.notice("cluster: node \(id) is no longer listed") }
         lastReadAt = loop.now
-        for id in expired { remove(expired: id) }
-        // A key that expires before the next beat belongs to a late node: read again right after its
-        // expiry, so its loss is noticed on time rather than up to a beat later.
-        if soonestExpiry < Int64(periodNanos / 1_000_000) {
-            checkTimer?.schedule(afterNanos: UInt64(soonestExpiry) * 1_000_000 + 20_000_000)
-        }
+        for id in change.expired { remove(expired: id) }
+        if let ms = change.recheckAfterMs { checkTimer?.schedule(afterNanos: UInt64(ms) * 1_000_000) }
     }
 
     private func readDone() {

@@ -93,9 +93,9 @@ extension ClusterNode {
             let owner = NodeNames.name(key.node)
             // A node the heartbeats do not know (never seen, or lost) owns no session.
             guard others.contains(owner) else { return done([:], []) }
-            (waiting, channel) = ([owner], nodeChannel(of: owner))
+            (waiting, channel) = ([owner], names.node(owner))
         } else {
-            (waiting, channel) = (others, allChannel)
+            (waiting, channel) = (others, names.all)
         }
         guard !waiting.isEmpty else { return done([:], []) }
         nextQuery &+= 1
@@ -126,7 +126,7 @@ extension ClusterNode {
         guard let ctx = hub.context(0), asker != node else { return }
         let reply: ([UInt8]) -> Void = { [self] payload in
             let bytes = ClusterQuery(request: request, node: node, body: .answer(payload)).encode()
-            _ = publishRaw(bytes, on: nodeChannel(of: asker), what: "presence answer")
+            _ = publishRaw(bytes, on: names.node(asker), what: "presence answer")
         }
         switch subject {
         case .connections(let room, let user):

@@ -34,11 +34,6 @@ extension ClusterNode {
     /// How often the ready channels are counted while holding.
     static let resyncProbeNanos: UInt64 = 20_000_000
 
-    /// This node's ready channel (subscribed on every Redis, not sharded).
-    var readyChannel: String { readyChannel(of: node) }
-
-    func readyChannel(of id: String) -> String { "\(settings.prefix):ready:\(id)" }
-
     /// Holds when there are other nodes to wait for.
     func redisConnectionShouldHoldQueue(_ connection: RedisConnection) -> Bool {
         !(heartbeat?.peers.isEmpty ?? true)
@@ -65,7 +60,7 @@ extension ClusterNode {
         guard waited < Self.resyncWaitNanos else {
             return release(connection, after: waited, missing: gate.missing)
         }
-        let command = RedisCommand(["PUBSUB", "NUMSUB"] + gate.expected.map { readyChannel(of: $0) })
+        let command = RedisCommand(["PUBSUB", "NUMSUB"] + gate.expected.map { names.ready($0) })
         do throws(RedisError) {
             try connection.sendAhead(command) { [unowned(unsafe) self] result in
                 guard let gate = gates[id], connection.isHoldingQueue else { return }

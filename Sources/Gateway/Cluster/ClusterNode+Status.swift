@@ -89,12 +89,10 @@ extension ClusterNode {
             id: node, address: address, lastHeartbeatMs: beat?.lastHeartbeatMs, connections: connections,
             degraded: conns.isEmpty || conns.contains { $0.state != .up })]
         if let beat {
-            // A live node writes every period; more than one and a half periods old, it missed one.
-            let lateMs = Int(beat.periodNanos / 1_000_000) * 3 / 2
             let stale = beat.viewIsStale
             for (id, peer) in beat.peers.sorted(by: { $0.key < $1.key }) {
                 nodes.append(.init(id: id, address: peer.record.address, lastHeartbeatMs: peer.record.heartbeatMs,
-                                   connections: peer.record.connections, degraded: stale || peer.ageMs > lateMs))
+                                   connections: peer.record.connections, degraded: stale || beat.view.isLate(peer)))
             }
         }
         // One entry per endpoint (each shard has a command and a subscriber connection).

@@ -41,7 +41,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     /// as a channel's instance is a function of the channel and the count). Empty until `start`.
     private(set) var shards: [Shard] = []
     /// Channels subscribed for rooms and users, with the number of loops that have members.
-    private var interests: [String: Int] = [:]
+    private var interests = ChannelInterest()
     /// Publishes that Redis' outbound queue refused (`gateway_cluster_dropped_total`).
     private(set) var dropped: UInt64 = 0
     /// Messages from other nodes delivered here, and ones that could not be decoded.
@@ -76,48 +76,10 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     /// The connections to Redis, commands first (for the heartbeat, `/v1/cluster` and metrics).
     var redisConnections: [RedisConnection] { shards.flatMap { [$0.publisher, $0.subscriber] } }
 
-    /// The channel every node subscribes to.
-    var allChannel: String { "\(settings.prefix):all" }
+    /// The channels' names (ClusterChannels.swift).
+    let names: ClusterChannels
     /// This node's own channel.
-    var nodeChannel: String { nodeChannel(of: node) }
-    /// The channel of node `id` (deliveries and admin operations for its connections).
-    func nodeChannel(of id: String) -> String { "\(settings.prefix):node:\(id)" }
-    /// The channel of a room.
-    func roomChannel(_ name: String) -> String { "\(settings.prefix):room:\(name)" }
-    /// The channel of a user.
-    func userChannel(_ id: String) -> String { "\(settings.prefix):user:\(id)" }
-
-    /// The channels a delivery to `target` is published on.
-    func channels(for target: DeliveryTarget) -> [String] {
-        switch target {
-        case .all: [allChannel]
-        case .connections(let keys):
-            // Straight to the nodes that own them; this node's own were delivered here already.
-            keys.reduce(into: [String]()) { out, k in
-                guard !k.isLocal else { return }
-                let c = nodeChannel(of: NodeNames.name(k.node))
-                if !out.contains(c) { out.append(c) }
-            }
-        case .room(let r): [roomChannel(r)]
-        case .rooms(let rs):
-            rs.reduce(into: [String]()) { out, r in
-                let c = roomChannel(r)
-                if !out.contains(c) { out.append(c) }
-            }
-        case .user(let u): [userChannel(u)]
-        }
-    }
-
-    /// Whether a delivery that arrived on `channel` is the copy this node delivers: always, except
-    /// for a several-rooms delivery, which is delivered from the first of its rooms subscribed here.
-    func isDeliveredCopy(_ message: ClusterMessage, channel: String) -> Bool {
-        guard case .rooms(let rs) = message.target else { return true }
-        for r in rs {
-            let c = roomChannel(r)
-            if interests[c] != nil { return c == channel }
-        }
-        return false
-    }
+    var nodeChannel: String { names.node(node) }
 
     /// The instance a channel lives on: jump consistent hash (Lamping and Veach) of the channel's
     /// 64-bit FNV-1a hash over the instance count, so adding an instance moves only 1/n of the
@@ -149,6 +111,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         self.settings = settings
         self.node = node
         self.urls = urls
+        self.names = ClusterChannels(prefix: settings.prefix)
         self.hub = hub
         self.logger = logger
     }
@@ -164,11 +127,11 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
             shard.subscriber.delegate = self
             return shard
         }
-        for channel in [allChannel, nodeChannel] { subscribe(channel) }
+        for channel in [names.all, nodeChannel] { subscribe(channel) }
         // The ready channel lives on every instance: it tells the others this node is subscribed there.
         for shard in shards {
-            do throws(RedisError) { try shard.subscriber.subscribe([readyChannel]) } catch {
-                logger.warning("cluster: cannot subscribe to \(readyChannel) on \(shard.subscriber.url): \(error)")
+            do throws(RedisError) { try shard.subscriber.subscribe([names.ready(node)]) } catch {
+                logger.warning("cluster: cannot subscribe to \(names.ready(node)) on \(shard.subscriber.url): \(error)")
             }
         }
         for shard in shards {
@@ -226,7 +189,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     func publish(_ message: ClusterMessage) {
         var bytes: [UInt8] = []
         message.encode(into: &bytes)
-        let commands = channels(for: message.target).map {
+        let commands = names.carrying(message.target).map {
             (channel: $0, command: RedisCommand(arguments: [Array("PUBLISH".utf8), Array($0.utf8), bytes]))
         }
         hub.onLoop(0) { [self] _ in
@@ -250,7 +213,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     }
 
     func forward(_ control: ClusterControl, done: @escaping (PresenceRecord?) -> Void) {
-        let owner = NodeNames.name(control.key.node), channel = nodeChannel(of: owner)
+        let owner = NodeNames.name(control.key.node), channel = names.node(owner)
         guard let presence else { return done(nil) }
         presence.record(of: control.key.string, node: owner) { [self] record in
             if record != nil { _ = publishRaw(control.encode(), on: channel, what: "admin operation for \(control.key.string)") }
@@ -276,17 +239,12 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     func interest(_ change: SessionShard.IndexChange) {
         hub.onLoop(0) { [self] _ in
-            let channel: String, delta: Int
-            switch change {
-            case .roomAppeared(let r): (channel, delta) = (roomChannel(r), 1)
-            case .roomVanished(let r): (channel, delta) = (roomChannel(r), -1)
-            case .userAppeared(let u): (channel, delta) = (userChannel(u), 1)
-            case .userVanished(let u): (channel, delta) = (userChannel(u), -1)
+            let (channel, delta) = ChannelInterest.channel(of: change, in: names)
+            switch interests.change(channel, by: delta) {
+            case .subscribe(let c)?: subscribe(c)
+            case .unsubscribe(let c)?: unsubscribe(c)
+            case nil: break
             }
-            let loops = (interests[channel] ?? 0) + delta
-            interests[channel] = loops > 0 ? loops : nil
-            guard loops == (delta > 0 ? 1 : 0) else { return }
-            if delta > 0 { subscribe(channel) } else { unsubscribe(channel) }
         }
     }
 
@@ -340,7 +298,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         }
         // This node delivered its own deliveries locally when they started.
         guard decoded.origin != node, let ctx = hub.context(0),
-            isDeliveredCopy(decoded, channel: String(decoding: message.channel, as: UTF8.self))
+            names.isDeliveredCopy(decoded.target, arrivedOn: String(decoding: message.channel, as: UTF8.self), subscribed: interests)
         else { return }
         received += 1
         let now = WallClock.micros()
