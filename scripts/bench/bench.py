@@ -11,6 +11,8 @@ the reference servers, with wsload as the neutral client:
   S4  RSS per idle WebSocket at 15,000 connections: gateway vs uWS echo
   S5  handshakes per second (gateway-bench handshakes): gateway vs uWS echo
   S6  server CPU seconds per message, from the S1/S2 runs
+  S7  cross-node fan-out (not in the default set): 3 nodes on Redis, 3 x 3,000 subscribers in one
+      room, 20 publishes/s from one node, vs one node with the same 9,000 subscribers
   allocations per message in steady state (S1/S2, gateway under scripts/bench/malloc_count.c)
 
 Every scenario runs --runs times per server; the report gives medians and the median of ratios
@@ -46,6 +48,7 @@ PAYLOAD = "{{pad:64}}"                 # 64-byte message for S1/S2
 FAN_PAYLOAD = "{{ts}}{{pad:43}}"       # TS + 19 digits + 43 = 64 bytes for S3
 S7_ROOM = "s7"                          # the one room of S7's subscribers
 S7_PREFIX = "gw"                        # cluster prefix of S7's nodes: the room's channel is gw:room:s7
+S7_PUB_PATH = "/s7pub"                  # S7's publisher module: {"local": "echo", "deliver": "room:s7"}
 
 ENGINES = ("io_uring", "epoll")
 CMP = {">=": "≥", "<=": "≤", "": ""}
@@ -633,6 +636,15 @@ class Bench:
                 {"path": "/fanout", "parser": "raw", "default": {"local": "echo", "deliver": "all"}},
             ],
         }
+        if "S7" in a.scenarios:
+            # S7's publisher: each message it sends goes to the room's members (not to itself). Its
+            # handshake is held by a hook (the backend's /delay/MS) until the subscribers are in the
+            # room: wsload starts publishing only once the publisher's connection is open.
+            hold_ms = int(a.s7_hold_publisher * 1000)
+            cfg["modules"].append({"path": S7_PUB_PATH, "parser": "raw",
+                                   "handshake": "http://127.0.0.1:${BENCH_BACKEND_PORT}/delay/" + str(hold_ms),
+                                   "hookTimeoutMs": hold_ms + 30000,
+                                   "default": {"local": "echo", "deliver": f"room:{S7_ROOM}"}})
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=2)
             f.write("\n")
@@ -750,13 +762,15 @@ class Bench:
     # ---- clients
 
     def run_client(self, argv, timeout, server_pids, ready_hook=None, name="client", during=None,
-                   extra_groups=None):
+                   extra_groups=None, warmup_not_before=0.0):
         """Run a load generator; sample server (and backend) CPU meanwhile.
 
         Returns a dict: command, exit_code, timed_out, output, result (its JSON line), window
         (monotonic start/end of the measured window), cpu samples, and whatever ready_hook adds.
         during(proc), if given, runs right after the client is spawned (while it runs) and its dict
         is added too; extra_groups ({name: [pids]}) are sampled like the server, as cpu[name + "_s"].
+        warmup_not_before: s after spawn before which the warm-up cannot start (S7 holds its publisher's
+        handshake that long, and wsload waits for the publisher before it warms up).
         """
         groups = {"server": server_pids}
         if self.backend:
@@ -814,7 +828,7 @@ class Bench:
         if result:
             m = re.search(r"connect phase ([0-9.]+)s", out)
             connect = result.get("connect_phase_s", float(m.group(1)) if m else 0.0)
-            start = p.t_spawn + connect + result.get("warmup_s", 0.0)
+            start = p.t_spawn + max(connect, warmup_not_before) + result.get("warmup_s", 0.0)
             window = (start, start + result.get("duration_s", 0.0))
         rec = {"command": p.command, "exit_code": p.popen.returncode, "timed_out": timed_out,
                "result": result, "window": window, "log": os.path.relpath(path, self.run_dir),
@@ -1163,7 +1177,8 @@ class Bench:
             counts, any_new = [], False
             for i, ad in enumerate(admins):
                 if not join:
-                    counts.append(ad.json("GET", "/v1/stats")["connections"]["websockets"])
+                    # Single-node S3: the publisher is on /fanout too.
+                    counts.append(ad.json("GET", "/v1/stats")["connections"]["websockets"] - 1)
                     continue
                 t0 = time.monotonic()
                 ids = [c["id"] for c in ad.json("GET", "/v1/connections")["connections"] if c.get("path") == "/fanout"]
@@ -1184,8 +1199,7 @@ class Bench:
                 break
             if time.monotonic() > deadline:
                 raise BenchError(f"only {sum(counts)} of {total} subscribers connected after 90 s")
-            if not join or not any_new:
-                time.sleep(0.05)
+            time.sleep(0.1)
         t_connected = time.monotonic()
         out = {"per_node_connections": counts}
         if join:
@@ -1208,8 +1222,24 @@ class Bench:
                 if numsub != want:
                     raise BenchError(f"{channel} has {numsub} subscribers on Redis, expected {want} (one per node)")
         out["t_connected"] = t_connected
+        if join:
+            # wsload publishes only once the publisher's handshake, held for --s7-hold-publisher s
+            # from about its spawn, is through: the joins should be done by then.
+            out["joined_before_publishing_s"] = proc.t_spawn + self.args.s7_hold_publisher - time.monotonic()
         out["t_joined"] = time.monotonic()
         out["join_s"] = out["t_joined"] - t_connected  # after the last subscriber was seen connected
+        if join:
+            # Which node the kernel gave the publisher (its handshake is held until about now).
+            out["publisher_node"] = None
+            end = time.monotonic() + self.args.s7_hold_publisher + 10
+            while out["publisher_node"] is None and time.monotonic() < end and proc.alive():
+                for i, ad in enumerate(admins):
+                    if any(c.get("path") == S7_PUB_PATH for c in ad.json("GET", "/v1/connections")["connections"]):
+                        out["publisher_node"] = i + 1
+                if out["publisher_node"] is None:
+                    time.sleep(0.05)
+            if out["publisher_node"] is None:
+                raise BenchError(f"no node has the publisher's connection ({S7_PUB_PATH})")
         return out
 
     def scenario_cluster(self):
@@ -1248,26 +1278,30 @@ class Bench:
                 server_command = info["command"]
             admins = [Admin(info["admin_port"]) for _, info in nodes]
             url = f"ws://127.0.0.1:{nodes[0][1]['port']}/fanout"
-            to = {"all": True} if case == "single-all" else {"room": S7_ROOM}
-            body = json.dumps({"to": to, "cmd": "bench", "data": FAN_PAYLOAD}, separators=(",", ":"))
+            # The publisher is a WebSocket (as in S3): wsload sends on it at the rate, open loop. (An
+            # admin POST /v1/publish is answered once this node's loops delivered it, and wsload's
+            # HTTP publisher waits for each answer: with 9,000 recipients it fell to 5-17 publishes/s
+            # here.) Single-node S3: the S3 route, `deliver: all`. Room: S7_PUB_PATH, `room:s7`. In
+            # the cluster the kernel puts the publisher on one of the nodes, like a subscriber.
+            pub_url = url if case == "single-all" else f"ws://127.0.0.1:{nodes[0][1]['port']}{S7_PUB_PATH}"
             argv = [self.wsload, "fanout", "-u", url, "-c", total, "-t", a.client_threads,
                     "-r", a.s7_connect_rate, "--rate", a.s7_rate, "-w", a.s7_warmup, "-d", a.duration,
-                    "--timeout", 30, "--json",
-                    "--pub-http", f"http://127.0.0.1:{nodes[0][1]['admin_port']}/v1/publish",
-                    "--pub-header", f"Authorization: Bearer {ADMIN_TOKEN}", "--pub-body", body]
+                    "--timeout", 30, "--json", "--pub-url", pub_url, "--pub-msg", FAN_PAYLOAD]
             before = self.s7_counters(admins, redis_port)
             groups = {f"node{i + 1}": info["pids"] for i, (_, info) in enumerate(nodes)} if case == "cluster" else {}
             if redis_p:
                 groups["redis"] = [redis_p.pid]
-            rec = self.run_client(argv, self.client_timeout(a.s7_warmup, a.duration, connect=90, grace=2),
+            rec = self.run_client(argv, self.client_timeout(a.s7_warmup + a.s7_hold_publisher, a.duration, connect=90,
+                                                            grace=2),
                                   [pid for _, info in nodes for pid in info["pids"]],
                                   name=f"{tag}-{server}-wsload", extra_groups=groups,
-                                  during=lambda proc: self.s7_join(proc, admins, total, case != "single-all", redis_port))
+                                  during=lambda proc: self.s7_join(proc, admins, total, case != "single-all", redis_port),
+                                  warmup_not_before=a.s7_hold_publisher if case != "single-all" else 0.0)
             after = self.s7_counters(admins, redis_port)
             for ad in admins:
                 ad.close()
             rec.update({"scenario": "S7", "case": case, "server": server, "client": "wsload", "run": run,
-                        "connections": total, "nodes": len(nodes), "publish": "admin",
+                        "connections": total, "nodes": len(nodes), "publish": "ws",
                         "server_command": server_command})
             m = None
             try:
@@ -1386,9 +1420,18 @@ def m_publish_per_pub(r):
 
 
 def m_taken_per_pub(r):
+    """gateway_cluster_received_total of every node but the publisher's, per publish sent."""
     m = r.get("cluster_msgs") or {}
-    nodes, sent = m.get("nodes") or [], m.get("publishes_total")
-    return sum(x.get("cluster_received") or 0 for x in nodes[1:]) / sent if sent and nodes else None
+    nodes, sent, pn = m.get("nodes") or [], m.get("publishes_total"), r.get("publisher_node") or 1
+    others = [x for i, x in enumerate(nodes) if i != pn - 1]
+    return sum(x.get("cluster_received") or 0 for x in others) / sent if sent and nodes else None
+
+
+def m_origin_published_per_pub(r):
+    m = r.get("cluster_msgs") or {}
+    nodes, sent, pn = m.get("nodes") or [], m.get("publishes_total"), r.get("publisher_node") or 1
+    p = nodes[pn - 1].get("cluster_published") if len(nodes) >= pn else None
+    return p / sent if p is not None and sent else None
 
 
 def m_rss(r):
@@ -1675,7 +1718,7 @@ def build_report(bench, meta):
         out.append("## S7 — cross-node fan-out (cluster on Redis)\n")
         out.append(
             f"{n} gateway nodes ({LABEL[server]}) on one `redis-server` (loopback, no persistence), "
-            f"{total:,} subscribers in **one room** (`{S7_ROOM}`), {args.s7_rate:g} publishes/s, all on node 1, "
+            f"{total:,} subscribers in **one room** (`{S7_ROOM}`), {args.s7_rate:g} publishes/s from one node, "
             f"64-byte messages, one wsload fanout process (`-w {args.s7_warmup:g} -d {args.duration:g}`). "
             "The nodes share one public port (each binds its listeners with `SO_REUSEPORT`), so the kernel spreads "
             f"the subscribers over the nodes' loops (about {per:,} per node; the exact counts are below) while one "
@@ -1683,11 +1726,17 @@ def build_report(bench, meta):
             "over all nodes, measured exactly as in S3. Each node has its own admin port. While the subscribers "
             f"connect (`-r {args.s7_connect_rate}`) each one is put in the room through its node's admin API "
             "(`POST /v1/connections/{id}/rooms`, pipelined), and the run only counts if that, and every node's "
-            "subscription to the room's channel on Redis (`PUBSUB NUMSUB`), was done before the measured window. "
-            "Publish: admin HTTP `POST /v1/publish` to the room on node 1.\n")
+            "subscription to the room's channel on Redis (`PUBSUB NUMSUB`), was done before the measured window; "
+            f"the publisher's handshake is held {args.s7_hold_publisher:g} s by a hook (the backend's `/delay`), "
+            "and wsload publishes only once it is open, so the joins run before the publishing. "
+            f"Publish: a WebSocket on `{S7_PUB_PATH}` (`{{\"local\":\"echo\",\"deliver\":\"room:{S7_ROOM}\"}}`), "
+            "open loop as in S3; it lands on one of the nodes, like a subscriber (the table below says which). "
+            "(An admin `POST /v1/publish` is answered once the node's own loops delivered it, and wsload's HTTP "
+            "publisher waits for each answer, so it would not keep the rate.)\n")
         out.append(
-            f"Same run, one gateway and no cluster, {total:,} subscribers: **single-node S3** (`to: all`, the "
-            "S3 figure the target compares with; S3 with `--s3-publish admin`) and **single-node room** "
+            f"Same run, one gateway and no cluster, {total:,} subscribers: **single-node S3** (exactly S3: the "
+            "publisher's messages go to the `deliver: all` route `/fanout`; the figure the target compares with) "
+            "and **single-node room** "
             "(the same room and joins as the cluster, on one node), so the cluster's cost is separated "
             "from the room's. Gateway CPU = utime+stime of every gateway process over the measured window ÷ "
             "deliveries; Redis' CPU is shown apart.\n")
@@ -1695,10 +1744,10 @@ def build_report(bench, meta):
                  ("cluster", f"{n} nodes, room")]
         base_ttl = A.by_run(A.select("S7", server, case="single-all"), m_ttl_p99)
         base_cpu = A.by_run(A.select("S7", server, case="single-all"), m_cpu_delivery)
-        out.append("| case | subscribers per node | received / expected | missing | publishes fully delivered | "
+        out.append("| case | subscribers per node | publishes/s achieved | received / expected | missing | publishes fully delivered | "
                    "delivery latency p50 / p99 ms | TTLD p50 / p99 ms | gateway CPU µs/delivery | Redis CPU µs/delivery | "
                    "errors | runs | p99 TTLD vs single-node S3 (same-run ratio) | CPU/delivery vs single-node S3 |")
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         ratios = {}
         for case, label in cases:
             recs = A.select("S7", server, case=case)
@@ -1718,7 +1767,8 @@ def build_report(bench, meta):
             ratios[case] = (rc_ttl, rc_cpu)
             cpu = [m_cpu_delivery(r) for r in good]
             rcpu = [m_redis_cpu_delivery(r) for r in good]
-            out.append(f"| {label} | {pn} | {recv:,} / {exp:,} | {miss:,} | {full}/{pubs} | "
+            rate = med([r["result"].get("pub_rate_achieved") for r in good])
+            out.append(f"| {label} | {pn} | {fmt(rate)} | {recv:,} / {exp:,} | {miss:,} | {full}/{pubs} | "
                        f"{fmt(med([x[0] for x in lat]))} / {fmt(med([x[1] for x in lat]))} | "
                        f"{fmt(med([x[0] for x in ttl]))} / {fmt(med([x[1] for x in ttl]))}{spread([x[1] for x in ttl])} | "
                        f"{fmt(med(cpu), 3)}{spread(cpu)} | {fmt(med(rcpu), 3) if case == 'cluster' else '–'} | "
@@ -1748,26 +1798,27 @@ def build_report(bench, meta):
             out.append("Redis traffic of the cluster runs, over the whole client run (warm-up included; every node "
                        "subscribed to the room's channel while the subscribers were connecting, before the first "
                        "publish), per publish wsload sent. *PUBLISH*: `cmdstat_publish` calls from Redis "
-                       "`INFO commandstats`. *Node 1 published* and *taken by the other nodes*: "
-                       "`gateway_cluster_published_total` of node 1 and `gateway_cluster_received_total` of nodes 2…n "
+                       "`INFO commandstats`. *Published by the publisher's node* and *taken by the other nodes*: "
+                       "`gateway_cluster_published_total` of the node that has the publisher's connection and "
+                       "`gateway_cluster_received_total` of the others "
                        "(`/metrics`). *Redis receivers*: `PUBSUB NUMSUB` of the room's channel, the copies Redis "
                        "writes per PUBLISH (one per node with members; the publishing node gets its own back and "
                        "drops it, uncounted).\n")
-            out.append("| run | publishes sent | PUBLISH calls | PUBLISH per publish | node 1 published per publish | "
-                       "Redis receivers | taken by the other nodes per publish | subscribers per node | "
-                       "dropped (queue full) | joins done before the window by |")
-            out.append("|---|---|---|---|---|---|---|---|---|---|")
+            out.append("| run | publisher on node | publishes sent | PUBLISH calls | PUBLISH per publish | "
+                       "published by its node per publish | Redis receivers | taken by the other nodes per publish | "
+                       "subscribers per node | dropped (queue full) | joins done before the publishing / the window by |")
+            out.append("|---|---|---|---|---|---|---|---|---|---|---|")
             for r in crecs:
                 mm = r["cluster_msgs"]
                 sent = mm.get("publishes_total")
                 pc = mm.get("publish_calls")
-                p1 = mm["nodes"][0].get("cluster_published")
                 dropped = sum(x.get("cluster_dropped") or 0 for x in mm["nodes"])
-                out.append(f"| {r['run']} | {fmt(sent, 0)} | {fmt(pc, 0)} | {fmt(m_publish_per_pub(r), 3)} | "
-                           f"{fmt(p1 / sent if p1 is not None and sent else None, 3)} | {r.get('numsub', '–')} | "
+                out.append(f"| {r['run']} | {r.get('publisher_node', '–')} | {fmt(sent, 0)} | {fmt(pc, 0)} | "
+                           f"{fmt(m_publish_per_pub(r), 3)} | {fmt(m_origin_published_per_pub(r), 3)} | "
+                           f"{r.get('numsub', '–')} | "
                            f"{fmt(m_taken_per_pub(r), 3)} (of {n - 1} nodes) | "
                            f"{' / '.join(str(x) for x in r.get('per_node_connections', []))} | {dropped:g} | "
-                           f"{fmt(r.get('join_margin_s'))} s |")
+                           f"{fmt(r.get('joined_before_publishing_s'))} / {fmt(r.get('join_margin_s'))} s |")
             out.append("")
             ppp = med([m_publish_per_pub(r) for r in crecs])
             rpp = med([m_taken_per_pub(r) for r in crecs])
@@ -2118,12 +2169,15 @@ def parse_args(argv):
     p.add_argument("--s5-concurrency", type=int, default=10, help="gateway-bench handshakes -c")
     p.add_argument("--s7-nodes", type=int, default=3, help="S7: gateway nodes on one Redis")
     p.add_argument("--s7-subscribers", type=int, default=3000, help="S7: subscribers per node (all in one room)")
-    p.add_argument("--s7-rate", type=float, default=20, help="S7: publishes per second, all on node 1")
-    p.add_argument("--s7-warmup", type=float, default=10.0,
-                   help="S7: wsload warm-up, s; the room joins (admin API, one request per subscriber) happen in "
-                        "it and must be done before the measured window (a run where they are not is failed)")
-    p.add_argument("--s7-connect-rate", type=int, default=1500,
+    p.add_argument("--s7-rate", type=float, default=20, help="S7: publishes per second (one WebSocket publisher)")
+    p.add_argument("--s7-warmup", type=float, default=3.0,
+                   help="S7: wsload warm-up, s (publishing, not measured)")
+    p.add_argument("--s7-connect-rate", type=int, default=3000,
                    help="S7: wsload -r for the subscribers; the room joins run while they connect")
+    p.add_argument("--s7-hold-publisher", type=float, default=6.0,
+                   help="S7: the room publisher's handshake is held this long (a hook to the backend's /delay), so "
+                        "the publishing starts after the room joins; a run whose joins end after the measured "
+                        "window began is failed")
     p.add_argument("--s7-engine", choices=ENGINES, help="S7: the gateway engine (default: the first of --engines)")
     p.add_argument("--run-timeout", type=float, default=0, help="per client run timeout, seconds (0 = computed)")
     p.add_argument("--report-only", metavar="DIR",
@@ -2148,6 +2202,8 @@ def parse_args(argv):
         a.s7_engine = a.engines[0] if a.engines else "io_uring"
     if a.s7_nodes < 2 or a.s7_subscribers < 1:
         p.error("S7 needs --s7-nodes ≥ 2 and --s7-subscribers ≥ 1")
+    if not 0 <= a.s7_hold_publisher <= 25:
+        p.error("--s7-hold-publisher must be 0-25 s (wsload's handshake timeout is 30 s)")
     if a.pushpin_d8_connections * 8 > 100:
         print(f"warning: Pushpin depth 8 with {a.pushpin_d8_connections} connections = "
               f"{a.pushpin_d8_connections * 8} in flight (> ~100: Pushpin is expected to drop connections)", file=sys.stderr)
