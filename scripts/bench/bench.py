@@ -11,6 +11,8 @@ the reference servers, with wsload as the neutral client:
   S4  RSS per idle WebSocket at 15,000 connections: gateway vs uWS echo
   S5  handshakes per second (gateway-bench handshakes): gateway vs uWS echo
   S6  server CPU seconds per message, from the S1/S2 runs
+  S7  cross-node fan-out (not in the default set): 3 nodes on Redis, 3 x 3,000 subscribers in one
+      room, 20 publishes/s from one node, vs one node with the same 9,000 subscribers
   allocations per message in steady state (S1/S2, gateway under scripts/bench/malloc_count.c)
 
 Every scenario runs --runs times per server; the report gives medians and the median of ratios
@@ -44,6 +46,9 @@ PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 ADMIN_TOKEN = "bench-admin-token-0123456789"
 PAYLOAD = "{{pad:64}}"                 # 64-byte message for S1/S2
 FAN_PAYLOAD = "{{ts}}{{pad:43}}"       # TS + 19 digits + 43 = 64 bytes for S3
+S7_ROOM = "s7"                          # the one room of S7's subscribers
+S7_PREFIX = "gw"                        # cluster prefix of S7's nodes: the room's channel is gw:room:s7
+S7_PUB_PATH = "/s7pub"                  # S7's publisher module: {"local": "echo", "deliver": "room:s7"}
 
 ENGINES = ("io_uring", "epoll")
 CMP = {">=": "≥", "<=": "≤", "": ""}
@@ -268,6 +273,167 @@ def log_tail(path, n=8):
 
 
 # --------------------------------------------------------------------------------------------
+# S7 helpers: a minimal Redis (RESP) client and the gateway's admin API
+
+
+def redis_command(port, *args, timeout=2.0):
+    """Sends one command to Redis on 127.0.0.1:port and returns the decoded reply (str, int, list,
+    None); an error reply raises BenchError."""
+    req = f"*{len(args)}\r\n".encode() + b"".join(
+        f"${len(str(a).encode())}\r\n".encode() + str(a).encode() + b"\r\n" for a in args)
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(req)
+        f = s.makefile("rb")
+
+        def reply():
+            line = f.readline()
+            if not line:
+                raise BenchError("redis closed the connection")
+            kind, rest = line[:1], line[1:].rstrip(b"\r\n")
+            if kind == b"+":
+                return rest.decode()
+            if kind == b"-":
+                raise BenchError("redis: " + rest.decode("utf-8", "replace"))
+            if kind == b":":
+                return int(rest)
+            if kind == b"$":
+                n = int(rest)
+                if n < 0:
+                    return None
+                data = f.read(n + 2)
+                return data[:-2].decode("utf-8", "replace")
+            if kind == b"*":
+                n = int(rest)
+                return None if n < 0 else [reply() for _ in range(n)]
+            raise BenchError(f"redis: unexpected reply {line[:40]!r}")
+        return reply()
+
+
+def redis_publish_calls(port):
+    """calls of PUBLISH so far, from INFO commandstats (0 before the first one)."""
+    m = re.search(r"^cmdstat_publish:calls=(\d+)", redis_command(port, "INFO", "commandstats"), re.M)
+    return int(m.group(1)) if m else 0
+
+
+class Admin:
+    """A keep-alive connection to one gateway's admin API."""
+
+    def __init__(self, port, timeout=10.0):
+        self.port = port
+        self.timeout = timeout
+        self.conn = None
+
+    def request(self, method, path, body=None):
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        if body is not None:
+            body = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        for attempt in (1, 2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                self.conn.request(method, path, body=body, headers=headers)
+                r = self.conn.getresponse()
+                data = r.read()
+                return r.status, data
+            except (OSError, http.client.HTTPException) as e:
+                self.close()
+                if attempt == 2:
+                    raise BenchError(f"admin API 127.0.0.1:{self.port} {method} {path}: {e}")
+
+    def json(self, method, path, body=None):
+        status, data = self.request(method, path, body)
+        if status != 200:
+            raise BenchError(f"admin API 127.0.0.1:{self.port} {method} {path}: HTTP {status} {data[:200]!r}")
+        return json.loads(data)
+
+    def metrics(self):
+        """The /metrics counters summed over their labels: {name: value}."""
+        status, data = self.request("GET", "/metrics")
+        if status != 200:
+            raise BenchError(f"admin API 127.0.0.1:{self.port} /metrics: HTTP {status}")
+        out = {}
+        for line in data.decode("utf-8", "replace").splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.rpartition(" ")
+            name = name.split("{", 1)[0]
+            try:
+                out[name] = out.get(name, 0) + float(value)
+            except ValueError:
+                pass
+        return out
+
+    def pipeline(self, method, paths, body, batch=500):
+        """Sends the same request to each of paths, pipelined on one connection in batches (the admin
+        API answers pipelined requests in order); returns [(status, body)] in the order of paths.
+        A few thousand room joins take a fraction of a second this way, one request per round trip
+        several seconds on a busy machine."""
+        data = json.dumps(body).encode()
+        out = []
+        with socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout) as s:
+            buf = b""
+            for k in range(0, len(paths), batch):
+                chunk = paths[k:k + batch]
+                s.sendall(b"".join(
+                    f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data
+                    for path in chunk))
+                got = 0
+                while got < len(chunk):
+                    head_end = buf.find(b"\r\n\r\n")
+                    if head_end >= 0:
+                        head = buf[:head_end].decode("latin-1").split("\r\n")
+                        length = 0
+                        for h in head[1:]:
+                            name, _, value = h.partition(":")
+                            if name.strip().lower() == "content-length":
+                                length = int(value)
+                        if len(buf) >= head_end + 4 + length:
+                            out.append((int(head[0].split()[1]), buf[head_end + 4:head_end + 4 + length]))
+                            buf = buf[head_end + 4 + length:]
+                            got += 1
+                            continue
+                    more = s.recv(1 << 20)
+                    if not more:
+                        raise BenchError(f"admin API 127.0.0.1:{self.port} closed a pipelined connection after "
+                                         f"{len(out)} of {len(paths)} responses")
+                    buf += more
+        return out
+
+    def pipeline_parallel(self, method, paths, body, connections=8):
+        """pipeline() split over several connections at once: the admin API is served by loop 0 and a
+        request about a connection of another loop waits for that loop, so one connection's requests
+        are answered one loop turn after the other while the loops are busy fanning out."""
+        if len(paths) < 100 or connections <= 1:
+            return self.pipeline(method, paths, body)
+        parts = [paths[k::connections] for k in range(connections)]
+        results = [None] * connections
+
+        def work(k):
+            try:
+                results[k] = Admin(self.port, self.timeout).pipeline(method, parts[k], body)
+            except BenchError as e:
+                results[k] = e
+        threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        out = [None] * len(paths)
+        for k, r in enumerate(results):
+            if isinstance(r, BenchError) or r is None:
+                raise r or BenchError("admin pipeline thread hung")
+            out[k::connections] = r
+        return out
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+# --------------------------------------------------------------------------------------------
 # sampling: CPU ticks of process groups, interpolated at the measured window
 
 
@@ -360,6 +526,14 @@ class Bench:
         self.tmpdirs = []
         self.seq = 0
         self.refs = self.find_references()
+        self.cluster_config = os.path.join(self.run_dir, "gateway-cluster.json")
+        self.redis_bin = None
+        if "S7" in args.scenarios:
+            rb = os.environ.get("REDIS_SERVER_BIN") or "redis-server"
+            self.redis_bin = shutil.which(rb)
+            if not self.redis_bin:
+                self.note(f"S7 skipped: {rb!r} not found (REDIS_SERVER_BIN or `redis-server` on PATH; "
+                          "apt-get install redis-server)")
 
     # ---- setup
 
@@ -462,6 +636,15 @@ class Bench:
                 {"path": "/fanout", "parser": "raw", "default": {"local": "echo", "deliver": "all"}},
             ],
         }
+        if "S7" in a.scenarios:
+            # S7's publisher: each message it sends goes to the room's members (not to itself). Its
+            # handshake is held by a hook (the backend's /delay/MS) until the subscribers are in the
+            # room: wsload starts publishing only once the publisher's connection is open.
+            hold_ms = int(a.s7_hold_publisher * 1000)
+            cfg["modules"].append({"path": S7_PUB_PATH, "parser": "raw",
+                                   "handshake": "http://127.0.0.1:${BENCH_BACKEND_PORT}/delay/" + str(hold_ms),
+                                   "hookTimeoutMs": hold_ms + 30000,
+                                   "default": {"local": "echo", "deliver": f"room:{S7_ROOM}"}})
         with open(self.config, "w") as f:
             json.dump(cfg, f, indent=2)
             f.write("\n")
@@ -470,6 +653,20 @@ class Bench:
                            capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             raise BenchError(f"bench config rejected by gateway check-config:\n{r.stdout}{r.stderr}")
+        if "S7" in a.scenarios:
+            # S7's nodes: the same config plus the cluster section; Redis' port and the node id
+            # come from the environment too.
+            cfg["cluster"] = {"redis": "redis://127.0.0.1:${BENCH_REDIS_PORT}/0", "node": "${BENCH_NODE}",
+                              "prefix": S7_PREFIX, "nodeTimeoutSeconds": 10}
+            with open(self.cluster_config, "w") as f:
+                json.dump(cfg, f, indent=2)
+                f.write("\n")
+            r = subprocess.run([self.gateway, "check-config", "--config", self.cluster_config],
+                               env=dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3",
+                                        BENCH_REDIS_PORT="4", BENCH_NODE="n1"),
+                               capture_output=True, text=True, timeout=30)
+            if r.returncode != 0:
+                raise BenchError(f"S7 cluster config rejected by gateway check-config:\n{r.stdout}{r.stderr}")
 
     # ---- servers
 
@@ -564,15 +761,21 @@ class Bench:
 
     # ---- clients
 
-    def run_client(self, argv, timeout, server_pids, ready_hook=None, name="client"):
+    def run_client(self, argv, timeout, server_pids, ready_hook=None, name="client", during=None,
+                   extra_groups=None, warmup_not_before=0.0):
         """Run a load generator; sample server (and backend) CPU meanwhile.
 
         Returns a dict: command, exit_code, timed_out, output, result (its JSON line), window
         (monotonic start/end of the measured window), cpu samples, and whatever ready_hook adds.
+        during(proc), if given, runs right after the client is spawned (while it runs) and its dict
+        is added too; extra_groups ({name: [pids]}) are sampled like the server, as cpu[name + "_s"].
+        warmup_not_before: s after spawn before which the warm-up cannot start (S7 holds its publisher's
+        handshake that long, and wsload waits for the publisher before it warms up).
         """
         groups = {"server": server_pids}
         if self.backend:
             groups["backend"] = [self.backend.pid]
+        groups.update(extra_groups or {})
         path = self.next_log(name)
         p = Proc(name, argv, log_path=None, stdout_pipe=True)
         groups["client"] = [p.pid]
@@ -601,6 +804,8 @@ class Bench:
             if ready_hook:
                 if ready.wait(timeout=timeout):
                     extra = ready_hook(ready_line[0]) or {}
+            elif during:
+                extra = during(p) or {}
             try:
                 p.popen.wait(timeout=max(1.0, timeout - (time.monotonic() - p.t_spawn)))
             except subprocess.TimeoutExpired:
@@ -623,7 +828,7 @@ class Bench:
         if result:
             m = re.search(r"connect phase ([0-9.]+)s", out)
             connect = result.get("connect_phase_s", float(m.group(1)) if m else 0.0)
-            start = p.t_spawn + connect + result.get("warmup_s", 0.0)
+            start = p.t_spawn + max(connect, warmup_not_before) + result.get("warmup_s", 0.0)
             window = (start, start + result.get("duration_s", 0.0))
         rec = {"command": p.command, "exit_code": p.popen.returncode, "timed_out": timed_out,
                "result": result, "window": window, "log": os.path.relpath(path, self.run_dir),
@@ -667,6 +872,10 @@ class Bench:
                 bits.append(f"{k}={r[k]:.0f}")
         if "missing" in r:
             bits.append(f"missing={r['missing']}")
+        if r.get("ttl_us"):
+            bits.append(f"ttld_p99={r['ttl_us']['p99'] / 1000:.1f} ms")
+        if rec.get("cpu", {}).get("server_s") is not None and r.get("received"):
+            bits.append(f"cpu/delivery={rec['cpu']['server_s'] / r['received'] * 1e6:.3f} us")
         if "per_conn_bytes" in rec:
             bits.append(f"rss/conn={rec['per_conn_bytes']:.0f} B")
         if rec.get("cpu", {}).get("server_s") is not None and r.get("measured"):
@@ -859,6 +1068,267 @@ class Bench:
                 p.stop()
         self.run_servers("S5", body)
 
+    # ---- S7: cross-node fan-out
+
+    def start_redis(self, tag):
+        """redis-server on a free loopback port, no persistence; returns (Proc, port)."""
+        last = ""
+        for attempt in range(3):
+            port = free_port()
+            rdir = os.path.join(self.run_dir, "redis")
+            os.makedirs(rdir, exist_ok=True)
+
+            def up():
+                try:
+                    return redis_command(port, "PING", timeout=0.5) == "PONG"
+                except (OSError, BenchError):
+                    return False
+            p = Proc("redis", [self.redis_bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
+                               "--appendonly", "no", "--dir", rdir],
+                     log_path=self.next_log(f"{tag}-redis"))
+            if self.wait_ready(p, up, timeout=10):
+                return p, port
+            last = log_tail(p.log_path, 4)
+            p.stop()
+            if "in use" not in last.lower():
+                break
+        raise BenchError(f"redis-server did not start; log tail:\n{last}")
+
+    def start_cluster(self, engine, tag, redis_port, count):
+        """count gateway nodes n1..n<count> on one Redis. They share one public port (each binds its
+        listeners with SO_REUSEPORT, so the kernel spreads the subscribers' connections over the
+        nodes' loops) and each has its own admin port. Returns [(Proc, info)], node 1 first."""
+        last = ""
+        for attempt in range(3):
+            gport = free_port()
+            nodes = []
+            try:
+                for i in range(1, count + 1):
+                    aport = free_port()
+                    env = {"BENCH_GATEWAY_PORT": str(gport), "BENCH_ADMIN_PORT": str(aport),
+                           "BENCH_BACKEND_PORT": str(self.backend_port), "BENCH_REDIS_PORT": str(redis_port),
+                           "BENCH_NODE": f"n{i}"}
+                    argv = [self.gateway, "serve", "--config", self.cluster_config, "--io-engine", engine]
+                    if self.args.gateway_loops:
+                        argv += ["--loops", self.args.gateway_loops]
+                    p = Proc(f"gateway-n{i}", argv, env_extra=env, log_path=self.next_log(f"{tag}-gateway-n{i}"))
+                    nodes.append((p, {"port": gport, "admin_port": aport, "node": f"n{i}"}))
+                    ok = self.wait_ready(p, lambda: log_contains(p.log_path, f"listening on 127.0.0.1:{gport}")
+                                         and log_contains(p.log_path, "up (subscriber)")
+                                         and log_contains(p.log_path, "up (publisher)")
+                                         and http_status(aport, "/healthz")[0] == 200)
+                    if not ok:
+                        last = log_tail(p.log_path, 6)
+                        raise BenchError(f"cluster node n{i} did not become ready; log tail:\n{last}")
+                    head = open(p.log_path, errors="replace").read().split("listening on", 1)[1].split("\n")[0]
+                    if engine not in head:
+                        raise BenchError(f"gateway node n{i} did not report engine {engine}: {head}")
+                # Every node sees all of them (heartbeats go out every third of nodeTimeoutSeconds).
+                admins = [Admin(info["admin_port"]) for _, info in nodes]
+                deadline = time.monotonic() + 15
+                while True:
+                    seen = [ad.metrics().get("gateway_cluster_nodes", 0) for ad in admins]
+                    if all(n == count for n in seen):
+                        break
+                    if time.monotonic() > deadline:
+                        raise BenchError(f"cluster did not form: nodes seen per node {seen}, expected {count}")
+                    time.sleep(0.2)
+                for ad in admins:
+                    ad.close()
+                for p, info in nodes:
+                    info["pids"] = p.remember_tree()
+                    info["command"] = p.command
+                return nodes
+            except BenchError as e:
+                for p, _ in reversed(nodes):
+                    p.stop()
+                last = str(e)
+                if "EADDRINUSE" in last or "in use" in last.lower():
+                    log(f"S7 cluster: port collision, retrying ({attempt + 1}/3)")
+                    continue
+                raise
+        raise BenchError(last)
+
+    def s7_counters(self, admins, redis_port):
+        nodes = []
+        for ad in admins:
+            m = ad.metrics()
+            nodes.append({k: m.get(f"gateway_{k}_total") for k in
+                          ("cluster_published", "cluster_received", "cluster_dropped", "messages_sent",
+                           "fanout_deliveries")})
+        return {"t": time.monotonic(), "publish_calls": redis_publish_calls(redis_port) if redis_port else None,
+                "nodes": nodes}
+
+    def s7_join(self, proc, admins, total, join, redis_port):
+        """Runs while wsload does. With join, puts every subscriber in room S7_ROOM through its own
+        node's admin API (POST /v1/connections/{id}/rooms, pipelined) as they connect: wsload opens
+        them at --s7-connect-rate, and this lists each node's connections over and over and joins the
+        new ones, so the joins happen before the publishing starts (with 20 publishes/s to 9,000
+        subscribers running, one join took 3-6 ms on this machine, against 50 µs before). Then checks the room's
+        member count on each node and, in a cluster, that every node subscribed to the room's
+        channel on Redis. Records when that was done: it must be before the measured window."""
+        deadline = time.monotonic() + 90
+        joined = [set() for _ in admins]
+        phases = {"list_s": 0.0, "join_s": 0.0, "rounds": 0}
+        failed, first = 0, None
+        while True:
+            if not proc.alive():
+                raise BenchError("wsload exited before all subscribers were connected")
+            counts, any_new = [], False
+            for i, ad in enumerate(admins):
+                if not join:
+                    # Single-node S3: the publisher is on /fanout too.
+                    counts.append(ad.json("GET", "/v1/stats")["connections"]["websockets"] - 1)
+                    continue
+                t0 = time.monotonic()
+                ids = [c["id"] for c in ad.json("GET", "/v1/connections")["connections"] if c.get("path") == "/fanout"]
+                t1 = time.monotonic()
+                new = [cid for cid in ids if cid not in joined[i]]
+                for status, data in ad.pipeline_parallel("POST", [f"/v1/connections/{cid}/rooms" for cid in new],
+                                                         {"join": [S7_ROOM]}) if new else []:
+                    if status != 200:
+                        failed += 1
+                        first = first or f"node {i + 1}: HTTP {status} {data[:160]!r}"
+                joined[i].update(new)
+                any_new = any_new or bool(new)
+                phases["list_s"] += t1 - t0
+                phases["join_s"] += time.monotonic() - t1
+                counts.append(len(ids))
+            phases["rounds"] += 1
+            if sum(counts) >= total:
+                break
+            if time.monotonic() > deadline:
+                raise BenchError(f"only {sum(counts)} of {total} subscribers connected after 90 s")
+            time.sleep(0.1)
+        t_connected = time.monotonic()
+        out = {"per_node_connections": counts}
+        if join:
+            out["joined"] = [ad.json("GET", f"/v1/connections?room={S7_ROOM}")["count"] for ad in admins]
+            out["join_failures"] = failed
+            out["join_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
+            if sum(out["joined"]) != total or failed:
+                raise BenchError(f"room {S7_ROOM} has {out['joined']} members per node (expected {total} in all), "
+                                 f"{failed} join request(s) failed" + (f"; first: {first}" if first else ""))
+            if redis_port:
+                channel = f"{S7_PREFIX}:room:{S7_ROOM}"
+                want = sum(1 for n in out["joined"] if n)
+                end = time.monotonic() + 5
+                while True:
+                    numsub = redis_command(redis_port, "PUBSUB", "NUMSUB", channel)[1]
+                    if numsub >= want or time.monotonic() > end:
+                        break
+                    time.sleep(0.02)
+                out["numsub"] = numsub
+                if numsub != want:
+                    raise BenchError(f"{channel} has {numsub} subscribers on Redis, expected {want} (one per node)")
+        out["t_connected"] = t_connected
+        if join:
+            # wsload publishes only once the publisher's handshake, held for --s7-hold-publisher s
+            # from about its spawn, is through: the joins should be done by then.
+            out["joined_before_publishing_s"] = proc.t_spawn + self.args.s7_hold_publisher - time.monotonic()
+        out["t_joined"] = time.monotonic()
+        out["join_s"] = out["t_joined"] - t_connected  # after the last subscriber was seen connected
+        if join:
+            # Which node the kernel gave the publisher (its handshake is held until about now).
+            out["publisher_node"] = None
+            end = time.monotonic() + self.args.s7_hold_publisher + 10
+            while out["publisher_node"] is None and time.monotonic() < end and proc.alive():
+                for i, ad in enumerate(admins):
+                    if any(c.get("path") == S7_PUB_PATH for c in ad.json("GET", "/v1/connections")["connections"]):
+                        out["publisher_node"] = i + 1
+                if out["publisher_node"] is None:
+                    time.sleep(0.05)
+            if out["publisher_node"] is None:
+                raise BenchError(f"no node has the publisher's connection ({S7_PUB_PATH})")
+        return out
+
+    def scenario_cluster(self):
+        a = self.args
+        if not self.redis_bin:
+            return
+        engine = a.s7_engine
+        server = f"gateway-{engine}"
+        count, per = a.s7_nodes, a.s7_subscribers
+        total = count * per
+        legs = ["single-all", "single-room", "cluster"]
+        for run in range(1, a.runs + 1):
+            k = (run - 1) % len(legs)
+            for case in legs[k:] + legs[:k]:
+                try:
+                    self.s7_leg(case, run, engine, server, count, total)
+                except BenchError as e:
+                    self.record({"scenario": "S7", "case": case, "server": server, "client": "-", "run": run,
+                                 "error": str(e)})
+
+    def s7_leg(self, case, run, engine, server, count, total):
+        a = self.args
+        tag = f"S7-r{run}-{case}"
+        procs, redis_p, redis_port = [], None, None
+        try:
+            if case == "cluster":
+                redis_p, redis_port = self.start_redis(tag)
+                procs.append(redis_p)
+                nodes = self.start_cluster(engine, tag, redis_port, count)
+                procs.extend(p for p, _ in nodes)
+                server_command = "\n".join([redis_p.command + " &"] + [p.command + " &" for p, _ in nodes])[:-2]
+            else:
+                p, info = self.start_server(server, tag)
+                procs.append(p)
+                nodes = [(p, info)]
+                server_command = info["command"]
+            admins = [Admin(info["admin_port"]) for _, info in nodes]
+            url = f"ws://127.0.0.1:{nodes[0][1]['port']}/fanout"
+            # The publisher is a WebSocket (as in S3): wsload sends on it at the rate, open loop. (An
+            # admin POST /v1/publish is answered once this node's loops delivered it, and wsload's
+            # HTTP publisher waits for each answer: with 9,000 recipients it fell to 5-17 publishes/s
+            # here.) Single-node S3: the S3 route, `deliver: all`. Room: S7_PUB_PATH, `room:s7`. In
+            # the cluster the kernel puts the publisher on one of the nodes, like a subscriber.
+            pub_url = url if case == "single-all" else f"ws://127.0.0.1:{nodes[0][1]['port']}{S7_PUB_PATH}"
+            argv = [self.wsload, "fanout", "-u", url, "-c", total, "-t", a.client_threads,
+                    "-r", a.s7_connect_rate, "--rate", a.s7_rate, "-w", a.s7_warmup, "-d", a.duration,
+                    "--timeout", 30, "--json", "--pub-url", pub_url, "--pub-msg", FAN_PAYLOAD]
+            before = self.s7_counters(admins, redis_port)
+            groups = {f"node{i + 1}": info["pids"] for i, (_, info) in enumerate(nodes)} if case == "cluster" else {}
+            if redis_p:
+                groups["redis"] = [redis_p.pid]
+            rec = self.run_client(argv, self.client_timeout(a.s7_warmup + a.s7_hold_publisher, a.duration, connect=90,
+                                                            grace=2),
+                                  [pid for _, info in nodes for pid in info["pids"]],
+                                  name=f"{tag}-{server}-wsload", extra_groups=groups,
+                                  during=lambda proc: self.s7_join(proc, admins, total, case != "single-all", redis_port),
+                                  warmup_not_before=a.s7_hold_publisher if case != "single-all" else 0.0)
+            after = self.s7_counters(admins, redis_port)
+            for ad in admins:
+                ad.close()
+            rec.update({"scenario": "S7", "case": case, "server": server, "client": "wsload", "run": run,
+                        "connections": total, "nodes": len(nodes), "publish": "ws",
+                        "server_command": server_command})
+            m = None
+            try:
+                with open(os.path.join(self.run_dir, rec["log"]), errors="replace") as f:
+                    m = re.search(r"publishes: (\d+) measured \((\d+) total", f.read())
+            except OSError:
+                pass
+            # Over the whole client run (warm-up included): every node subscribed to the room's
+            # channel while the subscribers were still connecting, before the first publish.
+            d = lambda x, y, k: (y[k] - x[k]) if x.get(k) is not None and y.get(k) is not None else None
+            msgs = {"publishes_total": int(m.group(2)) if m else None}
+            if redis_port:
+                msgs["publish_calls"] = after["publish_calls"] - before["publish_calls"]
+            msgs["nodes"] = [{k: d(b, e, k) for k in ("cluster_published", "cluster_received", "cluster_dropped",
+                                                      "messages_sent")}
+                             for b, e in zip(before["nodes"], after["nodes"])]
+            rec["cluster_msgs"] = msgs
+            if rec.get("window") and rec.get("t_joined"):
+                rec["join_margin_s"] = rec["window"][0] - rec["t_joined"]
+                if rec["join_margin_s"] < 0:
+                    rec["error"] = (f"the subscribers were all in the room only {-rec['join_margin_s']:.2f} s after "
+                                    "the measured window began (raise --s7-warmup)")
+            self.record(rec)
+        finally:
+            for p in reversed(procs):
+                p.stop()
+
 
 # --------------------------------------------------------------------------------------------
 # analysis
@@ -929,6 +1399,39 @@ def s3_complete(r):
 def m_ttl_p99(r):
     # A run that lost deliveries has no meaningful time to *last* delivery: left out of ratios.
     return r["result"].get("ttl_us", {}).get("p99") if s3_complete(r) else None
+
+
+def m_cpu_delivery(r):
+    n = r["result"].get("received")
+    c = r.get("cpu", {}).get("server_s")
+    return c / n * 1e6 if n and c is not None else None
+
+
+def m_redis_cpu_delivery(r):
+    n = r["result"].get("received")
+    c = r.get("cpu", {}).get("redis_s")
+    return c / n * 1e6 if n and c is not None else None
+
+
+def m_publish_per_pub(r):
+    m = r.get("cluster_msgs") or {}
+    pc, sent = m.get("publish_calls"), m.get("publishes_total")
+    return pc / sent if pc is not None and sent else None
+
+
+def m_taken_per_pub(r):
+    """gateway_cluster_received_total of every node but the publisher's, per publish sent."""
+    m = r.get("cluster_msgs") or {}
+    nodes, sent, pn = m.get("nodes") or [], m.get("publishes_total"), r.get("publisher_node") or 1
+    others = [x for i, x in enumerate(nodes) if i != pn - 1]
+    return sum(x.get("cluster_received") or 0 for x in others) / sent if sent and nodes else None
+
+
+def m_origin_published_per_pub(r):
+    m = r.get("cluster_msgs") or {}
+    nodes, sent, pn = m.get("nodes") or [], m.get("publishes_total"), r.get("publisher_node") or 1
+    p = nodes[pn - 1].get("cluster_published") if len(nodes) >= pn else None
+    return p / sent if p is not None and sent else None
 
 
 def m_rss(r):
@@ -1207,6 +1710,131 @@ def build_report(bench, meta):
         if bench.refs.get(ref):
             chart.append(("S5 handshakes/s", False, group, LABEL[ref], 1.0))
 
+    # ---- S7
+    if "S7" in scen:
+        server = f"gateway-{args.s7_engine}"
+        n, per = args.s7_nodes, args.s7_subscribers
+        total = n * per
+        out.append("## S7 — cross-node fan-out (cluster on Redis)\n")
+        out.append(
+            f"{n} gateway nodes ({LABEL[server]}) on one `redis-server` (loopback, no persistence), "
+            f"{total:,} subscribers in **one room** (`{S7_ROOM}`), {args.s7_rate:g} publishes/s from one node, "
+            f"64-byte messages, one wsload fanout process (`-w {args.s7_warmup:g} -d {args.duration:g}`). "
+            "The nodes share one public port (each binds its listeners with `SO_REUSEPORT`), so the kernel spreads "
+            f"the subscribers over the nodes' loops (about {per:,} per node; the exact counts are below) while one "
+            "client process holds every subscriber and the publish log: time to last delivery is per publish, "
+            "over all nodes, measured exactly as in S3. Each node has its own admin port. While the subscribers "
+            f"connect (`-r {args.s7_connect_rate}`) each one is put in the room through its node's admin API "
+            "(`POST /v1/connections/{id}/rooms`, pipelined), and the run only counts if that, and every node's "
+            "subscription to the room's channel on Redis (`PUBSUB NUMSUB`), was done before the measured window; "
+            f"the publisher's handshake is held {args.s7_hold_publisher:g} s by a hook (the backend's `/delay`), "
+            "and wsload publishes only once it is open, so the joins run before the publishing. "
+            f"Publish: a WebSocket on `{S7_PUB_PATH}` (`{{\"local\":\"echo\",\"deliver\":\"room:{S7_ROOM}\"}}`), "
+            "open loop as in S3; it lands on one of the nodes, like a subscriber (the table below says which). "
+            "(An admin `POST /v1/publish` is answered once the node's own loops delivered it, and wsload's HTTP "
+            "publisher waits for each answer, so it would not keep the rate.)\n")
+        out.append(
+            f"Same run, one gateway and no cluster, {total:,} subscribers: **single-node S3** (exactly S3: the "
+            "publisher's messages go to the `deliver: all` route `/fanout`; the figure the target compares with) "
+            "and **single-node room** "
+            "(the same room and joins as the cluster, on one node), so the cluster's cost is separated "
+            "from the room's. Gateway CPU = utime+stime of every gateway process over the measured window ÷ "
+            "deliveries; Redis' CPU is shown apart.\n")
+        cases = [("single-all", "single node, `to: all` (S3)"), ("single-room", "single node, room"),
+                 ("cluster", f"{n} nodes, room")]
+        base_ttl = A.by_run(A.select("S7", server, case="single-all"), m_ttl_p99)
+        base_cpu = A.by_run(A.select("S7", server, case="single-all"), m_cpu_delivery)
+        out.append("| case | subscribers per node | publishes/s achieved | received / expected | missing | publishes fully delivered | "
+                   "delivery latency p50 / p99 ms | TTLD p50 / p99 ms | gateway CPU µs/delivery | Redis CPU µs/delivery | "
+                   "errors | runs | p99 TTLD vs single-node S3 (same-run ratio) | CPU/delivery vs single-node S3 |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        ratios = {}
+        for case, label in cases:
+            recs = A.select("S7", server, case=case)
+            good = [r for r in recs if ok_run(r)]
+            recv = sum(r["result"]["received"] for r in good)
+            exp = sum(r["result"]["expected"] for r in good)
+            miss = sum(r["result"]["missing"] for r in good)
+            full = sum(r["result"]["pubs_complete"] for r in good)
+            pubs = sum(r["result"]["publishes"] for r in good)
+            lat = [(r["result"]["latency_us"]["p50"] / 1000, r["result"]["latency_us"]["p99"] / 1000) for r in good]
+            ttl = [(r["result"]["ttl_us"]["p50"] / 1000, r["result"]["ttl_us"]["p99"] / 1000) for r in good]
+            pernode = [r.get("per_node_connections") for r in good if r.get("per_node_connections")]
+            pn = "–" if not pernode else (" / ".join(f"{fmt(med([x[i] for x in pernode]), 0)}"
+                                                     for i in range(len(pernode[0]))) + (" (median)" if len(pernode) > 1 else ""))
+            rc_ttl = A.ratio(A.by_run(recs, m_ttl_p99), base_ttl) if case != "single-all" else (None, 0)
+            rc_cpu = A.ratio(A.by_run(recs, m_cpu_delivery), base_cpu) if case != "single-all" else (None, 0)
+            ratios[case] = (rc_ttl, rc_cpu)
+            cpu = [m_cpu_delivery(r) for r in good]
+            rcpu = [m_redis_cpu_delivery(r) for r in good]
+            rate = med([r["result"].get("pub_rate_achieved") for r in good])
+            out.append(f"| {label} | {pn} | {fmt(rate)} | {recv:,} / {exp:,} | {miss:,} | {full}/{pubs} | "
+                       f"{fmt(med([x[0] for x in lat]))} / {fmt(med([x[1] for x in lat]))} | "
+                       f"{fmt(med([x[0] for x in ttl]))} / {fmt(med([x[1] for x in ttl]))}{spread([x[1] for x in ttl])} | "
+                       f"{fmt(med(cpu), 3)}{spread(cpu)} | {fmt(med(rcpu), 3) if case == 'cluster' else '–'} | "
+                       f"{errs(recs)} | {len(good)}/{len(recs)} | "
+                       f"{fmt_ratio(rc_ttl) if case != 'single-all' else '1.0 (reference)'} | "
+                       f"{fmt_ratio(rc_cpu) if case != 'single-all' else '1.0 (reference)'} |")
+            if case == "cluster":
+                all_arrived = bool(good) and len(good) == len(recs) and miss == 0 and full == pubs and errs(recs) == 0
+                targets.append({"target": "S7 every delivery arrives", "case": f"{n} nodes × {per:,}, {LABEL[server]}",
+                                "value": f"{recv:,}/{exp:,}, missing {miss}", "threshold": None, "cmp": "",
+                                "status": "met" if all_arrived else ("n/a" if not recs else "NOT met"),
+                                "how": "all runs: missing = 0, every publish fully delivered, no errors"})
+                target(f"S7 p99 TTLD ≤ 1.5 × single-node S3 at {total:,}", f"{n} nodes × {per:,}, {LABEL[server]}",
+                       rc_ttl[0], 1.5, "<=", "median of same-run ratios of wsload ttl p99 (cluster ÷ single-node S3)")
+        out.append("")
+        for case, label in cases:
+            for r in A.select("S7", server, case=case):
+                if ok_run(r) and not s3_complete(r):
+                    res = r["result"]
+                    out.append(f"- {label} run {r['run']} did not deliver everything: {res['missing']:,} of "
+                               f"{res['expected']:,} missing, {res.get('late', 0):,} counted late, "
+                               f"{res['pubs_complete']}/{res['publishes']} publishes complete; left out of the ratios.")
+        # Redis traffic
+        crecs = [r for r in A.select("S7", server, case="cluster") if ok_run(r) and r.get("cluster_msgs")]
+        if crecs:
+            out.append("")
+            out.append("Redis traffic of the cluster runs, over the whole client run (warm-up included; every node "
+                       "subscribed to the room's channel while the subscribers were connecting, before the first "
+                       "publish), per publish wsload sent. *PUBLISH*: `cmdstat_publish` calls from Redis "
+                       "`INFO commandstats`. *Published by the publisher's node* and *taken by the other nodes*: "
+                       "`gateway_cluster_published_total` of the node that has the publisher's connection and "
+                       "`gateway_cluster_received_total` of the others "
+                       "(`/metrics`). *Redis receivers*: `PUBSUB NUMSUB` of the room's channel, the copies Redis "
+                       "writes per PUBLISH (one per node with members; the publishing node gets its own back and "
+                       "drops it, uncounted).\n")
+            out.append("| run | publisher on node | publishes sent | PUBLISH calls | PUBLISH per publish | "
+                       "published by its node per publish | Redis receivers | taken by the other nodes per publish | "
+                       "subscribers per node | dropped (queue full) | joins done before the publishing / the window by |")
+            out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+            for r in crecs:
+                mm = r["cluster_msgs"]
+                sent = mm.get("publishes_total")
+                pc = mm.get("publish_calls")
+                dropped = sum(x.get("cluster_dropped") or 0 for x in mm["nodes"])
+                out.append(f"| {r['run']} | {r.get('publisher_node', '–')} | {fmt(sent, 0)} | {fmt(pc, 0)} | "
+                           f"{fmt(m_publish_per_pub(r), 3)} | {fmt(m_origin_published_per_pub(r), 3)} | "
+                           f"{r.get('numsub', '–')} | "
+                           f"{fmt(m_taken_per_pub(r), 3)} (of {n - 1} nodes) | "
+                           f"{' / '.join(str(x) for x in r.get('per_node_connections', []))} | {dropped:g} | "
+                           f"{fmt(r.get('joined_before_publishing_s'))} / {fmt(r.get('join_margin_s'))} s |")
+            out.append("")
+            ppp = med([m_publish_per_pub(r) for r in crecs])
+            rpp = med([m_taken_per_pub(r) for r in crecs])
+            ok = ppp is not None and rpp is not None and abs(ppp - 1) < 0.02 and abs(rpp - (n - 1)) < 0.02
+            targets.append({"target": "S7 Redis messages per publish: 1 per node with members, not 1 per recipient",
+                            "case": f"{n} nodes × {per:,}",
+                            "value": f"PUBLISH {fmt(ppp, 3)}/publish; taken by {fmt(rpp, 3)} other nodes/publish",
+                            "threshold": None, "cmp": "", "status": "met" if ok else "NOT met",
+                            "how": "median over runs; 1 PUBLISH per publish and each of the n−1 other nodes takes it once"})
+        rc_ttl, rc_cpu = ratios.get("cluster", ((None, 0), (None, 0)))
+        out.append(f"Cluster vs single-node S3 (medians of same-run ratios): p99 TTLD {fmt_ratio(rc_ttl)}, gateway CPU "
+                   f"per delivery {fmt_ratio(rc_cpu)}; single-node room vs S3: p99 TTLD "
+                   f"{fmt_ratio(ratios.get('single-room', ((None, 0),))[0])}, CPU "
+                   f"{fmt_ratio(ratios.get('single-room', ((None, 0), (None, 0)))[1])}.\n")
+        chart.append(("S7 p99 TTLD", True, {server: rc_ttl[0]}, "single-node S3", 1.5))
+
     # ---- S6
     if "S1" in scen or "S2" in scen:
         out.append("## S6 — server CPU per message\n")
@@ -1471,6 +2099,12 @@ def write_outputs(bench, meta, interrupted=False):
     if os.path.exists(bench.config):
         md.append("Bench config (`gateway.json` in this directory; ports come from the environment):\n\n```json\n"
                   + open(bench.config).read() + "```\n")
+    cc = getattr(bench, "cluster_config", None)
+    if cc and os.path.exists(cc):
+        with open(cc) as f:
+            section = json.load(f).get("cluster")
+        md.append("S7's cluster nodes use `gateway-cluster.json`: the same, plus (node id and Redis port from the "
+                  "environment):\n\n```json\n\"cluster\": " + json.dumps(section) + "\n```\n")
     md.append("Servers and clients of run 1 (ports are picked free per start; every command of every run is in "
               "`results.json` and at the top of each client log):\n\n```sh")
     seen = set()
@@ -1483,6 +2117,7 @@ def write_outputs(bench, meta, interrupted=False):
         if sc and sc not in seen:
             seen.add(sc)
             md.append(f"\n# {r['scenario']} {LABEL.get(r['server'], r['server'])}"
+                      + (f" ({r.get('case')})" if r["scenario"] == "S7" else "")
                       + (" (under malloc_count)" if r.get("variant") else ""))
             md.append(sc + " &")
         md.append(r["command"])
@@ -1506,7 +2141,8 @@ def parse_args(argv):
     p.add_argument("--runs", type=int, default=3, help="runs per scenario and server")
     p.add_argument("--quick", action="store_true", help="smoke test: 1 run, 2 s windows, 1 s warm-up, 2 s idle in S4")
     p.add_argument("--scenarios", default="S1,S2,S3,S4,S5",
-                   help="comma-separated subset of S1..S6 (S6 = CPU per message, derived from S1/S2: selects both)")
+                   help="comma-separated subset of S1..S7 (S6 = CPU per message, derived from S1/S2: selects both; "
+                        "S7 = cross-node fan-out on Redis, not in the default set)")
     p.add_argument("--engines", default="io_uring,epoll", help="gateway engines")
     p.add_argument("--duration", type=float, default=5.0, help="measured window per client run, seconds")
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up per client run (S1, S2, S5), seconds")
@@ -1531,6 +2167,18 @@ def parse_args(argv):
     p.add_argument("--s4-idle", type=float, default=4.0, help="idle seconds before the RSS sample")
     p.add_argument("--s4-connect-rate", type=int, default=0)
     p.add_argument("--s5-concurrency", type=int, default=10, help="gateway-bench handshakes -c")
+    p.add_argument("--s7-nodes", type=int, default=3, help="S7: gateway nodes on one Redis")
+    p.add_argument("--s7-subscribers", type=int, default=3000, help="S7: subscribers per node (all in one room)")
+    p.add_argument("--s7-rate", type=float, default=20, help="S7: publishes per second (one WebSocket publisher)")
+    p.add_argument("--s7-warmup", type=float, default=3.0,
+                   help="S7: wsload warm-up, s (publishing, not measured)")
+    p.add_argument("--s7-connect-rate", type=int, default=3000,
+                   help="S7: wsload -r for the subscribers; the room joins run while they connect")
+    p.add_argument("--s7-hold-publisher", type=float, default=6.0,
+                   help="S7: the room publisher's handshake is held this long (a hook to the backend's /delay), so "
+                        "the publishing starts after the room joins; a run whose joins end after the measured "
+                        "window began is failed")
+    p.add_argument("--s7-engine", choices=ENGINES, help="S7: the gateway engine (default: the first of --engines)")
     p.add_argument("--run-timeout", type=float, default=0, help="per client run timeout, seconds (0 = computed)")
     p.add_argument("--report-only", metavar="DIR",
                    help="rewrite report.md and chart.svg of an earlier run from its results.json (no benchmarking)")
@@ -1540,16 +2188,22 @@ def parse_args(argv):
     if a.runs < 1:
         p.error("--runs must be ≥ 1")
     sc = [s.strip().upper() for s in a.scenarios.split(",") if s.strip()]
-    bad = [s for s in sc if s not in ("S1", "S2", "S3", "S4", "S5", "S6")]
+    bad = [s for s in sc if s not in ("S1", "S2", "S3", "S4", "S5", "S6", "S7")]
     if bad:
         p.error(f"unknown scenario(s): {', '.join(bad)}")
     if "S6" in sc:
         sc += ["S1", "S2"]
-    a.scenarios = [s for s in ("S1", "S2", "S3", "S4", "S5") if s in sc]
+    a.scenarios = [s for s in ("S1", "S2", "S3", "S4", "S5", "S7") if s in sc]
     a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     for e in a.engines:
         if e not in ENGINES:
             p.error(f"unknown engine {e}")
+    if not a.s7_engine:
+        a.s7_engine = a.engines[0] if a.engines else "io_uring"
+    if a.s7_nodes < 2 or a.s7_subscribers < 1:
+        p.error("S7 needs --s7-nodes ≥ 2 and --s7-subscribers ≥ 1")
+    if not 0 <= a.s7_hold_publisher <= 25:
+        p.error("--s7-hold-publisher must be 0-25 s (wsload's handshake timeout is 30 s)")
     if a.pushpin_d8_connections * 8 > 100:
         print(f"warning: Pushpin depth 8 with {a.pushpin_d8_connections} connections = "
               f"{a.pushpin_d8_connections * 8} in flight (> ~100: Pushpin is expected to drop connections)", file=sys.stderr)
@@ -1573,6 +2227,7 @@ def report_only(run_dir):
     b.backend_command = meta.get("backend_command")
     b.binaries = meta.get("binaries", {})
     b.config = os.path.join(b.run_dir, "gateway.json")
+    b.cluster_config = os.path.join(b.run_dir, "gateway-cluster.json")
     write_outputs(b, meta, interrupted=False)
     print(os.path.join(b.run_dir, "report.md"))
     return 0
@@ -1617,6 +2272,8 @@ def main(argv):
                 bench.scenario_memory()
             elif s == "S5":
                 bench.scenario_handshakes()
+            elif s == "S7":
+                bench.scenario_cluster()
     except Interrupted as e:
         log(f"interrupted ({e}); stopping everything")
         interrupted = True
