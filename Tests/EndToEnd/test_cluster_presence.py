@@ -83,6 +83,12 @@ def test_every_node_answers_for_the_whole_cluster(gateway_factory, backend, redi
             assert red["count"] == 3 and [c["id"] for c in red["connections"]] == alices, red
             assert checked(g, "/v1/connections?user=bob", "ConnectionList")["count"] == 6
             assert checked(g, "/v1/connections?room=lobby&user=alice", "ConnectionList")["count"] == 3
+            for other in nodes:
+                mine = checked(g, f"/v1/connections?node={other.node}", "ConnectionList")
+                assert [c["id"] for c in mine["connections"]] == sorted(c for c, (_, n) in people.items() if n == other.node)
+                assert mine["missing"] == []
+            assert checked(g, f"/v1/connections?node={nodes[2].node}&user=alice", "ConnectionList")["count"] == 1
+            assert checked(g, "/v1/connections?node=ghost", "ConnectionList")["count"] == 0
             assert checked(g, "/v1/connections?room=nowhere", "ConnectionList") == {
                 "count": 0, "connections": [], "truncated": False, "missing": []}
             # One connection of each node, asked of every node: the owner answers with live fields.

@@ -1109,8 +1109,9 @@ class Bench:
                            "BENCH_BACKEND_PORT": str(self.backend_port), "BENCH_REDIS_PORT": str(redis_port),
                            "BENCH_NODE": f"n{i}"}
                     argv = [self.gateway, "serve", "--config", self.cluster_config, "--io-engine", engine]
-                    if self.args.gateway_loops:
-                        argv += ["--loops", self.args.gateway_loops]
+                    loops = self.args.s7_node_loops or self.args.gateway_loops
+                    if loops:
+                        argv += ["--loops", loops]
                     p = Proc(f"gateway-n{i}", argv, env_extra=env, log_path=self.next_log(f"{tag}-gateway-n{i}"))
                     nodes.append((p, {"port": gport, "admin_port": aport, "node": f"n{i}"}))
                     ok = self.wait_ready(p, lambda: log_contains(p.log_path, f"listening on 127.0.0.1:{gport}")
@@ -1169,6 +1170,12 @@ class Bench:
         channel on Redis. Records when that was done: it must be before the measured window."""
         deadline = time.monotonic() + 90
         joined = [set() for _ in admins]
+
+        def listed(i, query=""):
+            """Node i's own connections: in a cluster a node's admin API lists every node's
+            (presence) unless asked for one node's, which it answers alone (no Redis traffic)."""
+            q = "&".join(x for x in (query, f"node=n{i + 1}" if redis_port else "") if x)
+            return admins[i].json("GET", "/v1/connections" + (f"?{q}" if q else ""))["connections"]
         phases = {"list_s": 0.0, "join_s": 0.0, "rounds": 0}
         failed, first = 0, None
         while True:
@@ -1181,7 +1188,7 @@ class Bench:
                     counts.append(ad.json("GET", "/v1/stats")["connections"]["websockets"] - 1)
                     continue
                 t0 = time.monotonic()
-                ids = [c["id"] for c in ad.json("GET", "/v1/connections")["connections"] if c.get("path") == "/fanout"]
+                ids = [c["id"] for c in listed(i) if c.get("path") == "/fanout"]
                 t1 = time.monotonic()
                 new = [cid for cid in ids if cid not in joined[i]]
                 for status, data in ad.pipeline_parallel("POST", [f"/v1/connections/{cid}/rooms" for cid in new],
@@ -1203,7 +1210,7 @@ class Bench:
         t_connected = time.monotonic()
         out = {"per_node_connections": counts}
         if join:
-            out["joined"] = [ad.json("GET", f"/v1/connections?room={S7_ROOM}")["count"] for ad in admins]
+            out["joined"] = [len(listed(i, f"room={S7_ROOM}")) for i in range(len(admins))]
             out["join_failures"] = failed
             out["join_phases_s"] = {k: round(v, 3) for k, v in phases.items()}
             if sum(out["joined"]) != total or failed:
@@ -1233,8 +1240,8 @@ class Bench:
             out["publisher_node"] = None
             end = time.monotonic() + self.args.s7_hold_publisher + 10
             while out["publisher_node"] is None and time.monotonic() < end and proc.alive():
-                for i, ad in enumerate(admins):
-                    if any(c.get("path") == S7_PUB_PATH for c in ad.json("GET", "/v1/connections")["connections"]):
+                for i in range(len(admins)):
+                    if any(c.get("path") == S7_PUB_PATH for c in listed(i)):
                         out["publisher_node"] = i + 1
                 if out["publisher_node"] is None:
                     time.sleep(0.05)
@@ -1718,6 +1725,9 @@ def build_report(bench, meta):
         out.append("## S7 — cross-node fan-out (cluster on Redis)\n")
         out.append(
             f"{n} gateway nodes ({LABEL[server]}) on one `redis-server` (loopback, no persistence), "
+            f"{args.s7_node_loops or args.gateway_loops or 'one per CPU'} event loop(s) per node (the nodes stand for "
+            "separate machines but share this one's cores; the single-node references run "
+            f"{args.gateway_loops or 'one per CPU'}), "
             f"{total:,} subscribers in **one room** (`{S7_ROOM}`), {args.s7_rate:g} publishes/s from one node, "
             f"64-byte messages, one wsload fanout process (`-w {args.s7_warmup:g} -d {args.duration:g}`). "
             "The nodes share one public port (each binds its listeners with `SO_REUSEPORT`), so the kernel spreads "
@@ -2178,6 +2188,10 @@ def parse_args(argv):
                    help="S7: the room publisher's handshake is held this long (a hook to the backend's /delay), so "
                         "the publishing starts after the room joins; a run whose joins end after the measured "
                         "window began is failed")
+    p.add_argument("--s7-node-loops", type=int, default=1,
+                   help="S7: event loops per cluster node (0 = as --gateway-loops). 1 by default: the nodes "
+                        "stand for separate machines but share this one's cores, and 3 nodes x 1 loop already "
+                        "outnumber 2 cores; the single-node references keep --gateway-loops")
     p.add_argument("--s7-engine", choices=ENGINES, help="S7: the gateway engine (default: the first of --engines)")
     p.add_argument("--run-timeout", type=float, default=0, help="per client run timeout, seconds (0 = computed)")
     p.add_argument("--report-only", metavar="DIR",

@@ -132,15 +132,17 @@ extension AdminConnection {
     /// `GET /v1/connections`: this node's sessions; in a cluster, every node's (DESIGN §8), each
     /// other node listing at most `ClusterNode.maxListed` (`count` stays whole; `truncated` says a
     /// list was cut), and `missing` naming the nodes that did not answer in time.
+    /// `node` (cluster mode) lists that node's only: this node's without asking anyone.
     private func listConnections(query: AdminQuery) {
-        let room = query["room"], user = query["user"]
+        let room = query["room"], user = query["user"], node = query["node"]
         let ctx = server.context
         ctx.hub.connectionInfos(room: room, user: user, from: ctx.loop) { [self] local in
             guard let cluster = ctx.hub.cluster as? ClusterNode else {
                 return respondList(ConnectionList(local, limit: local.count), truncated: false, missing: nil)
             }
-            cluster.ask(.connections(room: room, user: user)) { [self] answers, missing in
-                var all = ConnectionList(local, limit: local.count)
+            if node == cluster.node { return respondList(ConnectionList(local, limit: local.count), truncated: false, missing: []) }
+            cluster.ask(.connections(room: room, user: user), only: node) { [self] answers, missing in
+                var all = node == nil ? ConnectionList(local, limit: local.count) : ConnectionList([], limit: 0)
                 var truncated = false
                 for (_, payload) in answers {
                     guard let list = ConnectionList(decoding: payload) else { continue }

@@ -1,3 +1,5 @@
+internal import GatewayIO
+
 /// What the delivery path needs from the cluster: this node's id and a way to hand a delivery to
 /// the other nodes. Called from any loop; the implementation moves the message to the loop that
 /// owns the Redis connections, in call order, so the deliveries of one loop keep their order.
@@ -5,8 +7,8 @@ protocol ClusterLink: AnyObject, Sendable {
     /// This node's id (fixed for the process).
     var node: String { get }
     /// Publishes `message` for the other nodes. Never blocks; a message that cannot be queued is
-    /// counted and logged, not retried forever.
-    func publish(_ message: ClusterMessage)
+    /// counted and logged, not retried forever. `loop` is the caller's.
+    func publish(_ message: ClusterMessage, from loop: EventLoop)
     /// A loop's sessions gained the first member of a room or user, or lost the last: the node
     /// subscribes to that room's or user's channel while any loop has members.
     func interest(_ change: SessionShard.IndexChange)

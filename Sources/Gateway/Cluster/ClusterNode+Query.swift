@@ -82,18 +82,23 @@ extension ClusterNode {
     /// at a few MiB, well inside Redis' and this node's output-buffer limits.
     static let maxListed = 10_000
 
-    /// Asks the other nodes (`.connection`: only the node that owns it) and calls `done` on loop 0
-    /// with the answers by node and the nodes that did not answer in time. Call on loop 0.
-    func ask(_ subject: ClusterQuery.Subject, done: @escaping (_ answers: [String: [UInt8]], _ missing: [String]) -> Void) {
+    /// Asks the other nodes (`only`: that one node; `.connection`: only the node that owns it) and
+    /// calls `done` on loop 0 with the answers by node and the nodes that did not answer in time.
+    /// A node the heartbeats do not know (never seen, or lost) is not asked: it owns nothing. Call
+    /// on loop 0.
+    func ask(_ subject: ClusterQuery.Subject, only: String? = nil,
+             done: @escaping (_ answers: [String: [UInt8]], _ missing: [String]) -> Void) {
         guard let loop = queryLoop else { return done([:], []) }
         let others = Set(heartbeat?.peers.keys.map { $0 } ?? [])
-        let waiting: Set<String>, channel: String
+        var target = only
         if case .connection(let id) = subject {
             guard let key = ConnectionKey(parsing: id), !key.isLocal else { return done([:], []) }
-            let owner = NodeNames.name(key.node)
-            // A node the heartbeats do not know (never seen, or lost) owns no session.
-            guard others.contains(owner) else { return done([:], []) }
-            (waiting, channel) = ([owner], names.node(owner))
+            target = NodeNames.name(key.node)
+        }
+        let waiting: Set<String>, channel: String
+        if let target {
+            guard others.contains(target) else { return done([:], []) }
+            (waiting, channel) = ([target], names.node(target))
         } else {
             (waiting, channel) = (others, names.all)
         }

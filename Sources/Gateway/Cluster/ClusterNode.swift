@@ -186,23 +186,28 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     // MARK: ClusterLink
 
-    func publish(_ message: ClusterMessage) {
+    func publish(_ message: ClusterMessage, from loop: EventLoop) {
         var bytes: [UInt8] = []
         message.encode(into: &bytes)
         let commands = names.carrying(message.target).map {
             (channel: $0, command: RedisCommand(arguments: [Array("PUBLISH".utf8), Array($0.utf8), bytes]))
         }
-        hub.onLoop(0) { [self] _ in
-            for (channel, command) in commands {
-                guard let shard = shard(for: channel) else { return }
-                do throws(RedisError) {
-                    try shard.publisher.send(command)
-                    published += 1
-                } catch {
-                    dropped += 1
-                    if dropped == 1 || dropped % 1000 == 0 {
-                        logger.warning("cluster: publish dropped (\(dropped) so far): \(error)")
-                    }
+        // On loop 0 (the admin API, loop 0's connections) the PUBLISH goes out now; from another
+        // loop it hops to loop 0 behind that loop's earlier ones, which keeps their order.
+        if loop === queryLoop { return sendPublishes(commands) }
+        hub.onLoop(0) { [self] _ in sendPublishes(commands) }
+    }
+
+    private func sendPublishes(_ commands: [(channel: String, command: RedisCommand)]) {
+        for (channel, command) in commands {
+            do throws(RedisError) {
+                guard let shard = shard(for: channel) else { throw RedisError.closed }
+                try shard.publisher.send(command)
+                published += 1
+            } catch {
+                dropped += 1
+                if dropped == 1 || dropped % 1000 == 0 {
+                    logger.warning("cluster: publish dropped (\(dropped) so far): \(error)")
                 }
             }
         }

@@ -9,12 +9,14 @@ extension GatewayHub {
         _ target: DeliveryTarget, except: [ConnectionKey], command: String, data: UnsafeRawBufferPointer,
         dataIsJSON: Bool, binary: Bool, from origin: LoopContext, done: ((Int) -> Void)? = nil
     ) {
-        let frames = PushFrames(command: command, data: data, dataIsJSON: dataIsJSON, binary: binary, parsers: origin.runtime.parsers)
-        dispatch(Delivery(target: target, except: except, frames: frames), from: origin, done: done)
+        // The other nodes first: their fan-out then runs while this node writes its own share,
+        // instead of after it (S7).
         if let cluster {
             cluster.publish(ClusterMessage(
                 origin: cluster.node, target: target, except: except, command: command, data: Array(data),
-                dataIsJSON: dataIsJSON, binary: binary))
+                dataIsJSON: dataIsJSON, binary: binary), from: origin.loop)
         }
+        let frames = PushFrames(command: command, data: data, dataIsJSON: dataIsJSON, binary: binary, parsers: origin.runtime.parsers)
+        dispatch(Delivery(target: target, except: except, frames: frames), from: origin, done: done)
     }
 }
