@@ -13,7 +13,7 @@ import urllib.parse
 
 import pytest
 
-from helpers import ADMIN_TOKEN, call, free_port, recv_json, run, wait_until, ws_connect
+from helpers import ADMIN_TOKEN, BufferedSock, call, free_port, recv_json, run, wait_until, ws_connect
 
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (apt-get install redis-server)")
@@ -47,12 +47,16 @@ class Redis:
             self.proc.wait(10)
 
     def command(self, *args):
-        """One command over a fresh connection; returns the raw reply bytes."""
+        """One command over a fresh connection; returns the raw bytes of its whole reply."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-            s.sendall(b"".join([f"*{len(args)}\r\n".encode()] +
-                               [f"${len(a.encode())}\r\n{a}\r\n".encode() for a in args]))
-            time.sleep(0.01)
-            return s.recv(65536)
+            s.sendall(encode_command(*args))
+            return read_reply(BufferedSock(s))
+
+    def client_list(self, kind="pubsub"):
+        """`CLIENT LIST TYPE <kind>`: one {field: value} per connection."""
+        reply = self.command("CLIENT", "LIST", "TYPE", kind)
+        text = reply.partition(b"\r\n")[2].decode()
+        return [dict(f.split("=", 1) for f in line.split()) for line in text.splitlines() if "=" in line]
 
     def subscribers(self, channel):
         """How many connections subscribe to `channel` (PUBSUB NUMSUB)."""
@@ -62,6 +66,24 @@ class Redis:
     @property
     def url(self):
         return f"redis://127.0.0.1:{self.port}/0"
+
+
+def encode_command(*args):
+    """A command as a RESP array of bulk strings (str or bytes arguments)."""
+    parts = [a.encode() if isinstance(a, str) else a for a in args]
+    return b"".join([b"*%d\r\n" % len(parts)] + [b"$%d\r\n%s\r\n" % (len(p), p) for p in parts])
+
+
+def read_reply(f):
+    """The raw bytes of one whole RESP reply read from `f` (a `BufferedSock`), nested arrays included."""
+    line = f.readline()
+    assert line.endswith(b"\r\n"), f"connection to Redis ended inside a reply: {line!r}"
+    kind, n = line[:1], line[1:-2]
+    if kind == b"$" and int(n) >= 0:
+        return line + f.read(int(n) + 2)
+    if kind == b"*" and int(n) > 0:
+        return line + b"".join(read_reply(f) for _ in range(int(n)))
+    return line
 
 
 @pytest.fixture

@@ -29,19 +29,6 @@ struct ClusterChannelsTests {
         #expect(names.carrying(.connections([local])) == [])
     }
 
-    @Test("a several-rooms delivery is delivered from the first room subscribed here only")
-    func deliveredCopy() {
-        var interest = ChannelInterest()
-        _ = interest.change("gw:room:b", by: 1)
-        _ = interest.change("gw:room:c", by: 1)
-        let target = DeliveryTarget.rooms(["a", "b", "c"])
-        #expect(!names.isDeliveredCopy(target, arrivedOn: "gw:room:a", subscribed: interest))
-        #expect(names.isDeliveredCopy(target, arrivedOn: "gw:room:b", subscribed: interest))
-        #expect(!names.isDeliveredCopy(target, arrivedOn: "gw:room:c", subscribed: interest))
-        #expect(names.isDeliveredCopy(.room("z"), arrivedOn: "gw:room:z", subscribed: interest))
-        #expect(!names.isDeliveredCopy(.rooms(["x"]), arrivedOn: "gw:room:x", subscribed: ChannelInterest()))
-    }
-
     @Test("the first loop with a member subscribes, the last to lose its member unsubscribes")
     func referenceCounts() {
         var interest = ChannelInterest()

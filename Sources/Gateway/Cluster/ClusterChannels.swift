@@ -36,18 +36,6 @@ struct ClusterChannels: Sendable, Equatable {
         case .user(let u): [user(u)]
         }
     }
-
-    /// Whether a delivery that arrived on `channel` is the copy this node delivers: always, except
-    /// for a several-rooms delivery, which is delivered from the first of its rooms subscribed here
-    /// (so a member of several of them still gets it once).
-    func isDeliveredCopy(_ target: DeliveryTarget, arrivedOn channel: String, subscribed: ChannelInterest) -> Bool {
-        guard case .rooms(let rs) = target else { return true }
-        for r in rs {
-            let c = room(r)
-            if subscribed.contains(c) { return c == channel }
-        }
-        return false
-    }
 }
 
 /// The room and user channels a node subscribes to, counted by the loops that have members: the

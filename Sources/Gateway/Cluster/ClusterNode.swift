@@ -16,9 +16,10 @@ internal import Logging
 ///   (`interest`), unsubscribed when the last one leaves;
 /// - `<prefix>:node:<id>` for deliveries to connections of this node (connection ids name their
 ///   node: `<id>.<26 hex digits>`).
-/// A delivery to several rooms (`deliver: room`) is published on each room's channel; a node that
-/// has members in several of them gets several copies and delivers only the one that came on the
-/// first of those rooms it subscribes to, so each recipient still gets it once. A member who joins
+/// A delivery to several rooms (`deliver: room`) is published on each room's channel (the copies on
+/// one instance in one script run); a node that has members in several of them gets several copies
+/// and delivers only the one that came on the first of those rooms it was subscribed to when the
+/// delivery was published (`RoomCopies`), so each recipient still gets it once. A member who joins
 /// a room receives the room's deliveries once Redis confirmed the subscription (a few hundred
 /// microseconds), not the ones published before.
 final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendable {
@@ -42,6 +43,9 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     private(set) var shards: [Shard] = []
     /// Channels subscribed for rooms and users, with the number of loops that have members.
     private var interests = ChannelInterest()
+    /// The subscriptions Redis has confirmed, as of the message being read: which copy of a
+    /// several-rooms delivery to deliver (not `interests`, which run ahead of what Redis has).
+    private var copies: RoomCopies
     /// Publishes that Redis' outbound queue refused (`gateway_cluster_dropped_total`).
     private(set) var dropped: UInt64 = 0
     /// Messages from other nodes delivered here, and ones that could not be decoded.
@@ -81,6 +85,15 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
     /// This node's own channel.
     var nodeChannel: String { names.node(node) }
 
+    /// Whether a delivery that arrived on `channel` is the copy this node delivers: always, except
+    /// for a several-rooms delivery, which is delivered from the first of its rooms that was
+    /// subscribed here when it was published (`RoomCopies`).
+    func isDeliveredCopy(_ target: DeliveryTarget, arrivedOn channel: String) -> Bool {
+        guard case .rooms(let rs) = target else { return true }
+        let count = urls.count
+        return copies.delivers(copyOn: channel, of: rs.map(names.room), shard: { Self.shard(of: $0, count: count) })
+    }
+
     /// The instance a channel lives on: jump consistent hash (Lamping and Veach) of the channel's
     /// 64-bit FNV-1a hash over the instance count, so adding an instance moves only 1/n of the
     /// channels and every node computes the same answer.
@@ -112,6 +125,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         self.node = node
         self.urls = urls
         self.names = ClusterChannels(prefix: settings.prefix)
+        copies = RoomCopies(instances: urls.count)
         self.hub = hub
         self.logger = logger
     }
@@ -186,27 +200,58 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     // MARK: ClusterLink
 
+    /// Publishes `ARGV[1]` on each channel of `ARGV[2...]`, in order, in one run: Redis runs a
+    /// script whole, so no other client's command (another node's `SUBSCRIBE` or `UNSUBSCRIBE`)
+    /// falls between the copies of one delivery (`RoomCopies` relies on it).
+    static let publishEachScript = "for i = 2, #ARGV do redis.call('PUBLISH', ARGV[i], ARGV[1]) end"
+
+    /// The commands that publish `bytes` on `channels` over `instances` Redis instances, each with
+    /// its instance and how many publishes (copies) it makes: a `PUBLISH` per channel, except that
+    /// with `together` (a several-rooms delivery) the channels that share an instance go in one
+    /// script run.
+    static func publishCommands(
+        _ bytes: [UInt8], on channels: [String], together: Bool, instances: Int
+    ) -> [(shard: Int, copies: Int, command: RedisCommand)] {
+        var groups: [(shard: Int, channels: [String])] = []
+        for c in channels {
+            let s = shard(of: c, count: instances)
+            if together, let i = groups.firstIndex(where: { $0.shard == s }) {
+                groups[i].channels.append(c)
+            } else {
+                groups.append((s, [c]))
+            }
+        }
+        return groups.map { g in
+            let command = g.channels.count == 1
+                ? RedisCommand(arguments: [Array("PUBLISH".utf8), Array(g.channels[0].utf8), bytes])
+                : RedisCommand(arguments: [Array("EVAL".utf8), Array(Self.publishEachScript.utf8), Array("0".utf8), bytes]
+                               + g.channels.map { Array($0.utf8) })
+            return (g.shard, g.channels.count, command)
+        }
+    }
+
     func publish(_ message: ClusterMessage, from loop: EventLoop) {
         var bytes: [UInt8] = []
         message.encode(into: &bytes)
-        let commands = names.carrying(message.target).map {
-            (channel: $0, command: RedisCommand(arguments: [Array("PUBLISH".utf8), Array($0.utf8), bytes]))
-        }
+        let together: Bool
+        if case .rooms = message.target { together = true } else { together = false }
+        let commands = Self.publishCommands(bytes, on: names.carrying(message.target), together: together, instances: urls.count)
         // On loop 0 (the admin API, loop 0's connections) the PUBLISH goes out now; from another
         // loop it hops to loop 0 behind that loop's earlier ones, which keeps their order.
         if loop === queryLoop { return sendPublishes(commands) }
         hub.onLoop(0) { [self] _ in sendPublishes(commands) }
     }
 
-    private func sendPublishes(_ commands: [(channel: String, command: RedisCommand)]) {
-        for (channel, command) in commands {
+    private func sendPublishes(_ commands: [(shard: Int, copies: Int, command: RedisCommand)]) {
+        for (s, n, command) in commands {
             do throws(RedisError) {
-                guard let shard = shard(for: channel) else { throw RedisError.closed }
-                try shard.publisher.send(command)
-                published += 1
+                guard s < shards.count else { throw RedisError.closed }
+                try shards[s].publisher.send(command)
+                published += UInt64(n)
             } catch {
-                dropped += 1
-                if dropped == 1 || dropped % 1000 == 0 {
+                let before = dropped
+                dropped += UInt64(n)
+                if before == 0 || before / 1000 != dropped / 1000 {
                     logger.warning("cluster: publish dropped (\(dropped) so far): \(error)")
                 }
             }
@@ -255,7 +300,15 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
 
     // MARK: RedisConnectionDelegate
 
+    func redisConnection(_ connection: RedisConnection, didConfirm confirmation: RedisSubscriptionConfirmation) {
+        guard let s = shards.firstIndex(where: { $0.subscriber === connection }) else { return }
+        copies.confirmed(confirmation, shard: s)
+    }
+
     func redisConnection(_ connection: RedisConnection, didChangeState state: RedisConnectionState) {
+        if state != .up, connection.role == .subscriber, let s = shards.firstIndex(where: { $0.subscriber === connection }) {
+            copies.lost(shard: s)
+        }
         guard state != .connecting else { return }
         let role = connection.role == .subscriber ? "subscriber" : "publisher"
         // Each failed attempt while Redis is away goes connecting → down: log the fall once, and
@@ -303,7 +356,7 @@ final class ClusterNode: ClusterLink, RedisConnectionDelegate, @unchecked Sendab
         }
         // This node delivered its own deliveries locally when they started.
         guard decoded.origin != node, let ctx = hub.context(0),
-            names.isDeliveredCopy(decoded.target, arrivedOn: String(decoding: message.channel, as: UTF8.self), subscribed: interests)
+            isDeliveredCopy(decoded.target, arrivedOn: String(decoding: message.channel, as: UTF8.self))
         else { return }
         received += 1
         let now = WallClock.micros()
