@@ -121,7 +121,7 @@ def start_nodes(gateway_factory, redis, count=2, node_timeout=None):
     return nodes
 
 
-def test_all_and_others_reach_every_node(gateway_factory, redis):
+def test_all_and_others_reach_every_node(redis, gateway_factory):
     a, b = start_nodes(gateway_factory, redis)
 
     async def main():
@@ -161,7 +161,7 @@ def _rooms_module(backend):
     }}
 
 
-def test_rooms_users_and_admin_publish_across_nodes(gateway_factory, backend, redis):
+def test_rooms_users_and_admin_publish_across_nodes(redis, gateway_factory, backend):
     admin_port = free_port()
     a = gateway_factory(config=cluster_config(redis, "na", [_rooms_module(backend)], admin_port=admin_port))
     a.admin_port = admin_port
@@ -210,7 +210,7 @@ def test_rooms_users_and_admin_publish_across_nodes(gateway_factory, backend, re
         wait_until(lambda c=channel: redis.subscribers(c) == 0, timeout=5, what=f"no subscriber left on {channel}")
 
 
-def test_delivery_heals_after_a_redis_restart(gateway_factory, redis):
+def test_delivery_heals_after_a_redis_restart(redis, gateway_factory):
     """Redis goes away and comes back on the same port: local delivery goes on meanwhile, the
     publishes made during the outage reach the other node once it is subscribed again (in order,
     once each), and cross-node delivery is back within 2 s of Redis answering again (issue 9,
@@ -268,7 +268,7 @@ def test_delivery_heals_after_a_redis_restart(gateway_factory, redis):
     run(main())
 
 
-def test_connection_ids_name_their_node_and_deliveries_go_straight_there(gateway_factory, backend, redis):
+def test_connection_ids_name_their_node_and_deliveries_go_straight_there(redis, gateway_factory, backend):
     admin_port = free_port()
     module = {"path": "/c", "parser": "json", "routes": {
         "headers": backend.url("/headers"), "ping": {"local": "echo"}}}
@@ -351,7 +351,7 @@ def test_channels_are_sharded_over_several_redis(gateway_factory, backend, tmp_p
             r.stop()
 
 
-def test_admin_endpoints_act_on_a_connection_of_another_node(gateway_factory, backend, redis):
+def test_admin_endpoints_act_on_a_connection_of_another_node(redis, gateway_factory, backend):
     admin_port = free_port()
     module = {"path": "/c", "parser": "json", "routes": {"headers": backend.url("/headers"), "ping": {"local": "echo"}}}
     a = gateway_factory(config=cluster_config(redis, "na", [module], admin_port=admin_port))
@@ -387,7 +387,7 @@ def test_admin_endpoints_act_on_a_connection_of_another_node(gateway_factory, ba
     run(main())
 
 
-def test_sighup_keeps_the_cluster_settings(gateway_factory, redis):
+def test_sighup_keeps_the_cluster_settings(redis, gateway_factory):
     """A reload cannot move a running node to another Redis or prefix: the change is logged and
     ignored, and the node keeps delivering across the cluster."""
     a, b = start_nodes(gateway_factory, redis)

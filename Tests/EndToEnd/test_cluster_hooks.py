@@ -43,7 +43,7 @@ async def _conn_id(ws):
     return (await call(ws, {"cmd": "headers", "data": {}}))["data"]["headers"]["gateway-connection-id"]
 
 
-def test_a_killed_node_has_its_hooks_sent_once_by_a_survivor(gateway_factory, backend, redis):
+def test_a_killed_node_has_its_hooks_sent_once_by_a_survivor(redis, gateway_factory, backend):
     a, b, victim = start_nodes(gateway_factory, backend, redis)
     ids = []
 
@@ -78,7 +78,7 @@ def test_a_killed_node_has_its_hooks_sent_once_by_a_survivor(gateway_factory, ba
     run(main())
 
 
-def test_a_stopped_node_sends_its_own_hooks_and_nobody_repeats_them(gateway_factory, backend, redis):
+def test_a_stopped_node_sends_its_own_hooks_and_nobody_repeats_them(redis, gateway_factory, backend):
     a, b, leaving = start_nodes(gateway_factory, backend, redis)
 
     async def main():
@@ -96,7 +96,7 @@ def test_a_stopped_node_sends_its_own_hooks_and_nobody_repeats_them(gateway_fact
     run(main())
 
 
-def test_sessions_are_recorded_again_after_redis_lost_them(gateway_factory, backend, redis):
+def test_sessions_are_recorded_again_after_redis_lost_them(redis, gateway_factory, backend):
     """A Redis restarted without persistence forgets every session record; each node writes its own
     again when it reconnects, so a node that dies after that still has its hooks sent."""
     a, victim = start_nodes(gateway_factory, backend, redis, count=2)

@@ -60,7 +60,7 @@ def start_cluster(gateway_factory, redis, count):
     return nodes
 
 
-def test_every_node_lists_every_node_with_its_connections(gateway_factory, redis):
+def test_every_node_lists_every_node_with_its_connections(redis, gateway_factory):
     nodes = start_cluster(gateway_factory, redis, 3)
     want = {"n0": 1, "n1": 2, "n2": 0}
 
@@ -115,7 +115,7 @@ def test_every_node_lists_every_node_with_its_connections(gateway_factory, redis
     run(main())
 
 
-def test_a_killed_node_is_lost_within_the_timeout(gateway_factory, redis):
+def test_a_killed_node_is_lost_within_the_timeout(redis, gateway_factory):
     n0, n1, n2 = start_cluster(gateway_factory, redis, 3)
     n2.proc.send_signal(signal.SIGKILL)
     n2.proc.wait(5)
@@ -140,7 +140,7 @@ def test_a_killed_node_is_lost_within_the_timeout(gateway_factory, redis):
         assert set(listed(g)) == {"n0", "n1"}
 
 
-def test_a_stopped_node_is_forgotten_at_once(gateway_factory, redis):
+def test_a_stopped_node_is_forgotten_at_once(redis, gateway_factory):
     n0, n1, n2 = start_cluster(gateway_factory, redis, 3)
     assert n2.stop(15) == 0
     exited = time.monotonic()
@@ -159,7 +159,7 @@ def test_a_stopped_node_is_forgotten_at_once(gateway_factory, redis):
         assert "node n2 lost" not in g.log()
 
 
-def test_redis_outage_shows_degraded_and_heals(gateway_factory, redis):
+def test_redis_outage_shows_degraded_and_heals(redis, gateway_factory):
     n0, n1 = start_cluster(gateway_factory, redis, 2)
     redis.stop()
 

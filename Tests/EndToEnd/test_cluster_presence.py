@@ -56,7 +56,7 @@ async def _conn_id(ws):
     return (await call(ws, {"cmd": "headers", "data": {}}))["data"]["headers"]["gateway-connection-id"]
 
 
-def test_every_node_answers_for_the_whole_cluster(gateway_factory, backend, redis):
+def test_every_node_answers_for_the_whole_cluster(redis, gateway_factory, backend):
     nodes = start_nodes(gateway_factory, backend, redis)
 
     async def main():
@@ -123,7 +123,7 @@ def test_every_node_answers_for_the_whole_cluster(gateway_factory, backend, redi
     run(main())
 
 
-def test_a_node_that_does_not_answer_is_named_missing(gateway_factory, backend, redis):
+def test_a_node_that_does_not_answer_is_named_missing(redis, gateway_factory, backend):
     # A timeout well past the three 1 s waits below, so the stopped node is not declared lost meanwhile.
     a, b, c = start_nodes(gateway_factory, backend, redis, node_timeout=30)
 
