@@ -29,11 +29,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // C shims: the only module that includes liburing, libcurl, hiredis and the Linux socket headers,
+        // C shims: the only module that includes liburing, libcurl, hiredis, OpenSSL and the Linux socket headers,
         // so Clang sees glibc's headers through one module (see ../shared/notes/io_uring.md).
         .target(
             name: "CGatewayShims",
-            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis")]
+            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto")]
         ),
         .target(name: "GatewayBuffers", swiftSettings: swiftSettings),
         .target(name: "GatewayIO", dependencies: ["CGatewayShims", "GatewayBuffers"], swiftSettings: swiftSettings),
@@ -56,6 +56,7 @@ let package = Package(
             name: "Gateway",
             dependencies: [
                 "GatewayBuffers", "GatewayIO", "GatewayHTTP1", "GatewayWebSocket", "GatewayJSON", "GatewayBackend", "GatewayRedis",
+                "CGatewayShims",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -12,8 +12,8 @@ cd "$ROOT"
 source "$ROOT/scripts/lib.sh"
 
 step "system packages"
-install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev redis-server \
-  python3 python3-websockets python3-pytest python3-jsonschema python3-seccomp curl
+install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev redis-server \
+  python3 python3-websockets python3-pytest python3-jsonschema python3-seccomp python3-jwt curl
 ensure_swift
 
 step "build"

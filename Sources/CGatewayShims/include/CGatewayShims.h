@@ -32,6 +32,16 @@
 #error "hiredis/hiredis.h not found: install libhiredis-dev (apt-get install -y libhiredis-dev)"
 #endif
 
+// OpenSSL 3's libcrypto: HMAC for the tokens checked at connect (DESIGN §9, Gateway/Auth). Here for the
+// same reason as libcurl: its headers include glibc's.
+#if __has_include(<openssl/hmac.h>)
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#else
+#error "openssl/hmac.h not found: install libssl-dev (apt-get install -y libssl-dev)"
+#endif
+
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>

@@ -139,7 +139,7 @@ extension ConfigDecoder {
 
     mutating func decodeModule(_ v: JSONValue, _ p: String) -> ModuleConfig? {
         let allowed = ["path", "parser", "handshake", "disconnect", "routes", "default", "command", "origins",
-                       "subprotocols", "forwardHeaders", "hookTimeoutMs"]
+                       "subprotocols", "forwardHeaders", "hookTimeoutMs", "auth"]
         guard let o = object(v, p, allowed: allowed) else { return nil }
         var path: String?
         if let x = o["path"], let s = string(x, "\(p).path") {
@@ -181,11 +181,66 @@ extension ConfigDecoder {
             // Every message would be unknown_command: certainly a mistake, so say so.
             fail(p, "needs \"routes\" or a \"default\" route")
         }
+        let jwt = o["auth"].flatMap { decodeAuth($0, "\(p).auth") }
         guard let path else { return nil }
         return ModuleConfig(
             path: path, parser: parser, handshake: handshake, disconnect: disconnect, routes: routes,
             defaultRoute: def, command: command, origins: origins, subprotocols: subprotocols,
-            forwardHeaders: forward, hookTimeoutMs: hookTimeout)
+            forwardHeaders: forward, hookTimeoutMs: hookTimeout, jwt: jwt)
+    }
+
+    /// `modules[].auth` (DESIGN §9): `jwt` and where the token comes from.
+    mutating func decodeAuth(_ v: JSONValue, _ p: String) -> JWTSettings? {
+        guard let o = object(v, p, allowed: ["jwt", "token"]) else { return nil }
+        var sources = JWTSettings.defaultSources
+        if let t = o["token"], let list = stringArray(t, "\(p).token") {
+            sources = []
+            for (i, item) in list.enumerated() {
+                let parts = item.split(separator: ":", maxSplits: 1).map(String.init)
+                switch (parts.first, parts.count == 2 ? parts[1] : "") {
+                case ("header", let name) where !name.isEmpty: sources.append(.header(name.lowercased()))
+                case ("query", let name) where !name.isEmpty: sources.append(.query(name))
+                default: fail("\(p).token[\(i)]", "must be \"header:<Name>\" or \"query:<name>\", got \"\(item)\"")
+                }
+            }
+            if list.isEmpty { fail("\(p).token", "must name at least one place") }
+        }
+        guard let jv = o["jwt"] else {
+            fail("\(p).jwt", "required")
+            return nil
+        }
+        let jp = "\(p).jwt"
+        guard let j = object(jv, jp, allowed: ["algorithms", "secret", "publicKeys", "issuer", "audience", "leewaySeconds"]) else { return nil }
+        var algorithms: [JWTSettings.Algorithm] = []
+        if let a = j["algorithms"], let names = stringArray(a, "\(jp).algorithms") {
+            for (i, n) in names.enumerated() {
+                if let alg = JWTSettings.Algorithm(rawValue: n) {
+                    algorithms.append(alg)
+                } else if ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"].contains(n) {
+                    fail("\(jp).algorithms[\(i)]", "\(n) is not supported yet (this release verifies HS256, HS384 and HS512)")
+                } else {
+                    fail("\(jp).algorithms[\(i)]", "unknown algorithm \"\(n)\" (use HS256, HS384 or HS512)")
+                }
+            }
+            if names.isEmpty { fail("\(jp).algorithms", "must name at least one algorithm") }
+        } else if j["algorithms"] == nil {
+            fail("\(jp).algorithms", "required (e.g. [\"HS256\"]): the token never chooses how it is checked")
+        }
+        if j["publicKeys"] != nil { fail("\(jp).publicKeys", "public keys (RS256, ES256) are not supported yet") }
+        var secret: [UInt8] = []
+        if let x = j["secret"], let sv = string(x, "\(jp).secret") {
+            secret = Array(sv.utf8)
+            // RFC 7518 §3.2: a key at least as long as the hash; shorter secrets are guessable offline.
+            if secret.count < 32 { fail("\(jp).secret", "must be at least 32 bytes (got \(secret.count))") }
+        } else if j["secret"] == nil {
+            fail("\(jp).secret", "required for HS256/HS384/HS512")
+        }
+        let issuer = j["issuer"].flatMap { string($0, "\(jp).issuer") }
+        let audience = j["audience"].flatMap { string($0, "\(jp).audience") }
+        let leeway = j["leewaySeconds"].flatMap { int($0, "\(jp).leewaySeconds", min: 0, max: 300) } ?? 30
+        guard !algorithms.isEmpty, secret.count >= 32 else { return nil }
+        return JWTSettings(algorithms: algorithms, secret: secret, issuer: issuer, audience: audience,
+                           leewaySeconds: leeway, sources: sources)
     }
 
     mutating func decodeRoute(_ v: JSONValue, _ p: String) -> Route? {

@@ -137,6 +137,8 @@ public struct ModuleConfig: Sendable {
     public var forwardHeaders: [String]
     /// Timeout for the handshake hook; defaults to `limits.backendTimeoutMs`.
     public var hookTimeoutMs: Int?
+    /// `auth.jwt`: tokens checked at connect by the gateway itself; nil: none.
+    public var jwt: JWTSettings? = nil
 }
 
 /// Wire format of a module (DESIGN §3).

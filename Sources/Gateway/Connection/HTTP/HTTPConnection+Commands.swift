@@ -28,12 +28,13 @@ extension HTTPConnection {
             return
         }
         let command = PendingCommand(head: head, module: module, route: route, command: parsed.cmd, id: id, data: parsed.data ?? 0..<0)
+        guard case .some(let claims) = verifiedClaims(head, module, close: false) else { return }
         if let hook = module.config.handshake {
             // The module's handshake hook guards its commands over plain HTTP too.
             authorizeCommand(hook, command)
             return
         }
-        executeCommand(command, user: nil)
+        executeCommand(command, user: claims?.subject)
     }
 
     /// A module with a handshake hook guards plain-HTTP commands with the same hook: it receives the

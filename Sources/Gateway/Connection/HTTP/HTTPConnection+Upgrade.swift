@@ -31,7 +31,8 @@ extension HTTPConnection {
         }
         // The first subprotocol the client offers that the module speaks (client preference order).
         let subprotocol = request.subprotocols.first { module.config.subprotocols.contains($0) }
-        let upgrade = PendingUpgrade(request: request, module: module, subprotocol: subprotocol, head: head)
+        guard case .some(let claims) = verifiedClaims(head, module, close: true) else { return }
+        let upgrade = PendingUpgrade(request: request, module: module, subprotocol: subprotocol, head: head, claims: claims)
         if let hook = module.config.handshake {
             let ctx = context
             let call = ctx.backend.makeCall(purpose: .handshake, handler: self)
@@ -41,7 +42,7 @@ extension HTTPConnection {
             pending = .handshake(upgrade)
             ctx.backend.start(call)
         } else {
-            acceptUpgrade(upgrade, user: nil, join: [], firstMessage: nil)
+            acceptUpgrade(upgrade, user: claims?.subject, join: claims?.rooms ?? [], firstMessage: nil)
         }
     }
 
@@ -62,8 +63,9 @@ extension HTTPConnection {
             respond(status: status, body: call.response.body.description, contentType: ct, close: true)
             return
         }
-        let user = call.response.header("gateway-set-user").map { HeaderValue.safe($0) }
-        let join = HeaderValue.list(call.response.header("gateway-join") ?? "")
+        // A verified token's `sub` and `rooms` count unless the hook says otherwise (DESIGN §9).
+        let user = call.response.header("gateway-set-user").map { HeaderValue.safe($0) } ?? upgrade.claims?.subject
+        let join = (upgrade.claims?.rooms ?? []) + HeaderValue.list(call.response.header("gateway-join") ?? "")
         let first: ByteBuffer? = (status == 204 || call.response.body.isEmpty) ? nil : call.takeResponseBody()
         acceptUpgrade(upgrade, user: user, join: join, firstMessage: first)
     }
@@ -89,5 +91,6 @@ extension HTTPConnection {
         upgradedTo = ws
         context.handOver(self, to: ws)
         ws.start(user: user, rooms: join, firstMessage: firstMessage, leftover: leftover)
+        if let exp = upgrade.claims?.expiresAt { ws.expire(atUnixSeconds: exp) }
     }
 }

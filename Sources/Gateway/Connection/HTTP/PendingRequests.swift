@@ -7,6 +7,8 @@ struct PendingUpgrade {
     let module: ModuleRuntime
     let subprotocol: String?
     let head: HTTPRequestHead
+    /// The verified token's claims, when the module checks tokens (`auth.jwt`).
+    var claims: JWTClaims? = nil
 }
 
 /// A `POST <module path>` command that is parsed and routed, waiting for authorization or for its

@@ -34,6 +34,8 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     private var held = ByteBuffer()
     /// The session's entry in the loop's index; nil once the session ended.
     private(set) var handle: SessionShard.Handle?
+    /// Closes the connection when its token expires (`auth.jwt`); nil otherwise.
+    private var expiryTimer: LoopTimer?
     /// The rooms the session had when it ended: where `deliver: room` goes for a message whose call
     /// finishes after that (its delivery still goes out; see `backendCallDidComplete`).
     private(set) var roomsAtEnd: [String] = []
@@ -130,6 +132,20 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     }
 
     /// Starts the closing handshake with `code` (admin API).
+    /// Closes with 4001 `token expired` when the token's `exp` (Unix seconds) passes (DESIGN §9).
+    func expire(atUnixSeconds exp: Int) {
+        let delayMs = max(0, exp * 1000 - WallClock.ms())
+        let timer = context.loop.makeTimer { [weak self] in
+            self?.close(code: WebSocketCloseCode(rawValue: 4001), reason: "token expired")
+        }
+        timer.schedule(afterNanos: UInt64(delayMs) * 1_000_000)
+        expiryTimer = timer
+    }
+
+    deinit {
+        expiryTimer?.cancel()
+    }
+
     func close(code: WebSocketCloseCode, reason: String) {
         perform(machine.close(code: code, reason: reason, now: context.loop.now))
     }
