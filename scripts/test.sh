@@ -13,7 +13,7 @@ source "$ROOT/scripts/lib.sh"
 
 step "system packages"
 install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev redis-server \
-  python3 python3-websockets python3-pytest python3-jsonschema python3-seccomp python3-jwt curl
+  python3 python3-websockets python3-pytest python3-jsonschema python3-seccomp python3-jwt python3-cryptography curl
 ensure_swift
 
 step "build"

@@ -38,6 +38,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
+#include <openssl/ecdsa.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
 #else
 #error "openssl/hmac.h not found: install libssl-dev (apt-get install -y libssl-dev)"
 #endif
@@ -142,5 +146,21 @@ static inline const char *cgw_redis_reader_error(const redisReader *r) { return 
 
 /// Element `i` of an array reply (`element` is a pointer to pointers; this keeps the Swift side plain).
 static inline redisReply *cgw_redis_reply_element(const redisReply *r, size_t i) { return r->element[i]; }
+
+// MARK: OpenSSL (public keys for tokens)
+
+/// Reads up to `max` public keys (`-----BEGIN PUBLIC KEY-----` blocks) from PEM text into `out`;
+/// returns how many. Free each with `EVP_PKEY_free`. A shim because the PEM reader works on a BIO,
+/// whose set-up is macros and ownership rules best kept in C.
+int cgw_pem_public_keys(const char *pem, size_t length, EVP_PKEY **out, int max);
+
+/// 1 when `sig` is a valid signature of `data` by `key` with SHA-`bits` (256, 384, 512): RSA
+/// PKCS#1 v1.5 for an RSA key; for an EC key `sig` is a JWS signature, the raw `r || s` (RFC 7518
+/// §3.4), turned into DER here. 0 otherwise.
+int cgw_verify_signature(EVP_PKEY *key, int bits, const unsigned char *data, size_t length,
+                         const unsigned char *sig, size_t sig_length);
+
+/// `EVP_PKEY_RSA`, `EVP_PKEY_EC` or another type id, and for EC the curve's bits (256 for P-256).
+int cgw_pkey_type(EVP_PKEY *key, int *ec_bits);
 
 #endif

@@ -4,6 +4,20 @@ public struct JWTSettings: Sendable, Equatable {
     /// A signing algorithm this release verifies.
     public enum Algorithm: String, Sendable, CaseIterable {
         case hs256 = "HS256", hs384 = "HS384", hs512 = "HS512"
+        case rs256 = "RS256", rs384 = "RS384", rs512 = "RS512"
+        case es256 = "ES256", es384 = "ES384"
+
+        /// The SHA-2 size.
+        var bits: Int {
+            switch self {
+            case .hs256, .rs256, .es256: 256
+            case .hs384, .rs384, .es384: 384
+            case .hs512, .rs512: 512
+            }
+        }
+
+        /// HMAC with `secret` (else a signature by one of `publicKeys`).
+        var isHMAC: Bool { [.hs256, .hs384, .hs512].contains(self) }
     }
 
     /// Where a token is looked for, in order: a header (`Bearer ` stripped when present) or a query
@@ -18,6 +32,9 @@ public struct JWTSettings: Sendable, Equatable {
     public var algorithms: [Algorithm]
     /// The HMAC secret (bytes of the string as given, usually `${JWT_SECRET}`).
     public var secret: [UInt8]
+    /// The keys RS*/ES* tokens are checked against (`publicKeys`, a PEM file); a token is good when
+    /// one key of the algorithm's type verifies it.
+    var publicKeys: [JWTPublicKey] = []
     /// Required `iss`, when set.
     public var issuer: String?
     /// Required in `aud` (a string or an array of strings), when set.

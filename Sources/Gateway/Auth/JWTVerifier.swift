@@ -9,6 +9,8 @@ struct JWTClaims: Sendable, Equatable {
     var rooms: [String]
     /// `exp` in Unix seconds: the connection is closed with 4001 `token expired` then.
     var expiresAt: Int?
+    /// The payload's JSON as the token carried it (checked to be one JSON object), for the hook.
+    var payload: [UInt8] = []
 }
 
 /// Checks a compact JWS (`header.payload.signature`, base64url) against a module's `JWTSettings`:
@@ -31,9 +33,19 @@ enum JWTVerifier {
         }
         guard let signature = base64URLDecode(parts[2]) else { throw .malformed("signature") }
         let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        guard let expected = hmac(alg, key: settings.secret, data: signingInput),
-            expected.count == signature.count, constantTimeEqual(expected, signature)
-        else { throw .badSignature }
+        if alg.isHMAC {
+            guard let expected = hmac(alg, key: settings.secret, data: signingInput),
+                expected.count == signature.count, constantTimeEqual(expected, signature)
+            else { throw .badSignature }
+        } else {
+            let wanted: JWTPublicKey.Kind = switch alg {
+            case .es256: .ec(bits: 256)
+            case .es384: .ec(bits: 384)
+            default: .rsa
+            }
+            guard settings.publicKeys.contains(where: { $0.kind == wanted && $0.verifies(signature, of: signingInput, bits: alg.bits) })
+            else { throw .badSignature }
+        }
         guard let payloadBytes = base64URLDecode(parts[1]), let payload = json(payloadBytes), payload.objectValue != nil else {
             throw .malformed("payload")
         }
@@ -65,7 +77,7 @@ enum JWTVerifier {
                 rooms.append(name)
             }
         }
-        return JWTClaims(subject: subject, rooms: rooms, expiresAt: exp)
+        return JWTClaims(subject: subject, rooms: rooms, expiresAt: exp, payload: payloadBytes)
     }
 
     /// The token of a handshake: the first configured place that has one.
@@ -87,10 +99,10 @@ enum JWTVerifier {
     // MARK: Pieces
 
     static func hmac(_ alg: JWTSettings.Algorithm, key: [UInt8], data: [UInt8]) -> [UInt8]? {
-        let md: OpaquePointer? = switch alg {
-        case .hs256: EVP_sha256()
-        case .hs384: EVP_sha384()
-        case .hs512: EVP_sha512()
+        let md: OpaquePointer? = switch alg.bits {
+        case 256: EVP_sha256()
+        case 384: EVP_sha384()
+        default: EVP_sha512()
         }
         guard let md else { return nil }
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))

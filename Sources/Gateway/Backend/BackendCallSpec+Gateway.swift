@@ -51,7 +51,7 @@ extension BackendCallSpec {
     /// `POST <module path>` commands (then with no subprotocols).
     mutating func fillHandshakeHook(
         url: String, module: ModuleRuntime, key: ConnectionKey, head: HTTPRequestHead, subprotocols: [String],
-        remoteAddress: String, limits: Limits, traceRNG: inout TraceIDGenerator
+        remoteAddress: String, limits: Limits, traceRNG: inout TraceIDGenerator, claims: [UInt8]? = nil
     ) {
         self.url = url
         timeoutMs = module.config.hookTimeoutMs ?? limits.backendTimeoutMs
@@ -84,7 +84,13 @@ extension BackendCallSpec {
             if i > 0 { body.write(byte: UInt8(ascii: ",")) }
             JSONWriter.writeString(p, into: &body)
         }
-        body.write(string: "]}")
+        body.write(byte: UInt8(ascii: "]"))
+        // A verified token's payload (DESIGN §9: the hook sees the claims), as the token carried it.
+        if let claims {
+            body.write(string: ",\"claims\":")
+            body.write(contentsOf: claims)
+        }
+        body.write(byte: UInt8(ascii: "}"))
         addHeader("Gateway-Connection-Id", id)
         addTraceparent(continuing: Traceparent.traceID(fromTraceparent: head.headers["traceparent"]), rng: &traceRNG)
     }

@@ -216,31 +216,43 @@ extension ConfigDecoder {
             for (i, n) in names.enumerated() {
                 if let alg = JWTSettings.Algorithm(rawValue: n) {
                     algorithms.append(alg)
-                } else if ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"].contains(n) {
-                    fail("\(jp).algorithms[\(i)]", "\(n) is not supported yet (this release verifies HS256, HS384 and HS512)")
                 } else {
-                    fail("\(jp).algorithms[\(i)]", "unknown algorithm \"\(n)\" (use HS256, HS384 or HS512)")
+                    let known = JWTSettings.Algorithm.allCases.map(\.rawValue).joined(separator: ", ")
+                    fail("\(jp).algorithms[\(i)]", "unknown algorithm \"\(n)\" (use \(known))")
                 }
             }
             if names.isEmpty { fail("\(jp).algorithms", "must name at least one algorithm") }
         } else if j["algorithms"] == nil {
             fail("\(jp).algorithms", "required (e.g. [\"HS256\"]): the token never chooses how it is checked")
         }
-        if j["publicKeys"] != nil { fail("\(jp).publicKeys", "public keys (RS256, ES256) are not supported yet") }
+        let hmac = algorithms.contains { $0.isHMAC }, keyed = algorithms.contains { !$0.isHMAC }
+        var publicKeys: [JWTPublicKey] = []
+        if let x = j["publicKeys"], let path = string(x, "\(jp).publicKeys") {
+            if let pem = GatewayConfig.readFile(path) {
+                publicKeys = JWTPublicKey.load(pem: pem)
+                if publicKeys.isEmpty { fail("\(jp).publicKeys", "no public key (-----BEGIN PUBLIC KEY-----) in \(path)") }
+            } else {
+                fail("\(jp).publicKeys", "cannot read \(path)")
+            }
+        } else if keyed && j["publicKeys"] == nil {
+            fail("\(jp).publicKeys", "required for RS256/RS384/RS512/ES256/ES384 (a PEM file of public keys)")
+        }
         var secret: [UInt8] = []
         if let x = j["secret"], let sv = string(x, "\(jp).secret") {
             secret = Array(sv.utf8)
             // RFC 7518 §3.2: a key at least as long as the hash; shorter secrets are guessable offline.
             if secret.count < 32 { fail("\(jp).secret", "must be at least 32 bytes (got \(secret.count))") }
-        } else if j["secret"] == nil {
+        } else if hmac && j["secret"] == nil {
             fail("\(jp).secret", "required for HS256/HS384/HS512")
         }
         let issuer = j["issuer"].flatMap { string($0, "\(jp).issuer") }
         let audience = j["audience"].flatMap { string($0, "\(jp).audience") }
         let leeway = j["leewaySeconds"].flatMap { int($0, "\(jp).leewaySeconds", min: 0, max: 300) } ?? 30
-        guard !algorithms.isEmpty, secret.count >= 32 else { return nil }
-        return JWTSettings(algorithms: algorithms, secret: secret, issuer: issuer, audience: audience,
-                           leewaySeconds: leeway, sources: sources)
+        guard !algorithms.isEmpty, !hmac || secret.count >= 32, !keyed || !publicKeys.isEmpty else { return nil }
+        var settings = JWTSettings(algorithms: algorithms, secret: secret, issuer: issuer, audience: audience,
+                                   leewaySeconds: leeway, sources: sources)
+        settings.publicKeys = publicKeys
+        return settings
     }
 
     mutating func decodeRoute(_ v: JSONValue, _ p: String) -> Route? {

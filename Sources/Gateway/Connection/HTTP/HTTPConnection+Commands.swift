@@ -27,8 +27,9 @@ extension HTTPConnection {
             writeEnvelopeResponse(command: parsed.cmd, id: id, error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(parsed.cmd)\"", status: nil))
             return
         }
-        let command = PendingCommand(head: head, module: module, route: route, command: parsed.cmd, id: id, data: parsed.data ?? 0..<0)
         guard case .some(let claims) = verifiedClaims(head, module, close: false) else { return }
+        let command = PendingCommand(head: head, module: module, route: route, command: parsed.cmd, id: id,
+                                     data: parsed.data ?? 0..<0, claims: claims)
         if let hook = module.config.handshake {
             // The module's handshake hook guards its commands over plain HTTP too.
             authorizeCommand(hook, command)
@@ -46,7 +47,8 @@ extension HTTPConnection {
         let call = ctx.backend.makeCall(purpose: .commandAuth, handler: self)
         call.spec.fillHandshakeHook(
             url: url, module: command.module, key: identity.key, head: command.head, subprotocols: [],
-            remoteAddress: tcp.remoteAddress?.hostString ?? "", limits: ctx.limits, traceRNG: &ctx.traceRNG)
+            remoteAddress: tcp.remoteAddress?.hostString ?? "", limits: ctx.limits, traceRNG: &ctx.traceRNG,
+            claims: command.claims?.payload)
         pending = .authorization(command)
         ctx.backend.start(call)
     }
@@ -67,7 +69,7 @@ extension HTTPConnection {
             return
         }
         let user = call.response.header("gateway-set-user").map { HeaderValue.safe($0).trimmingOWS() }.flatMap { $0.isEmpty ? nil : $0 }
-        executeCommand(command, user: user)
+        executeCommand(command, user: user ?? command.claims?.subject)
     }
 
     /// Runs an authorized `POST <module path>` command.

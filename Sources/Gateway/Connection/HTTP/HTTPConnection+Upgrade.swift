@@ -38,7 +38,8 @@ extension HTTPConnection {
             let call = ctx.backend.makeCall(purpose: .handshake, handler: self)
             call.spec.fillHandshakeHook(
                 url: hook, module: module, key: identity.key, head: head, subprotocols: request.subprotocols,
-                remoteAddress: tcp.remoteAddress?.hostString ?? "", limits: ctx.limits, traceRNG: &ctx.traceRNG)
+                remoteAddress: tcp.remoteAddress?.hostString ?? "", limits: ctx.limits, traceRNG: &ctx.traceRNG,
+                claims: claims?.payload)
             pending = .handshake(upgrade)
             ctx.backend.start(call)
         } else {

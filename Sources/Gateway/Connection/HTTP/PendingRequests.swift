@@ -21,4 +21,6 @@ struct PendingCommand {
     let id: String?
     /// Byte range of `data` in the exchange's `requestBody`.
     let data: Range<Int>
+    /// The verified token's claims, when the module checks tokens (`auth.jwt`).
+    var claims: JWTClaims? = nil
 }
