@@ -107,6 +107,26 @@ FANOUT = {"path": "/c", "parser": "json",
           "routes": {"all": {"local": "echo", "deliver": "all"}, "others": {"local": "echo", "deliver": "others"}}}
 
 
+def start_listed_nodes(gateway_factory, redis, module, names, node_timeout=2):
+    """Nodes `names` with `module` and their own admin listeners, started and waited for until each
+    lists every node in `GET /v1/cluster`."""
+    nodes = []
+    for name in names:
+        admin_port = free_port()
+        g = gateway_factory(config={
+            "listen": "127.0.0.1:0", "modules": [module],
+            "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
+            "cluster": {"redis": redis.url, "node": name, "prefix": "t", "nodeTimeoutSeconds": node_timeout}})
+        g.admin_port = admin_port
+        g.node = name
+        nodes.append(g)
+    ids = set(names)
+    for g in nodes:
+        wait_until(lambda g=g: {n["id"] for n in json.loads(g.admin("GET", "/v1/cluster")[2])["nodes"]} == ids,
+                   timeout=10, what=f"{g.node} lists every node")
+    return nodes
+
+
 def wait_joined(g):
     """Waits until node `g` logged both of its Redis connections up."""
     wait_until(lambda: "up (subscriber)" in g.log() and "up (publisher)" in g.log(), timeout=10,

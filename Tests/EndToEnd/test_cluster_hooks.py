@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from helpers import ADMIN_TOKEN, call, free_port, run, wait_until, ws_connect
-from test_cluster import REDIS, redis  # noqa: F401 (redis: the fixture)
+from helpers import call, run, wait_until, ws_connect
+from test_cluster import REDIS, redis, start_listed_nodes  # noqa: F401 (redis: the fixture)
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (apt-get install redis-server)")
 
@@ -22,21 +22,7 @@ def start_nodes(gateway_factory, backend, redis, count=3):
         [("h", "Gateway-Join: lobby"), ("h", "Gateway-Set-User: u-1"), ("body", '{"ok":true}')]))
     module = {"path": "/c", "parser": "json", "disconnect": backend.url("/disconnect"),
               "routes": {"join": join, "ping": {"local": "echo"}, "headers": backend.url("/headers")}}
-    nodes = []
-    for i in range(count):
-        admin_port = free_port()
-        g = gateway_factory(config={
-            "listen": "127.0.0.1:0", "modules": [module],
-            "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
-            "cluster": {"redis": redis.url, "node": f"h{i}", "prefix": "t", "nodeTimeoutSeconds": 2}})
-        g.admin_port = admin_port
-        g.node = f"h{i}"
-        nodes.append(g)
-    ids = {g.node for g in nodes}
-    for g in nodes:
-        wait_until(lambda g=g: {n["id"] for n in json.loads(g.admin("GET", "/v1/cluster")[2])["nodes"]} == ids,
-                   timeout=10, what=f"{g.node} lists every node")
-    return nodes
+    return start_listed_nodes(gateway_factory, redis, module, [f"h{i}" for i in range(count)])
 
 
 async def _conn_id(ws):

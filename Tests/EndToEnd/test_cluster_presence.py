@@ -10,9 +10,9 @@ import urllib.parse
 
 import pytest
 
-from helpers import ADMIN_TOKEN, call, free_port, run, wait_until, ws_connect
+from helpers import call, run, wait_until, ws_connect
 from test_admin_openapi import load_spec, validator
-from test_cluster import REDIS, redis  # noqa: F401 (redis: the fixture)
+from test_cluster import REDIS, redis, start_listed_nodes  # noqa: F401 (redis: the fixture)
 
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server is not installed (apt-get install redis-server)")
 
@@ -24,21 +24,7 @@ def start_nodes(gateway_factory, backend, redis, count=3, node_timeout=2):
     module = {"path": "/c", "parser": "json",
               "routes": {"alice": identify("alice", "lobby,red"), "bob": identify("bob", "lobby"),
                          "headers": backend.url("/headers"), "ping": {"local": "echo"}}}
-    nodes = []
-    for i in range(count):
-        admin_port = free_port()
-        g = gateway_factory(config={
-            "listen": "127.0.0.1:0", "modules": [module],
-            "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
-            "cluster": {"redis": redis.url, "node": f"p{i}", "prefix": "t", "nodeTimeoutSeconds": node_timeout}})
-        g.admin_port = admin_port
-        g.node = f"p{i}"
-        nodes.append(g)
-    ids = {g.node for g in nodes}
-    for g in nodes:
-        wait_until(lambda g=g: {n["id"] for n in json.loads(g.admin("GET", "/v1/cluster")[2])["nodes"]} == ids,
-                   timeout=10, what=f"{g.node} lists every node")
-    return nodes
+    return start_listed_nodes(gateway_factory, redis, module, [f"p{i}" for i in range(count)], node_timeout)
 
 
 def checked(g, path, schema):

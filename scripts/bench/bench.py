@@ -1380,22 +1380,23 @@ def m_rate(r):
     return r["result"].get("msgs_per_s")
 
 
-def m_cpu_us(r):
-    n = r["result"].get("measured")
-    c = r.get("cpu", {}).get("server_s")
+def cpu_us_per(r, cpu, count):
+    """µs of the process group `cpu` (server_s, client_s, ...) per unit of result field `count`."""
+    n = r["result"].get(count)
+    c = r.get("cpu", {}).get(cpu)
     return c / n * 1e6 if n and c is not None else None
+
+
+def m_cpu_us(r):
+    return cpu_us_per(r, "server_s", "measured")
 
 
 def m_client_cpu_us(r):
-    n = r["result"].get("measured")
-    c = r.get("cpu", {}).get("client_s")
-    return c / n * 1e6 if n and c is not None else None
+    return cpu_us_per(r, "client_s", "measured")
 
 
 def m_backend_cpu_us(r):
-    n = r["result"].get("measured")
-    c = r.get("cpu", {}).get("backend_s")
-    return c / n * 1e6 if n and c is not None else None
+    return cpu_us_per(r, "backend_s", "measured")
 
 
 def s3_complete(r):
@@ -1409,15 +1410,11 @@ def m_ttl_p99(r):
 
 
 def m_cpu_delivery(r):
-    n = r["result"].get("received")
-    c = r.get("cpu", {}).get("server_s")
-    return c / n * 1e6 if n and c is not None else None
+    return cpu_us_per(r, "server_s", "received")
 
 
 def m_redis_cpu_delivery(r):
-    n = r["result"].get("received")
-    c = r.get("cpu", {}).get("redis_s")
-    return c / n * 1e6 if n and c is not None else None
+    return cpu_us_per(r, "redis_s", "received")
 
 
 def m_publish_per_pub(r):

@@ -74,18 +74,11 @@ extension AdminConnection {
 enum PrometheusText {
     static func render(reports: [LoopReport], labels: [(module: String, route: String)], memoryTrims: Int = 0) -> String {
         var total = GatewayMetrics(routes: labels.count)
-        var open = 0, ws = 0, inflight = 0, hooks = 0, queued = 0
-        var bytesIn: UInt64 = 0, bytesOut: UInt64 = 0
-        for r in reports {
-            total.add(r.snapshot.metrics)
-            open += r.snapshot.openConnections
-            ws += r.snapshot.websockets
-            inflight += r.snapshot.backendInFlight
-            hooks += r.snapshot.hooksPending
-            queued += r.snapshot.queuedBytes
-            bytesIn &+= r.snapshot.bytesReceived
-            bytesOut &+= r.snapshot.bytesSent
-        }
+        for r in reports { total.add(r.snapshot.metrics) }
+        // The gauges and byte counts, summed over the loops as /v1/stats sums them.
+        let sums = NodeStats(reports: reports, id: nil, engine: "", uptimeSeconds: 0, draining: false)
+        let open = sums.open, ws = sums.websockets, inflight = sums.backendInFlight, hooks = sums.hooksPending
+        let queued = sums.bytesQueued, bytesIn = sums.bytesReceived, bytesOut = sums.bytesSent
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ lines: [String]) {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
