@@ -33,7 +33,7 @@ let package = Package(
         // so Clang sees glibc's headers through one module (see ../shared/notes/io_uring.md).
         .target(
             name: "CGatewayShims",
-            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto")]
+            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto"), .linkedLibrary("ssl")]
         ),
         .target(name: "GatewayBuffers", swiftSettings: swiftSettings),
         .target(name: "GatewayIO", dependencies: ["CGatewayShims", "GatewayBuffers"], swiftSettings: swiftSettings),

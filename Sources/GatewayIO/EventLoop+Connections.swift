@@ -15,8 +15,12 @@ extension EventLoop {
     /// Opens an outgoing TCP connection (load generators, tests). `handler` gets
     /// `connectionDidConnect` when it is established, or `connectionDidClose` with the error.
     /// - Throws: when no socket can be created (e.g. `EMFILE`: out of file descriptors).
+    /// With `tls`, the connection is a TLS client: the handshake runs once TCP is up (sending
+    /// `serverName` as SNI), and bytes the handler writes before it ends wait for it.
     @discardableResult
-    public func connect(to address: SocketAddress, handler: any ConnectionHandler) throws(IOError) -> TCPConnection {
+    public func connect(
+        to address: SocketAddress, handler: any ConnectionHandler, tls: TLSClientContext? = nil, serverName: String? = nil
+    ) throws(IOError) -> TCPConnection {
         var type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
         if engine.usesNonBlockingSockets { type |= Int32(SOCK_NONBLOCK.rawValue) }
         let fd = try Syscall.call("socket") { socket(address.family, type, 0) }
@@ -24,6 +28,10 @@ extension EventLoop {
         let c = register(engine, fd: fd, peer: address)
         c.handler = handler
         c.connecting = true
+        if let tls, !attachTLS(c, client: tls, serverName: serverName) {
+            c.abort(error: IOError("TLS session", errno: ENOMEM))
+            return c
+        }
         do {
             try engine.startConnect(c, to: address)
         } catch {
@@ -61,6 +69,10 @@ extension EventLoop {
         }
         Syscall.tuneOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         let c = register(e, fd: fd, peer: peer)
+        if let tls = listener.tls, !attachTLS(c, server: tls) {
+            c.abort(error: IOError("TLS session", errno: ENOMEM))
+            return
+        }
         listener.handler.accepted(c)
         if c.handler == nil && c.closeState == .open {
             c.abort()
@@ -86,6 +98,7 @@ extension EventLoop {
     /// An outgoing connect finished successfully.
     func connected<E: IOEngine>(_ e: E, _ c: TCPConnection) {
         c.connecting = false
+        if let t = c.tls { tlsHandshake(c, t) }  // the ClientHello
         c.handler?.connectionDidConnect(c)
         if c.closeState == .open {
             startReading(e, c)
@@ -116,8 +129,11 @@ extension EventLoop {
         case .open, .flushing: break
         default: return
         }
+        if let t = c.tls { tlsEncrypt(c, t) }
         switch e.flush(c, pool: &bufferPool, sent: &bytesSent) {
         case .drained:
+            // With TLS, plaintext can still wait for the handshake: not drained yet.
+            if let t = c.tls, !t.plaintext.isEmpty { break }
             didDrain(c)
         case .pending:
             break
@@ -174,6 +190,7 @@ extension EventLoop {
         c.closeState = .closed
         Syscall.close(c.fd)
         c.outbound.removeAll(pool: &bufferPool)
+        detachTLS(c)
         let s = Int(c.slot)
         if s < connections.count, connections[s] === c {
             connections[s] = nil

@@ -48,7 +48,11 @@ extension EventLoop {
         bytesReceived &+= UInt64(bytes.count)
         switch c.closeState {
         case .open, .flushing, .lingering:
-            c.handler?.connectionDidReceive(c, bytes)
+            if let t = c.tls {
+                tlsReceive(c, t, bytes)
+            } else {
+                c.handler?.connectionDidReceive(c, bytes)
+            }
         case .closing, .closed:
             break
         }

@@ -53,6 +53,14 @@ public final class EventLoop: @unchecked Sendable {
     public internal(set) var bytesReceived: UInt64 = 0
     /// Bytes written to connections on this loop since start.
     public internal(set) var bytesSent: UInt64 = 0
+    /// TLS handshakes completed on this loop since start (resumed ones included).
+    public internal(set) var tlsHandshakes: UInt64 = 0
+    /// TLS handshakes that resumed a session (a ticket) instead of a full key exchange, since start.
+    public internal(set) var tlsResumedHandshakes: UInt64 = 0
+    /// TLS handshakes that failed (bad version, no shared cipher, garbage), since start.
+    public internal(set) var tlsHandshakeFailures: UInt64 = 0
+    /// Where decrypted records land before the handler sees them; allocated by the first TLS read.
+    var tlsPlaintextScratch: UnsafeMutableRawBufferPointer?
     /// Receives re-armed because every provided buffer was in use (io_uring ENOBUFS), since start.
     package internal(set) var receiveRearms = 0
     /// Operations the engine parked because its submission queue was full, since start.
@@ -98,13 +106,14 @@ public final class EventLoop: @unchecked Sendable {
         LoopTimer(loop: self, callback: callback)
     }
 
-    /// Starts accepting on a listening socket; `handler` receives each connection.
+    /// Starts accepting on a listening socket; `handler` receives each connection. With `tls`, every
+    /// connection is a TLS server connection: the handler sees only plaintext, after the handshake.
     /// - Returns: an id for `removeListener`.
     /// - Throws: when the engine cannot watch the socket (the socket is closed then).
     @discardableResult
-    public func addListener(_ socket: ListeningSocket, handler: any AcceptHandler) throws(IOError) -> Int {
+    public func addListener(_ socket: ListeningSocket, handler: any AcceptHandler, tls: TLSServerContext? = nil) throws(IOError) -> Int {
         let id = listeners.count
-        let l = Listener(fd: socket.takeDescriptor(), handler: handler, id: id, loop: self)
+        let l = Listener(fd: socket.takeDescriptor(), handler: handler, id: id, loop: self, tls: tls)
         listeners.append(l)
         do {
             try engine.addListener(fd: l.fd, id: id)
@@ -219,6 +228,7 @@ public final class EventLoop: @unchecked Sendable {
             c.closeState = .closed
             Syscall.close(c.fd)
             c.outbound.removeAll(pool: &bufferPool)
+            detachTLS(c)
             c.handler?.connectionDidClose(c, error: nil)
             c.handler = nil
         }
@@ -227,6 +237,8 @@ public final class EventLoop: @unchecked Sendable {
         listeners.removeAll()
         engine.teardown()
         completions.deallocate()
+        tlsPlaintextScratch?.deallocate()
+        tlsPlaintextScratch = nil
     }
 
     private func tick<E: IOEngine>(_ e: E) {

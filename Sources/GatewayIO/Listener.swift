@@ -63,12 +63,15 @@ final class Listener {
     let handler: any AcceptHandler
     let id: Int
     unowned let loop: EventLoop
+    /// Makes every accepted connection a TLS server connection.
+    let tls: TLSServerContext?
     var closed = false
     /// Re-arms accepting after the process ran out of descriptors (EMFILE), without spinning.
     var retryTimer: LoopTimer?
 
-    init(fd: Int32, handler: any AcceptHandler, id: Int, loop: EventLoop) {
+    init(fd: Int32, handler: any AcceptHandler, id: Int, loop: EventLoop, tls: TLSServerContext?) {
         self.fd = fd
+        self.tls = tls
         self.handler = handler
         self.id = id
         self.loop = loop

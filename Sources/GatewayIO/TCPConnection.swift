@@ -32,8 +32,11 @@ public final class TCPConnection {
     package let slot: UInt32
     /// Distinguishes this connection from earlier ones in the same slot (24 bits, see `UserData`).
     package let generation: UInt32
-    /// Bytes waiting to be written.
+    /// Bytes waiting to be written (ciphertext when `tls` is set).
     package var outbound = OutboundQueue()
+    /// The TLS session when the connection is TLS; the handler's writes then wait in its plaintext
+    /// queue until the loop encrypts them into `outbound` at flush time.
+    var tls: TLSSession?
 
     // Loop state (loop thread only). The engines read these and keep their own bookkeeping (what is
     // armed, in flight or registered) in their own tables.
@@ -79,7 +82,17 @@ public final class TCPConnection {
     }
 
     /// Bytes queued and not yet written.
-    public var queuedBytes: Int { outbound.count }
+    public var queuedBytes: Int { outbound.count + (tls?.plaintext.count ?? 0) }
+
+    /// Whether the connection runs TLS (the handler sees plaintext either way).
+    public var isTLS: Bool { tls != nil }
+
+    /// The ALPN protocol a TLS handshake settled on (`http/1.1`), or nil without TLS or ALPN.
+    public var tlsALPN: String? {
+        guard let t = tls, t.handshakeDone else { return nil }
+        let p = t.alpn
+        return p.isEmpty ? nil : p
+    }
 
     /// Whether the connection still accepts writes.
     public var isWritable: Bool { closeState == .open }
@@ -94,7 +107,12 @@ public final class TCPConnection {
     @discardableResult
     public func write<R>(_ body: (inout ByteBuffer) throws -> R) rethrows -> R? {
         guard closeState == .open else { return nil }
-        let r = try outbound.append(pool: &loop.bufferPool, body)
+        let r: R
+        if let tls {
+            r = try tls.plaintext.append(pool: &loop.bufferPool, body)
+        } else {
+            r = try outbound.append(pool: &loop.bufferPool, body)
+        }
         markDirty()
         return r
     }
@@ -107,7 +125,22 @@ public final class TCPConnection {
     /// Appends a shared, immutable frame to the send queue without copying it.
     public func write(shared: SharedBytes) {
         guard closeState == .open else { return }
-        outbound.append(shared: shared)
+        if let tls {
+            tls.plaintext.append(shared: shared)
+        } else {
+            outbound.append(shared: shared)
+        }
+        markDirty()
+    }
+
+    /// Appends a TLS record OpenSSL produced (the handshake, data, alerts, `close_notify`). Allowed
+    /// while closing too: a graceful close ends with records.
+    func appendCiphertext(_ bytes: UnsafeRawBufferPointer) {
+        switch closeState {
+        case .open, .flushing, .lingering: break
+        case .closing, .closed: return
+        }
+        outbound.append(pool: &loop.bufferPool) { $0.write(bytes) }
         markDirty()
     }
 

@@ -42,6 +42,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #else
 #error "openssl/hmac.h not found: install libssl-dev (apt-get install -y libssl-dev)"
 #endif
@@ -162,5 +163,42 @@ int cgw_verify_signature(EVP_PKEY *key, int bits, const unsigned char *data, siz
 
 /// `EVP_PKEY_RSA`, `EVP_PKEY_EC` or another type id, and for EC the curve's bits (256 for P-256).
 int cgw_pkey_type(EVP_PKEY *key, int *ec_bits);
+
+// MARK: OpenSSL (TLS, GatewayIO/TLS)
+//
+// A TLS connection runs over a BIO of our own: its read side serves the ciphertext the loop just
+// received (no copy into a memory BIO first) and its write side hands every record OpenSSL produces
+// to a callback that appends it to the connection's send queue. So TLS is a byte transform between
+// the socket and the protocol machines, the same on both I/O engines.
+
+/// Receives the ciphertext OpenSSL writes (`ctx` is the pointer given to `cgw_tls_new`).
+typedef void (*cgw_tls_write_fn)(void *ctx, const void *bytes, size_t count);
+
+/// A server context: the certificate chain and key from PEM files, TLS `min_version` (12 or 13) and
+/// up, Mozilla's intermediate TLS 1.2 suites (ECDHE with AES-GCM or ChaCha20-Poly1305 only), ALPN
+/// `http/1.1`, stateless session tickets. NULL on failure with the reason in `err`.
+SSL_CTX *cgw_tls_server_ctx(const char *cert_file, const char *key_file, int min_version, char *err, size_t err_len);
+
+/// A client context (TLS 1.2 and up, ALPN `http/1.1`). `verify` 0 accepts any certificate (load
+/// generators against self-signed test certificates); otherwise the peer is checked against
+/// `ca_file` or, when NULL, the system store.
+SSL_CTX *cgw_tls_client_ctx(int verify, const char *ca_file, char *err, size_t err_len);
+
+/// A connection over the callback BIO; `server_name` (may be NULL) is sent as SNI and checked when
+/// verifying. NULL on failure.
+SSL *cgw_tls_new(SSL_CTX *ctx, int is_server, cgw_tls_write_fn write, void *write_ctx, const char *server_name);
+
+/// Points the BIO's read side at `count` received bytes (NULL, 0 to clear). OpenSSL consumes them
+/// in the following SSL calls; what it does not need yet it keeps in its own record buffer.
+void cgw_tls_set_input(SSL *ssl, const void *bytes, size_t count);
+
+/// Received bytes not yet consumed by OpenSSL.
+size_t cgw_tls_input_left(SSL *ssl);
+
+/// The negotiated ALPN protocol into `out` (NUL-terminated, empty when none).
+void cgw_tls_alpn(SSL *ssl, char *out, size_t out_len);
+
+/// Drains OpenSSL's error queue into `out` (the first error's text, or empty).
+void cgw_tls_error(char *out, size_t out_len);
 
 #endif

@@ -1,9 +1,12 @@
 internal import GatewayJSON
 internal import GatewayIO
+#if canImport(Glibc)
+internal import Glibc
+#endif
 
 extension ConfigDecoder {
     mutating func decodeRoot(_ root: JSONValue) -> GatewayConfig? {
-        guard let o = object(root, "", allowed: ["listen", "io", "admin", "limits", "modules", "http", "cluster"]) else { return nil }
+        guard let o = object(root, "", allowed: ["listen", "io", "admin", "limits", "modules", "http", "cluster", "tls"]) else { return nil }
         var listen: SocketAddress?
         if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
         var io = GatewayConfig.IOSettings()
@@ -18,13 +21,13 @@ extension ConfigDecoder {
             if let l = io1["loops"], let n = int(l, "io.loops", min: 0, max: 256) { io.loops = n }
         }
         var admin: GatewayConfig.AdminSettings?
-        if let v = o["admin"], let a = object(v, "admin", allowed: ["listen", "token"]) {
+        if let v = o["admin"], let a = object(v, "admin", allowed: ["listen", "token", "tls"]) {
             let l = a["listen"].flatMap { address($0, "admin.listen") }
             let t = a["token"].flatMap { string($0, "admin.token") }
             if a["listen"] == nil { fail("admin.listen", "required") }
             if a["token"] == nil { fail("admin.token", "required") }
             if let t, t.utf8.count < 16 { fail("admin.token", "must be at least 16 characters") }
-            if let l, let t { admin = .init(listen: l, token: t) }
+            if let l, let t { admin = .init(listen: l, token: t, tls: a["tls"].flatMap { decodeTLS($0, "admin.tls") }) }
         }
         let limits = o["limits"].map { decodeLimits($0, "limits") } ?? Limits()
         var modules: [ModuleConfig] = []
@@ -63,8 +66,40 @@ extension ConfigDecoder {
             fail("admin.listen", "must differ from listen (\(listen))")
         }
         let cluster = o["cluster"].flatMap { decodeCluster($0, "cluster") }
+        let tls = o["tls"].flatMap { decodeTLS($0, "tls") }
         guard let listen else { return nil }
-        return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http, cluster: cluster)
+        return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http, cluster: cluster, tls: tls)
+    }
+
+    /// `tls` and `admin.tls` (DESIGN §9): `cert` and `key` are required and must be readable files
+    /// (checked here so `check-config` catches a wrong path; their contents are checked at start).
+    mutating func decodeTLS(_ v: JSONValue, _ p: String) -> GatewayConfig.TLSSettings? {
+        guard let o = object(v, p, allowed: ["cert", "key", "minVersion"]) else { return nil }
+        var files: [String] = []
+        for k in ["cert", "key"] {
+            guard let x = o[k] else {
+                fail("\(p).\(k)", "required (a PEM file)")
+                continue
+            }
+            guard let f = string(x, "\(p).\(k)") else { continue }
+            if f.isEmpty {
+                fail("\(p).\(k)", "must not be empty")
+            } else if access(f, R_OK) != 0 {
+                fail("\(p).\(k)", "cannot read \"\(f)\": \(String(cString: strerror(errno)))")
+            } else {
+                files.append(f)
+            }
+        }
+        var version = TLSVersion.tls12
+        if let m = o["minVersion"], let s = string(m, "\(p).minVersion") {
+            if let parsed = TLSVersion(rawValue: s) {
+                version = parsed
+            } else {
+                fail("\(p).minVersion", "must be \"1.2\" or \"1.3\" (TLS 1.0 and 1.1 are never offered), got \"\(s)\"")
+            }
+        }
+        guard files.count == 2 else { return nil }
+        return GatewayConfig.TLSSettings(certificate: files[0], key: files[1], minVersion: version)
     }
 
     /// `cluster` (DESIGN §8): `redis` is one URL or a non-empty array of them.

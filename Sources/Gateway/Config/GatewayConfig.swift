@@ -17,6 +17,8 @@ public struct GatewayConfig: Sendable {
     public var http: [HTTPProxyRoute]
     /// Several nodes on Redis; nil for a single node.
     public var cluster: ClusterSettings? = nil
+    /// Serve `listen` over TLS only (`wss://`, `https://`); nil for plain TCP.
+    public var tls: TLSSettings? = nil
 
     /// I/O engine settings.
     public struct IOSettings: Sendable {
@@ -44,6 +46,19 @@ public struct GatewayConfig: Sendable {
         public var listen: SocketAddress
         /// Bearer token every admin request must carry.
         public var token: String
+        /// Serve the admin API over TLS only; nil for plain TCP.
+        public var tls: TLSSettings? = nil
+    }
+
+    /// A TLS listener's certificate and key (DESIGN §9). The files are re-read on SIGHUP.
+    public struct TLSSettings: Sendable, Equatable {
+        /// PEM certificate chain: the leaf first, then intermediates (a `fullchain.pem`).
+        public var certificate: String
+        /// PEM private key of the leaf.
+        public var key: String
+        /// Oldest protocol accepted. 1.2 by default: every client of the last decade speaks it, and
+        /// with only ECDHE AEAD suites offered it has no known weakness; 1.3 narrows it further.
+        public var minVersion: TLSVersion = .tls12
     }
 }
 

@@ -52,6 +52,10 @@ public final class GatewayService: Sendable {
         } catch {
             throw .io(error)
         }
+        let tls: TLSServerContext?
+        let adminTLS: TLSServerContext?
+        tls = try Self.tlsContext(config.tls, "tls")
+        adminTLS = try Self.tlsContext(config.admin?.tls, "admin.tls")
         let bound = sockets.first?.address ?? config.listen
         let adminBox = adminSocket.map { SocketList([$0]) }
         BackendClient.globalInit()
@@ -84,12 +88,12 @@ public final class GatewayService: Sendable {
                     throw .backend(error)
                 }
                 do throws(IOError) {
-                    ctx.listenerID = try loop.addListener(socketBox.take(loop.index), handler: ctx)
+                    ctx.listenerID = try loop.addListener(socketBox.take(loop.index), handler: ctx, tls: tls)
                     contexts.register(ctx)
                     if loop.index == 0, let adminBox, let token = config.admin?.token {
                         let admin = AdminServer(context: ctx, token: token, engine: resolution.engine)
                         ctx.admin = admin
-                        try loop.addListener(adminBox.take(0), handler: admin)
+                        try loop.addListener(adminBox.take(0), handler: admin, tls: adminTLS)
                     }
                     // Loop 0 owns the Redis connections; they open once the loop runs.
                     if loop.index == 0, let clusterBox { loop.execute { clusterBox.value.start(on: loop) } }
@@ -101,10 +105,10 @@ public final class GatewayService: Sendable {
             throw .loops(error)
         }
 
-        var line = "gateway \(GatewayVersion.current) listening on \(bound) with \(loopCount) loop(s), engine \(resolution.engine)"
+        var line = "gateway \(GatewayVersion.current) listening on \(tls == nil ? "" : "tls://")\(bound) with \(loopCount) loop(s), engine \(resolution.engine)"
         if let why = resolution.fallbackReason { line += " (io_uring unavailable: \(why))" }
         line += ", \(config.modules.count) module(s): \(config.modules.map(\.path).joined(separator: " "))"
-        if let a = adminSocket { line += ", admin API on \(a.address)" }
+        if let a = adminSocket { line += ", admin API on \(adminTLS == nil ? "" : "tls://")\(a.address)" }
         if let cluster {
             line += ", cluster node \(cluster.node) (prefix \(cluster.settings.prefix)) on \(cluster.settings.redisDescriptions.joined(separator: ", "))"
         }
@@ -117,7 +121,7 @@ public final class GatewayService: Sendable {
             guard let s = SignalPipe.next() else { continue }
             sig = s
             if sig == SIGTERM || sig == SIGINT { break }
-            if sig == SIGHUP { current = reload(current, hub: contexts) }
+            if sig == SIGHUP { current = reload(current, hub: contexts, tls: tls, adminTLS: adminTLS) }
         }
         logger.notice("\(sig == SIGTERM ? "SIGTERM" : "SIGINT"): draining (up to \(config.limits.drainTimeoutSeconds) s)")
         // Leave the cluster first (DESIGN §8): the others forget this node at once; waited for below.
@@ -162,7 +166,9 @@ extension GatewayService {
     /// running config stays in force; a valid one replaces routes, modules, limits and hooks on every
     /// loop at once, without touching open connections. `listen`, `io` and `admin.listen` need a
     /// restart: changes to them are logged and ignored.
-    fileprivate func reload(_ current: RuntimeConfig, hub: GatewayHub) -> RuntimeConfig {
+    fileprivate func reload(
+        _ current: RuntimeConfig, hub: GatewayHub, tls: TLSServerContext?, adminTLS: TLSServerContext?
+    ) -> RuntimeConfig {
         guard let path = configPath else {
             logger.warning("SIGHUP: no configuration file to reload")
             return current
@@ -182,6 +188,8 @@ extension GatewayService {
         next.listen = old.listen
         next.io = old.io
         next.cluster = old.cluster
+        next.tls = reloadTLS(tls, old: old.tls, next: next.tls, "tls")
+        if let a = next.admin { next.admin?.tls = reloadTLS(adminTLS, old: old.admin?.tls, next: a.tls, "admin.tls") }
         switch (old.admin, next.admin) {
         case (nil, .some):
             logger.warning("SIGHUP: enabling the admin API needs a restart; ignored")
@@ -190,7 +198,7 @@ extension GatewayService {
             logger.warning("SIGHUP: disabling the admin API needs a restart; it stays on")
             next.admin = a
         case (.some(let a), .some(let n)):
-            next.admin = GatewayConfig.AdminSettings(listen: a.listen, token: n.token)  // the token may change
+            next.admin = GatewayConfig.AdminSettings(listen: a.listen, token: n.token, tls: n.tls)  // the token may change
         case (nil, nil):
             break
         }
@@ -200,6 +208,41 @@ extension GatewayService {
         }
         logger.notice("SIGHUP: reloaded \(path): \(next.modules.count) module(s), \(next.http.count) HTTP route(s)")
         return runtime
+    }
+
+    /// SIGHUP for one TLS listener: re-reads its certificate and key into the running context, so new
+    /// connections get them and open ones keep theirs. A bad file is logged and the certificate in use
+    /// stays; turning TLS on or off needs a restart (the listener's mode is fixed when it starts).
+    /// Returns the settings now in force.
+    private func reloadTLS(
+        _ context: TLSServerContext?, old: GatewayConfig.TLSSettings?, next: GatewayConfig.TLSSettings?, _ section: String
+    ) -> GatewayConfig.TLSSettings? {
+        guard let context, let old else {
+            if next != nil { logger.warning("SIGHUP: enabling \(section) needs a restart; ignored") }
+            return nil
+        }
+        guard let next else {
+            logger.warning("SIGHUP: disabling \(section) needs a restart; it stays on")
+            return old
+        }
+        do {
+            try context.reload(certificatePath: next.certificate, keyPath: next.key, minVersion: next.minVersion)
+            logger.notice("SIGHUP: \(section): loaded \(next.certificate) for new connections")
+            return next
+        } catch {
+            logger.error("SIGHUP: \(section): \(error); keeping the certificate in use")
+            return old
+        }
+    }
+
+    /// The TLS context of one listener, or nil when `settings` is nil.
+    fileprivate static func tlsContext(_ settings: GatewayConfig.TLSSettings?, _ section: String) throws(GatewayStartupError) -> TLSServerContext? {
+        guard let settings else { return nil }
+        do throws(TLSError) {
+            return try TLSServerContext(certificatePath: settings.certificate, keyPath: settings.key, minVersion: settings.minVersion)
+        } catch {
+            throw .tls(section: section, error)
+        }
     }
 }
 

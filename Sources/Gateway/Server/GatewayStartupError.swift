@@ -8,12 +8,15 @@ public enum GatewayStartupError: Error, CustomStringConvertible {
     case io(IOError)
     /// An event loop could not start (its engine, or its per-loop state).
     case loops(EventLoopGroupError)
+    /// A TLS certificate or key could not be loaded (`tls` or `admin.tls`).
+    case tls(section: String, TLSError)
 
     /// The underlying reason.
     public var description: String {
         switch self {
         case .io(let e): "\(e)"
         case .loops(let e): "\(e)"
+        case .tls(let section, let e): "\(section): \(e)"
         }
     }
 }
