@@ -39,11 +39,15 @@ public final class BackendClient: BackendTransportSink {
     ///     addresses (`io.backendClient: auto`); false sends everything through libcurl.
     ///   - pipelineDepth: requests the native client may send on one connection before the first is
     ///     answered (1 = no pipelining, safe with any backend).
+    ///   - tls: CA and client certificate for `https://` backends (nil: system CAs, no client certificate).
     /// - Throws: `BackendError.unavailable` when libcurl cannot create its multi handle.
-    public init(loop: EventLoop, maxConnectionsPerHost: Int = 0, nativeClient: Bool = true, pipelineDepth: Int = 1) throws(BackendError) {
+    public init(
+        loop: EventLoop, maxConnectionsPerHost: Int = 0, nativeClient: Bool = true, pipelineDepth: Int = 1, tls: BackendTLS? = nil
+    ) throws(BackendError) {
         guard let multi = CurlMulti(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost) else {
             throw .unavailable("libcurl cannot create a multi handle")
         }
+        multi.tls = tls
         self.loop = loop
         self.multi = multi
         native = nativeClient ? NativeHTTP1Transport(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost, pipelineDepth: pipelineDepth) : nil

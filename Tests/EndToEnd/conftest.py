@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -198,10 +199,12 @@ class Gateway:
         self.engine = engine
         self.expected_exit = None   # set by a test that ends the process itself
         self.admin_port = None
+        self.tls = False            # the public listener serves TLS (wss://, https://)
+        self.admin_tls = False
 
     def admin(self, method, path, body=None, token=ADMIN_TOKEN, timeout=10):
         """A request to the admin API: (status, headers, body bytes)."""
-        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=timeout)
+        c = _http_connection(self.admin_port, self.admin_tls, timeout)
         try:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             if body is not None and not isinstance(body, (bytes, str)):
@@ -249,10 +252,10 @@ class Gateway:
         return self.proc.pid
 
     def url(self, path="/ws"):
-        return f"ws://127.0.0.1:{self.port}{path}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}{path}"
 
     def http_url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
 
     def log(self):
         with open(self.log_path, "rb") as f:
@@ -265,7 +268,7 @@ class Gateway:
         return fd_breakdown(self.pid, self.port, backend_port)
 
     def http(self, method, path, body=None, headers=None, timeout=10):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        c = _http_connection(self.port, self.tls, timeout)
         try:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
@@ -289,9 +292,17 @@ class Gateway:
         return [line for line in self.log().splitlines() if any(m in line for m in CRASH_MARKERS)]
 
 
-def _healthy(port):
+def _http_connection(port, tls, timeout):
+    """A connection to the gateway on loopback; over TLS without checking the test certificate (the
+    TLS tests check certificates themselves)."""
+    if tls:
+        return http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=ssl._create_unverified_context())
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+
+def _healthy(port, tls=False):
     try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        c = _http_connection(port, tls, 1)
         c.request("GET", "/healthz")
         r = c.getresponse()
         r.read()
@@ -306,7 +317,7 @@ def gateway_factory(engine, backend, tmp_path, request):
     started = []
 
     def start(modules=None, limits=None, io=None, http_routes=None, args=(), env=None,
-              engine_flag=True, config=None, admin=False, preexec_fn=None):
+              engine_flag=True, config=None, admin=False, preexec_fn=None, tls=None, admin_tls=None):
         for attempt in range(3):
             port = free_port()
             admin_port = free_port() if admin else None
@@ -320,6 +331,10 @@ def gateway_factory(engine, backend, tmp_path, request):
                     cfg["http"] = http_routes
                 if admin:
                     cfg["admin"] = {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN}
+                    if admin_tls is not None:
+                        cfg["admin"]["tls"] = admin_tls
+                if tls is not None:
+                    cfg["tls"] = tls
             else:
                 cfg = dict(config)
                 cfg["listen"] = f"127.0.0.1:{port}"
@@ -339,11 +354,13 @@ def gateway_factory(engine, backend, tmp_path, request):
                 proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=penv, preexec_fn=preexec_fn)
             g = Gateway(proc, port, str(log_path), str(config_path), engine)
             g.admin_port = admin_port
+            g.tls = "tls" in cfg
+            g.admin_tls = "tls" in cfg.get("admin", {})
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
                 if proc.poll() is not None:
                     break
-                if _healthy(port) and (admin_port is None or _healthy(admin_port)):
+                if _healthy(port, g.tls) and (admin_port is None or _healthy(admin_port, g.admin_tls)):
                     started.append(g)
                     return g
                 time.sleep(0.02)

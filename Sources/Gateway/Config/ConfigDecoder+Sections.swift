@@ -1,5 +1,6 @@
 internal import GatewayJSON
 internal import GatewayIO
+internal import GatewayBackend
 #if canImport(Glibc)
 internal import Glibc
 #endif
@@ -10,7 +11,8 @@ extension ConfigDecoder {
         var listen: SocketAddress?
         if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
         var io = GatewayConfig.IOSettings()
-        if let v = o["io"], let io1 = object(v, "io", allowed: ["engine", "loops", "backendClient"]) {
+        if let v = o["io"], let io1 = object(v, "io", allowed: ["engine", "loops", "backendClient", "backendTLS"]) {
+            if let t = io1["backendTLS"] { io.backendTLS = decodeBackendTLS(t, "io.backendTLS") }
             if let b = io1["backendClient"], let s = string(b, "io.backendClient") {
                 if let k = GatewayConfig.BackendClientKind(rawValue: s) { io.backendClient = k }
                 else { fail("io.backendClient", "must be auto or curl, got \"\(s)\"") }
@@ -71,6 +73,32 @@ extension ConfigDecoder {
         return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http, cluster: cluster, tls: tls)
     }
 
+    /// `io.backendTLS`: `caFile`, `cert`, `key` (all optional, but `cert` and `key` go together), each
+    /// a readable file.
+    mutating func decodeBackendTLS(_ v: JSONValue, _ p: String) -> BackendTLS? {
+        guard let o = object(v, p, allowed: ["caFile", "cert", "key"]) else { return nil }
+        var out = BackendTLS()
+        out.caFile = o["caFile"].flatMap { readableFile($0, "\(p).caFile") }
+        out.certificate = o["cert"].flatMap { readableFile($0, "\(p).cert") }
+        out.key = o["key"].flatMap { readableFile($0, "\(p).key") }
+        if (o["cert"] == nil) != (o["key"] == nil) { fail(p, "cert and key go together (a client certificate needs its key)") }
+        return out
+    }
+
+    /// A string naming a file the gateway can read, or nil (with the error recorded).
+    mutating func readableFile(_ v: JSONValue, _ p: String) -> String? {
+        guard let f = string(v, p) else { return nil }
+        if f.isEmpty {
+            fail(p, "must not be empty")
+            return nil
+        }
+        if access(f, R_OK) != 0 {
+            fail(p, "cannot read \"\(f)\": \(String(cString: strerror(errno)))")
+            return nil
+        }
+        return f
+    }
+
     /// `tls` and `admin.tls` (DESIGN §9): `cert` and `key` are required and must be readable files
     /// (checked here so `check-config` catches a wrong path; their contents are checked at start).
     mutating func decodeTLS(_ v: JSONValue, _ p: String) -> GatewayConfig.TLSSettings? {
@@ -81,14 +109,7 @@ extension ConfigDecoder {
                 fail("\(p).\(k)", "required (a PEM file)")
                 continue
             }
-            guard let f = string(x, "\(p).\(k)") else { continue }
-            if f.isEmpty {
-                fail("\(p).\(k)", "must not be empty")
-            } else if access(f, R_OK) != 0 {
-                fail("\(p).\(k)", "cannot read \"\(f)\": \(String(cString: strerror(errno)))")
-            } else {
-                files.append(f)
-            }
+            if let f = readableFile(x, "\(p).\(k)") { files.append(f) }
         }
         var version = TLSVersion.tls12
         if let m = o["minVersion"], let s = string(m, "\(p).minVersion") {

@@ -1,5 +1,6 @@
 internal import GatewayHTTP1
 public import GatewayIO
+public import GatewayBackend
 
 /// The whole gateway configuration (`gateway.json`), validated. Immutable and shared by every loop.
 public struct GatewayConfig: Sendable {
@@ -30,6 +31,9 @@ public struct GatewayConfig: Sendable {
         /// `http://` URLs whose host is an IP address or `localhost`, libcurl for everything else (DNS
         /// names, https, streamed proxying). `curl`: libcurl for every call.
         public var backendClient: BackendClientKind = .auto
+        /// CA file and client certificate for `https://` backends; nil: the system CA store and no
+        /// client certificate. Read when the gateway starts (a restart applies a change).
+        public var backendTLS: BackendTLS? = nil
     }
 
     /// See `IOSettings.backendClient`.

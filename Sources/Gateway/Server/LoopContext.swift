@@ -41,7 +41,8 @@ final class LoopContext: AcceptHandler {
     init(loop: EventLoop, runtime: RuntimeConfig, hub: GatewayHub, logger: Logger) throws(BackendError) {
         self.backend = try BackendClient(
             loop: loop, maxConnectionsPerHost: runtime.limits.maxBackendConnectionsPerHost,
-            nativeClient: runtime.config.io.backendClient == .auto, pipelineDepth: runtime.limits.backendPipelineDepth)
+            nativeClient: runtime.config.io.backendClient == .auto, pipelineDepth: runtime.limits.backendPipelineDepth,
+            tls: runtime.config.io.backendTLS)
         self.loop = loop
         self.hub = hub
         self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)

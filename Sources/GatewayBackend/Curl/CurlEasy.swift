@@ -36,9 +36,15 @@ final class CurlEasy {
     /// Status of the header block being read.
     private var blockStatus = 0
 
-    init?() {
+    /// A handle; `tls` options stay set for every transfer it carries.
+    init?(tls: BackendTLS? = nil) {
         guard let h = curl_easy_init() else { return nil }
         handle = h
+        if let tls {
+            if let f = tls.caFile { cgw_easy_setopt_str(h, CURLOPT_CAINFO, f) }
+            if let f = tls.certificate { cgw_easy_setopt_str(h, CURLOPT_SSLCERT, f) }
+            if let f = tls.key { cgw_easy_setopt_str(h, CURLOPT_SSLKEY, f) }
+        }
     }
 
     deinit {

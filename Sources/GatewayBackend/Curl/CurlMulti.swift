@@ -18,6 +18,8 @@ final class CurlMulti: FDWatcher {
     /// Transfers in flight, each knowing its index (`CurlEasy.activeIndex`).
     private var active = SwapRemoveList<CurlEasy>()
     private var closed = false
+    /// CA and client certificate for `https://` backends, set on every handle made.
+    var tls: BackendTLS?
 
     /// `GATEWAY_CURL_VERBOSE=1` makes libcurl trace every backend exchange to stderr (debugging aid).
     static let verbose: Bool = getenv("GATEWAY_CURL_VERBOSE").map { String(cString: $0) == "1" } ?? false
@@ -57,7 +59,7 @@ final class CurlMulti: FDWatcher {
 
     /// An easy handle for a new transfer owned by `owner`; nil when libcurl cannot allocate one.
     func takeEasy(for owner: any CurlTransfer) -> CurlEasy? {
-        guard let e = easyPool.popLast() ?? CurlEasy() else { return nil }
+        guard let e = easyPool.popLast() ?? CurlEasy(tls: tls) else { return nil }
         e.owner = owner
         return e
     }
