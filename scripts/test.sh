@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian 12) and runs them all: unit tests, the end-to-end suite against
-# the real binary under both I/O engines, and Autobahn groups 1–10 under both engines.
+# the real binary under both I/O engines, and Autobahn groups 1–10 under both engines, over ws:// and wss://.
 #
 #   scripts/test.sh                 # everything CI runs
 #   SKIP_APT=1 scripts/test.sh      # skip apt-get (packages already installed)
@@ -30,6 +30,8 @@ GATEWAY_BIN="$ROOT/.build/debug/gateway" E2E_ENGINES="$ENGINES" /usr/bin/python3
 step "Autobahn|Testsuite groups 1-10 ($ENGINES)"
 if [[ -d "${AUTOBAHN_SCRIPTS:-$ROOT/../shared/conformance}" ]]; then
   "$ROOT/scripts/conformance/run.sh" --engines "$ENGINES"
+  step "Autobahn|Testsuite groups 1-10 over wss:// ($ENGINES)"
+  "$ROOT/scripts/conformance/run.sh" --engines "$ENGINES" --tls
 else
   echo "skipped: ../shared/conformance not found (set AUTOBAHN_SCRIPTS to run it)"
 fi

@@ -2,10 +2,11 @@
 # Runs the Autobahn|Testsuite fuzzingclient against the gateway (raw module, local echo) under one
 # or more I/O engines and fails if any case FAILED.
 #
-#   scripts/conformance/run.sh [--engines "io_uring epoll"] [--cases '["1.*",…]'] [--full] [--bin PATH]
+#   scripts/conformance/run.sh [--engines "io_uring epoll"] [--cases '["1.*",…]'] [--full] [--tls] [--bin PATH]
 #
 # Defaults: both engines, groups 1–10 (under a minute each). --full runs every group (about 20 min
-# per engine). Needs ../shared/conformance (install-autobahn.sh, run-autobahn.sh) or AUTOBAHN_SCRIPTS.
+# per engine). --tls serves wss:// (a fresh self-signed certificate) and points the fuzzingclient at
+# it. Needs ../shared/conformance (install-autobahn.sh, run-autobahn.sh) or AUTOBAHN_SCRIPTS.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -14,13 +15,15 @@ CASES='["1.*","2.*","3.*","4.*","5.*","6.*","7.*","8.*","9.*","10.*"]'
 BIN="${GATEWAY_BIN:-$ROOT/.build/debug/gateway}"
 SCRIPTS="${AUTOBAHN_SCRIPTS:-$ROOT/../shared/conformance}"
 OUT="${AUTOBAHN_OUT:-$ROOT/reports/autobahn}"
+TLS=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --engines) ENGINES="$2"; shift 2 ;;
     --cases) CASES="$2"; shift 2 ;;
     --full) CASES='["*"]'; shift ;;
+    --tls) TLS=1; shift ;;
     --bin) BIN="$2"; shift 2 ;;
-    *) echo "usage: $0 [--engines LIST] [--cases JSON] [--full] [--bin PATH]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--engines LIST] [--cases JSON] [--full] [--tls] [--bin PATH]" >&2; exit 2 ;;
   esac
 done
 [[ -x "$BIN" ]] || { echo "conformance: $BIN not found; run swift build first" >&2; exit 2; }
@@ -29,13 +32,48 @@ bash "$SCRIPTS/install-autobahn.sh" >/dev/null 2>&1 || bash "$SCRIPTS/install-au
 
 mkdir -p "$(dirname "$OUT")"
 status=0
+tlsdir=""
+if [[ $TLS == 1 ]]; then
+  tlsdir="$(mktemp -d /tmp/gateway-autobahn-tls.XXXXXX)"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout "$tlsdir/key.pem" -out "$tlsdir/cert.pem" >/dev/null 2>&1
+  OUT="$OUT-wss"
+fi
+
+# run-autobahn.sh takes only ws:// URLs; for wss:// the same spec is written here and wstest run
+# directly (the fuzzingclient speaks TLS through pyOpenSSL and does not check the certificate).
+run_wss() {
+  local url="$1" out="$2"
+  rm -f "$out"/index.json "$out"/*_case_*.json "$out"/*_case_*.html
+  python3 - "$url" "$CASES" "$out" > "$out/spec.json" <<'PY'
+import json, sys
+url, cases, out = sys.argv[1:4]
+sel = json.loads(cases)
+sel = {"cases": sel} if isinstance(sel, list) else sel
+json.dump({"options": sel.get("options", {"failByDrop": False}), "outdir": out,
+           "servers": [{"agent": "gateway-wss", "url": url}], "cases": sel.get("cases", ["*"]),
+           "exclude-cases": sel.get("exclude-cases", []), "exclude-agent-cases": {}}, sys.stdout)
+PY
+  ( cd "$out" && timeout --foreground 3600 "${AUTOBAHN_PREFIX:-/opt/autobahn}/bin/wstest" -m fuzzingclient -s "$out/spec.json" ) \
+    > "$out/wstest.log" 2>&1 || { tail -n 15 "$out/wstest.log" >&2; return 3; }
+  python3 "$SCRIPTS/summarize.py" "$out" --show failed,unimplemented > "$out/summary.txt"
+  local rc=$?
+  grep '^autobahn: ' "$out/summary.txt"
+  return $rc
+}
 for engine in $ENGINES; do
   cfg="$(mktemp /tmp/gateway-autobahn.XXXXXX.json)"
   # A random port below the kernel's ephemeral range (32768+), where outgoing connections take
   # theirs; if it is taken anyway (the gateway exits with EADDRINUSE), try another.
   for _ in 1 2 3 4 5; do
     port=$(( 20000 + RANDOM % 12000 ))
-    sed "s/127.0.0.1:9001/127.0.0.1:$port/" "$HERE/autobahn.json" > "$cfg"
+    if [[ $TLS == 1 ]]; then
+      sed -e "s/127.0.0.1:9001/127.0.0.1:$port/" \
+          -e "s#^  \"listen\"#  \"tls\": { \"cert\": \"$tlsdir/cert.pem\", \"key\": \"$tlsdir/key.pem\" },\n  \"listen\"#" \
+          "$HERE/autobahn.json" > "$cfg"
+    else
+      sed "s/127.0.0.1:9001/127.0.0.1:$port/" "$HERE/autobahn.json" > "$cfg"
+    fi
     "$BIN" serve --config "$cfg" --io-engine "$engine" --loops 2 > "$OUT-$engine.gateway.log" 2>&1 &
     pid=$!
     up=0
@@ -48,7 +86,12 @@ for engine in $ENGINES; do
     wait "$pid" 2>/dev/null || true
   done
   mkdir -p "$OUT-$engine"
-  if line=$(bash "$SCRIPTS/run-autobahn.sh" "ws://127.0.0.1:$port" "$CASES" "$OUT-$engine"); then
+  if [[ $TLS == 1 ]]; then
+    run=(run_wss "wss://127.0.0.1:$port")
+  else
+    run=(bash "$SCRIPTS/run-autobahn.sh" "ws://127.0.0.1:$port" "$CASES")
+  fi
+  if line=$("${run[@]}" "$OUT-$engine"); then
     echo "autobahn ($engine): ${line#autobahn: }"
   else
     echo "autobahn ($engine): ${line#autobahn: } — FAILED (details: $OUT-$engine/summary.txt)"
@@ -58,4 +101,5 @@ for engine in $ENGINES; do
   wait "$pid" 2>/dev/null || true
   rm -f "$cfg"
 done
+[[ -n "$tlsdir" ]] && rm -rf "$tlsdir"
 exit $status
