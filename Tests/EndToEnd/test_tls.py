@@ -75,6 +75,16 @@ def s_client(port, *args, stdin=b"Q\n"):
     return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
 
 
+def tls_handshakes(g):
+    """`gateway_tls_handshakes_total` by result, from `/metrics`."""
+    _, _, body = g.admin("GET", "/metrics")
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("gateway_tls_handshakes_total{"):
+            out[line.split('result="')[1].split('"')[0]] = int(line.split()[-1])
+    return out
+
+
 # ----------------------------------------------------------------------------------------------
 # wss:// and https://
 
@@ -153,6 +163,8 @@ def test_two_hundred_concurrent_wss_clients(gateway_factory, backend, certs):
         release.set()
         await asyncio.gather(*tasks)
     run(body(), timeout=120)
+    counts = tls_handshakes(g)
+    assert counts["full"] + counts["resumed"] >= 201 and counts["failed"] == 0, counts
 
 
 def test_admin_listener_over_tls(gateway_factory, certs):
@@ -258,7 +270,7 @@ def client_hello_bytes():
 
 
 def test_garbage_and_half_handshakes_are_cleaned_up(gateway_factory, certs):
-    g = gateway_factory(tls=tls_settings(certs["a"]), limits={"handshakeTimeoutSeconds": 2})
+    g = gateway_factory(tls=tls_settings(certs["a"]), limits={"handshakeTimeoutSeconds": 2}, admin=True)
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -292,6 +304,7 @@ def test_garbage_and_half_handshakes_are_cleaned_up(gateway_factory, certs):
     for _, s in socks:
         s.close()
     wait_until(lambda: g.fd_count() <= baseline, timeout=5, what=f"fds back to {baseline} (now {g.fd_count()})")
+    assert tls_handshakes(g)["failed"] >= 30   # the garbage ones; stalled ones time out, not fail
 
     # Everyone else is still served.
     async def body():

@@ -99,6 +99,16 @@ enum PrometheusText {
         metric("gateway_memory_trims_total", "counter", "Times freed memory was handed back to the kernel after connections fell to a quarter of a peak of at least 1,024.", ["gateway_memory_trims_total \(memoryTrims)"])
         metric("gateway_slow_consumers_closed_total", "counter", "Connections closed with 1008 because their send queue was full.", ["gateway_slow_consumers_closed_total \(total.slowConsumersClosed)"])
         metric("gateway_http_commands_total", "counter", "POST <module path> requests.", ["gateway_http_commands_total \(total.httpCommands)"])
+        let tls = reports.reduce(into: (full: UInt64(0), resumed: UInt64(0), failed: UInt64(0))) { t, r in
+            t.full += r.snapshot.tlsHandshakes - r.snapshot.tlsResumed
+            t.resumed += r.snapshot.tlsResumed
+            t.failed += r.snapshot.tlsFailed
+        }
+        metric("gateway_tls_handshakes_total", "counter", "TLS handshakes on the public and admin listeners: full, resumed from a ticket, failed.", [
+            "gateway_tls_handshakes_total{result=\"full\"} \(tls.full)",
+            "gateway_tls_handshakes_total{result=\"resumed\"} \(tls.resumed)",
+            "gateway_tls_handshakes_total{result=\"failed\"} \(tls.failed)",
+        ])
         metric("gateway_backend_in_flight", "gauge", "Backend calls in flight.", ["gateway_backend_in_flight \(inflight)"])
         var calls: [String] = []
         var hist: [String] = []

@@ -110,4 +110,8 @@ struct LoopSnapshot: Sendable {
     var bytesReceived: UInt64
     var bytesSent: UInt64
     var queuedBytes: Int
+    /// TLS handshakes on this loop's listeners: completed, of which resumed, and failed.
+    var tlsHandshakes: UInt64 = 0
+    var tlsResumed: UInt64 = 0
+    var tlsFailed: UInt64 = 0
 }

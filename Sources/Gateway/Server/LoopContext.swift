@@ -149,7 +149,8 @@ final class LoopContext: AcceptHandler {
         return LoopSnapshot(
             index: loop.index, metrics: m, openConnections: clients.count, websockets: sessions.count,
             rooms: sessions.rooms.count, users: sessions.users.count, backendInFlight: backend.inFlight,
-            hooksPending: hooks.pendingCount, bytesReceived: loop.bytesReceived, bytesSent: loop.bytesSent, queuedBytes: queued)
+            hooksPending: hooks.pendingCount, bytesReceived: loop.bytesReceived, bytesSent: loop.bytesSent, queuedBytes: queued,
+            tlsHandshakes: loop.tlsHandshakes, tlsResumed: loop.tlsResumedHandshakes, tlsFailed: loop.tlsHandshakeFailures)
     }
 
     /// Fan-out that does not come from a WebSocket (a `POST <module path>` command): every recipient
