@@ -79,7 +79,7 @@ final class BenchClient: ConnectionHandler {
             maxMessageBytes: reader.maxMessageBytes, requireMaskedFrames: false, retainedCapacity: reader.retainedCapacity)
         response.removeAll(keepingCapacity: true)
         worker.handshakesInFlight += 1
-        guard let c = try? worker.loop.connect(to: url.address, handler: self) else {
+        guard let c = try? worker.loop.connect(to: url.address, handler: self, tls: url.tls, serverName: url.serverName) else {
             // socket() failed (EMFILE/ENFILE): there is no connection to wait for.
             fail(.connect, "socket: out of descriptors or memory")
             state = .finished

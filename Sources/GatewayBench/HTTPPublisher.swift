@@ -38,7 +38,7 @@ final class HTTPPublisher: ConnectionHandler {
     func connect() {
         guard connection == nil, !stopped else { return }
         parser = HTTPResponseParser()
-        guard let c = try? worker.loop.connect(to: url.address, handler: self) else {
+        guard let c = try? worker.loop.connect(to: url.address, handler: self, tls: url.tls, serverName: url.serverName) else {
             markFailedIfFirst()
             return
         }
