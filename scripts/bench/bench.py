@@ -9,7 +9,8 @@ the reference servers, with wsload as the neutral client:
   S2  local echo route, 100 connections, depth 1 and 8: gateway vs uWS echo
   S3  fan-out to 10,000 subscribers, 20 publishes/s: gateway vs uWS broadcast
   S4  RSS per idle WebSocket at 15,000 connections: gateway vs uWS echo
-  S5  handshakes per second (gateway-bench handshakes): gateway vs uWS echo
+  S5  handshakes per second (gateway-bench handshakes): gateway vs uWS echo; with --s5-auth also
+      handshakes with a JWT checked by the gateway (HS256, ?token=) and with a handshake hook
   S6  server CPU seconds per message, from the S1/S2 runs
   S7  cross-node fan-out (not in the default set): 3 nodes on Redis, 3 x 3,000 subscribers in one
       room, 20 publishes/s from one node, vs one node with the same 9,000 subscribers
@@ -22,7 +23,9 @@ Output: reports/bench-<YYYYmmdd-HHMMSS>/ with results.json, report.md, chart.svg
 """
 
 import argparse
+import base64
 import hashlib
+import hmac
 import http.client
 import json
 import math
@@ -49,6 +52,13 @@ FAN_PAYLOAD = "{{ts}}{{pad:43}}"       # TS + 19 digits + 43 = 64 bytes for S3
 S7_ROOM = "s7"                          # the one room of S7's subscribers
 S7_PREFIX = "gw"                        # cluster prefix of S7's nodes: the room's channel is gw:room:s7
 S7_PUB_PATH = "/s7pub"                  # S7's publisher module: {"local": "echo", "deliver": "room:s7"}
+S5_AUTH = ("none", "jwt", "hook")       # S5's handshake variants (--s5-auth)
+S5_CASE = {"none": "handshakes", "jwt": "jwt", "hook": "hook"}   # their record "case"
+S5_PATH = {"none": "/echo", "jwt": "/s5jwt", "hook": "/s5hook"}  # the gateway module of each
+S5_JWT_SECRET = "bench-jwt-secret-0123456789abcdef-0123456789"   # HS256 key (>= 32 bytes, RFC 7518 3.2)
+S5_JWT_ISSUER = "https://bench.invalid"
+S5_JWT_AUDIENCE = "bench"
+S5_HOOK_TARGET = "/size/0"              # the backend answers 200 with an empty body: accept, no first message
 
 ENGINES = ("io_uring", "epoll")
 CMP = {">=": "≥", "<=": "≤", "": ""}
@@ -71,6 +81,27 @@ class Interrupted(BaseException):
 
 def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def hs256_token(secret, claims):
+    """A compact JWS (RFC 7515) signed with HMAC-SHA256, made with the standard library."""
+    def part(obj):
+        return b64url(json.dumps(obj, separators=(",", ":")).encode())
+    signing_input = part({"alg": "HS256", "typ": "JWT"}) + "." + part(claims)
+    sig = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
+    return signing_input + "." + b64url(sig)
+
+
+def s5_token(lifetime_s=86400):
+    """S5's token: what an auth service would issue (sub, iss, aud, iat, nbf, exp), no rooms claim
+    (joining rooms would add work the hook variant does not do)."""
+    now = int(time.time())
+    return hs256_token(S5_JWT_SECRET, {"sub": "bench-user", "iss": S5_JWT_ISSUER, "aud": S5_JWT_AUDIENCE,
+                                       "iat": now, "nbf": now - 60, "exp": now + lifetime_s})
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,6 +284,25 @@ def http_status(port, path, method="GET", timeout=1.0):
         return r.status, body
     except (OSError, http.client.HTTPException):
         return None, b""
+
+
+def ws_upgrade_status(port, target, timeout=5.0):
+    """HTTP status of one WebSocket upgrade of target (path?query) on 127.0.0.1:port, or None."""
+    key = base64.b64encode(os.urandom(16)).decode("ascii")
+    req = (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(req.encode("ascii"))
+            buf = b""
+            while b"\r\n" not in buf:
+                more = s.recv(4096)
+                if not more:
+                    return None
+                buf += more
+        return int(buf.split(b" ", 2)[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def log_contains(path, needle):
@@ -636,6 +686,18 @@ class Bench:
                 {"path": "/fanout", "parser": "raw", "default": {"local": "echo", "deliver": "all"}},
             ],
         }
+        if "S5" in a.scenarios and "jwt" in a.s5_auth:
+            # S5 jwt: the gateway checks an HS256 token from the query at every handshake (no backend
+            # call); issuer and audience are required, as a deployment would.
+            cfg["modules"].append({"path": S5_PATH["jwt"], "parser": "raw", "default": {"local": "echo"},
+                                   "auth": {"jwt": {"algorithms": ["HS256"], "secret": S5_JWT_SECRET,
+                                                    "issuer": S5_JWT_ISSUER, "audience": S5_JWT_AUDIENCE},
+                                            "token": ["query:token"]}})
+        if "S5" in a.scenarios and "hook" in a.s5_auth:
+            # S5 hook: every handshake waits for the backend's answer (200, empty body: accepted, and no
+            # first message, like the jwt variant).
+            cfg["modules"].append({"path": S5_PATH["hook"], "parser": "raw", "default": {"local": "echo"},
+                                   "handshake": "http://127.0.0.1:${BENCH_BACKEND_PORT}" + S5_HOOK_TARGET})
         if "S7" in a.scenarios:
             # S7's publisher: each message it sends goes to the room's members (not to itself). Its
             # handshake is held by a hook (the backend's /delay/MS) until the subscribers are in the
@@ -878,6 +940,8 @@ class Bench:
             bits.append(f"cpu/delivery={rec['cpu']['server_s'] / r['received'] * 1e6:.3f} us")
         if "per_conn_bytes" in rec:
             bits.append(f"rss/conn={rec['per_conn_bytes']:.0f} B")
+        if rec.get("cpu", {}).get("server_s") is not None and r.get("handshakes"):
+            bits.append(f"cpu/handshake={rec['cpu']['server_s'] / r['handshakes'] * 1e6:.1f} us")
         if rec.get("cpu", {}).get("server_s") is not None and r.get("measured"):
             bits.append(f"cpu/msg={rec['cpu']['server_s'] / r['measured'] * 1e6:.2f} us")
         if rec.get("allocs"):
@@ -1050,20 +1114,43 @@ class Bench:
         self.run_servers("S4", body)
 
     def scenario_handshakes(self):
+        """S5. The gateway runs every --s5-auth variant against one server start (the order rotated per
+        run); the uWS reference only has the plain one. Before a jwt/hook run, one upgrade with the
+        variant's URL must get 101, and for jwt one without the token 401: a run against a module that
+        does not check anything would measure nothing."""
         a = self.args
+        token = s5_token()
 
         def body(server, run):
             p, info = self.start_server(server, f"S5-r{run}")
             try:
                 port = info["port"]
-                url = f"ws://127.0.0.1:{port}/echo" if server.startswith("gateway-") else f"ws://127.0.0.1:{port}/"
-                argv = [self.gbench, "handshakes", "-u", url, "-c", a.s5_concurrency, "-t", a.client_threads,
-                        "-w", a.warmup, "-d", a.duration, "--io-engine", a.bench_engine, "--json"]
-                rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
-                                      name=f"S5-r{run}-{server}-gateway-bench")
-                rec.update({"scenario": "S5", "case": "handshakes", "server": server, "client": "gateway-bench",
-                            "run": run, "connections": a.s5_concurrency, "server_command": info["command"]})
-                self.record(rec)
+                variants = list(a.s5_auth) if server.startswith("gateway-") else ["none"]
+                k = (run - 1) % len(variants)
+                for auth in variants[k:] + variants[:k]:
+                    case = S5_CASE[auth]
+                    if server.startswith("gateway-"):
+                        target = S5_PATH[auth] + (f"?token={token}" if auth == "jwt" else "")
+                    else:
+                        target = "/"
+                    url = f"ws://127.0.0.1:{port}{target}"
+                    argv = [self.gbench, "handshakes", "-u", url, "-c", a.s5_concurrency, "-t", a.client_threads,
+                            "-w", a.warmup, "-d", a.duration, "--io-engine", a.bench_engine, "--json"]
+                    base = {"scenario": "S5", "case": case, "server": server, "client": "gateway-bench",
+                            "run": run, "connections": a.s5_concurrency, "auth": auth,
+                            "server_command": info["command"]}
+                    if auth != "none":
+                        got = ws_upgrade_status(port, target)
+                        bad = ws_upgrade_status(port, S5_PATH[auth]) if auth == "jwt" else 401
+                        if got != 101 or bad != 401:
+                            self.record(dict(base, command=shlex.join(str(x) for x in argv),
+                                             error=f"S5 {auth} pre-check: upgrade of {target[:40]}… got {got} "
+                                                   f"(want 101), without a token {bad} (want 401)"))
+                            continue
+                    rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                          name=f"S5-r{run}-{server}-{case}-gateway-bench")
+                    rec.update(base)
+                    self.record(rec)
             finally:
                 p.stop()
         self.run_servers("S5", body)
@@ -1487,6 +1574,53 @@ def spread(vals):
 # report
 
 
+def errs(recs):
+    """Failed runs plus the errors the clients counted."""
+    e = 0
+    for r in recs:
+        if r.get("error") or r.get("timed_out"):
+            e += 1
+        elif r.get("result"):
+            e += r["result"].get("errors", 0)
+    return e
+
+
+def s5_auth_table(A, args, engines, auth):
+    """S5's auth variants on each engine: handshakes/s and gateway CPU per handshake, with the same-run
+    ratios against the module without auth and against the hook (the variants of one run share one
+    gateway start)."""
+    out = ["### S5 — token auth at connect (JWT) vs handshake hook\n",
+           f"Same client (`gateway-bench handshakes -c {args.s5_concurrency}`), same gateway start per run, variant "
+           "order rotated per run. **none**: module `/echo`, no auth. **jwt**: module with `auth.jwt` "
+           "(`HS256`, `issuer` and `audience` required), the token (sub, iss, aud, iat, nbf, exp; "
+           f"{len(s5_token())} bytes) in `?token=` — checked by the gateway, no backend call. **hook**: module "
+           f"with `handshake` to the C backend's `{S5_HOOK_TARGET}` (200, empty body: accepted, no first "
+           "message). Gateway CPU is utime+stime of the gateway process over the measured window divided by "
+           "the handshakes in it; the backend's CPU is given separately.\n",
+           "| server | variant | handshakes/s median (min–max) | latency p50 / p99 ms | gateway CPU µs/handshake | "
+           "backend CPU µs/handshake | errors | runs | handshakes/s vs none | vs hook | gateway CPU vs hook |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for server in engines:
+        by = {v: A.select("S5", server, client="gateway-bench", case=S5_CASE[v]) for v in auth}
+        hs = {v: A.by_run(by[v], m_hs) for v in auth}
+        cpu = {v: A.by_run(by[v], m_hs_cpu) for v in auth}
+        for v in auth:
+            recs = by[v]
+            good = [r for r in recs if ok_run(r)]
+            vals = [m_hs(r) for r in good]
+            vs_none = fmt_ratio(A.ratio(hs[v], hs["none"])) if "none" in auth and v != "none" else "–"
+            vs_hook = fmt_ratio(A.ratio(hs[v], hs["hook"])) if "hook" in auth and v != "hook" else "–"
+            cpu_hook = fmt_ratio(A.ratio(cpu[v], cpu["hook"])) if "hook" in auth and v != "hook" else "–"
+            out.append(f"| {LABEL[server]} | {v} | {fmt(med(vals))}{spread(vals)} | "
+                       f"{fmt(med([r['result']['latency_us']['p50'] / 1000 for r in good]))} / "
+                       f"{fmt(med([r['result']['latency_us']['p99'] / 1000 for r in good]))} | "
+                       f"{fmt(med([m_hs_cpu(r) for r in good]))} | "
+                       f"{fmt(med([cpu_us_per(r, 'backend_s', 'handshakes') for r in good]))} | "
+                       f"{errs(recs)} | {len(good)}/{len(recs)} | {vs_none} | {vs_hook} | {cpu_hook} |")
+    out.append("")
+    return out
+
+
 def build_report(bench, meta):
     A = Analysis(bench.records, bench.args, bench.refs)
     args = bench.args
@@ -1502,15 +1636,6 @@ def build_report(bench, meta):
             status = "met" if (value >= threshold if cmp == ">=" else value <= threshold) else "NOT met"
         targets.append({"target": name, "case": case, "value": value, "threshold": threshold,
                         "cmp": cmp, "status": status, "how": how})
-
-    def errs(recs):
-        e = 0
-        for r in recs:
-            if r.get("error") or r.get("timed_out"):
-                e += 1
-            elif r.get("result"):
-                e += r["result"].get("errors", 0)
-        return e
 
     scen = args.scenarios
 
@@ -1694,10 +1819,10 @@ def build_report(bench, meta):
                    f"{args.bench_engine}).\n")
         out.append("| server | handshakes/s median (min–max) | latency p50 / p99 ms | server CPU µs/handshake | errors | runs | vs uWS (same-run ratio) |")
         out.append("|---|---|---|---|---|---|---|")
-        ref_hs = A.by_run(A.select("S5", ref, client="gateway-bench"), m_hs)
+        ref_hs = A.by_run(A.select("S5", ref, client="gateway-bench", case="handshakes"), m_hs)
         group = {}
         for server in engines + ([ref] if bench.refs.get(ref) else []):
-            recs = A.select("S5", server, client="gateway-bench")
+            recs = A.select("S5", server, client="gateway-bench", case="handshakes")
             good = [r for r in recs if ok_run(r)]
             vals = [m_hs(r) for r in good]
             rc = A.ratio(A.by_run(recs, m_hs), ref_hs) if server != ref else (None, 0)
@@ -1713,6 +1838,9 @@ def build_report(bench, meta):
         out.append("")
         if bench.refs.get(ref):
             chart.append(("S5 handshakes/s", False, group, LABEL[ref], 1.0))
+        auth = getattr(args, "s5_auth", None) or ["none"]
+        if "jwt" in auth or "hook" in auth:
+            out.extend(s5_auth_table(A, args, engines, auth))
 
     # ---- S7
     if "S7" in scen:
@@ -2174,6 +2302,10 @@ def parse_args(argv):
     p.add_argument("--s4-idle", type=float, default=4.0, help="idle seconds before the RSS sample")
     p.add_argument("--s4-connect-rate", type=int, default=0)
     p.add_argument("--s5-concurrency", type=int, default=10, help="gateway-bench handshakes -c")
+    p.add_argument("--s5-auth", default="none",
+                   help="S5 variants on the gateway, comma-separated: none (module without auth, against uWS), "
+                        "jwt (auth.jwt HS256, token in ?token=, checked by the gateway), hook (handshake hook "
+                        f"to the backend's {S5_HOOK_TARGET}); e.g. none,jwt,hook")
     p.add_argument("--s7-nodes", type=int, default=3, help="S7: gateway nodes on one Redis")
     p.add_argument("--s7-subscribers", type=int, default=3000, help="S7: subscribers per node (all in one room)")
     p.add_argument("--s7-rate", type=float, default=20, help="S7: publishes per second (one WebSocket publisher)")
@@ -2209,6 +2341,9 @@ def parse_args(argv):
     for e in a.engines:
         if e not in ENGINES:
             p.error(f"unknown engine {e}")
+    a.s5_auth = [v.strip().lower() for v in a.s5_auth.split(",") if v.strip()]
+    if not a.s5_auth or [v for v in a.s5_auth if v not in S5_AUTH]:
+        p.error(f"--s5-auth: a comma-separated subset of {','.join(S5_AUTH)}")
     if not a.s7_engine:
         a.s7_engine = a.engines[0] if a.engines else "io_uring"
     if a.s7_nodes < 2 or a.s7_subscribers < 1:
