@@ -893,7 +893,9 @@ class Bench:
                 if self.args.gateway_loops:
                     argv += ["--loops", self.args.gateway_loops]
                 p = Proc(server, argv, env_extra=env, log_path=self.next_log(f"{tag}-{server}"))
-                ok = self.wait_ready(p, lambda: log_contains(p.log_path, f"listening on 127.0.0.1:{gport}")
+                # a TLS listener is logged as "listening on tls://127.0.0.1:PORT"
+                listening = f"listening on {'tls://' if tls else ''}127.0.0.1:{gport}"
+                ok = self.wait_ready(p, lambda: log_contains(p.log_path, listening)
                                      and http_status(gport, "/healthz", tls=tls)[0] == 200
                                      and tcp_ready(aport))
                 info = {"port": gport, "admin_port": aport, "pids": [p.pid]}
