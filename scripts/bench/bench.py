@@ -9,10 +9,16 @@ the reference servers, with wsload as the neutral client:
   S2  local echo route, 100 connections, depth 1 and 8: gateway vs uWS echo
   S3  fan-out to 10,000 subscribers, 20 publishes/s: gateway vs uWS broadcast
   S4  RSS per idle WebSocket at 15,000 connections: gateway vs uWS echo
-  S5  handshakes per second (gateway-bench handshakes): gateway vs uWS echo
+  S5  handshakes per second (gateway-bench handshakes): gateway vs uWS echo; with --s5-auth also
+      handshakes with a JWT checked by the gateway (HS256, ?token=) and with a handshake hook
   S6  server CPU seconds per message, from the S1/S2 runs
   S7  cross-node fan-out (not in the default set): 3 nodes on Redis, 3 x 3,000 subscribers in one
       room, 20 publishes/s from one node, vs one node with the same 9,000 subscribers
+  S8  TLS (not in the default set): wss echo d1/d8, TLS handshakes/s, RSS per idle TLS connection:
+      gateway with `tls` vs uWS SSLApp echo (needs gateway-bench with wss://; skipped until then)
+  S9  compression (not in the default set): fan-out of a 2 KB JSON message to 10,000 subscribers with
+      permessage-deflate: gateway vs uWS broadcast with its shared compressor (needs gateway-bench
+      with permessage-deflate; skipped until then)
   allocations per message in steady state (S1/S2, gateway under scripts/bench/malloc_count.c)
 
 Every scenario runs --runs times per server; the report gives medians and the median of ratios
@@ -22,7 +28,9 @@ Output: reports/bench-<YYYYmmdd-HHMMSS>/ with results.json, report.md, chart.svg
 """
 
 import argparse
+import base64
 import hashlib
+import hmac
 import http.client
 import json
 import math
@@ -49,6 +57,21 @@ FAN_PAYLOAD = "{{ts}}{{pad:43}}"       # TS + 19 digits + 43 = 64 bytes for S3
 S7_ROOM = "s7"                          # the one room of S7's subscribers
 S7_PREFIX = "gw"                        # cluster prefix of S7's nodes: the room's channel is gw:room:s7
 S7_PUB_PATH = "/s7pub"                  # S7's publisher module: {"local": "echo", "deliver": "room:s7"}
+S5_AUTH = ("none", "jwt", "hook")       # S5's handshake variants (--s5-auth)
+S5_CASE = {"none": "handshakes", "jwt": "jwt", "hook": "hook"}   # their record "case"
+S5_PATH = {"none": "/echo", "jwt": "/s5jwt", "hook": "/s5hook"}  # the gateway module of each
+S5_JWT_SECRET = "bench-jwt-secret-0123456789abcdef-0123456789"   # HS256 key (>= 32 bytes, RFC 7518 3.2)
+S5_JWT_ISSUER = "https://bench.invalid"
+S5_JWT_AUDIENCE = "bench"
+S5_HOOK_TARGET = "/size/0"              # the backend answers 200 with an empty body: accept, no first message
+S9_PATH = "/s9fanout"                   # S9's module: {"local": "echo", "deliver": "all"} + compression
+# gateway-bench gets a TLS client and permessage-deflate with issue 10 (not yet). S8/S9 run only when its
+# `rtt --help` shows these markers; the options are what the bench will pass. Adjust all three to what
+# lands: TLS_MARKER (its -u help is expected to name wss://), CA_OPTION (trust S8's self-signed
+# certificate), DEFLATE_MARKER (offer permessage-deflate on every connection, the publisher's too).
+GBENCH_TLS_MARKER = "wss://"
+GBENCH_CA_OPTION = "--ca"
+GBENCH_DEFLATE_MARKER = "--deflate"
 
 ENGINES = ("io_uring", "epoll")
 CMP = {">=": "≥", "<=": "≤", "": ""}
@@ -57,8 +80,15 @@ LABEL = {
     "gateway-epoll": "gateway epoll",
     "uws-echo": "uWS echo",
     "uws-broadcast": "uWS broadcast",
+    "uws-echo-ssl": "uWS echo (TLS)",
+    "uws-broadcast-deflate": "uWS broadcast (deflate)",
     "pushpin": "Pushpin",
 }
+# uWS references: (server, env variable, the one scenario that needs it, or None for the default set)
+UWS_REFS = (("uws-echo", "UWS_ECHO_BIN", None), ("uws-broadcast", "UWS_BROADCAST_BIN", None),
+            ("uws-echo-ssl", "UWS_ECHO_SSL_BIN", "S8"), ("uws-broadcast-deflate", "UWS_BROADCAST_DEFLATE_BIN", "S9"))
+REF_OF = {"S1": "pushpin", "S2": "uws-echo", "S3": "uws-broadcast", "S4": "uws-echo", "S5": "uws-echo",
+          "S8": "uws-echo-ssl", "S9": "uws-broadcast-deflate"}
 
 
 class BenchError(Exception):
@@ -71,6 +101,47 @@ class Interrupted(BaseException):
 
 def log(msg):
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def hs256_token(secret, claims):
+    """A compact JWS (RFC 7515) signed with HMAC-SHA256, made with the standard library."""
+    def part(obj):
+        return b64url(json.dumps(obj, separators=(",", ":")).encode())
+    signing_input = part({"alg": "HS256", "typ": "JWT"}) + "." + part(claims)
+    sig = hmac.new(secret.encode(), signing_input.encode("ascii"), hashlib.sha256).digest()
+    return signing_input + "." + b64url(sig)
+
+
+def s9_payload(size):
+    """S9's publish template: chatty JSON (a quote feed: repeated keys, similar numbers) with a TS
+    marker, exactly size bytes once {{ts}} is expanded (21 bytes)."""
+    head, tail = '{"type":"quotes","ts":"{{ts}}","items":[', '],"pad":""}'
+    fixed = len(head) - len("{{ts}}") + 21 + len(tail)
+    items, i = [], 0
+    while True:
+        item = (f'{{"sym":"S{i:04d}","bid":{100 + i * 0.37:.2f},"ask":{100.05 + i * 0.37:.2f},'
+                f'"vol":{1000 + i * 71},"venue":"XNAS","state":"open"}}')
+        if fixed + len(",".join(items + [item])) > size:
+            break
+        items.append(item)
+        i += 1
+    body = ",".join(items)
+    pad = size - fixed - len(body)
+    if pad < 0:
+        raise BenchError(f"--s9-message-bytes {size} is too small")
+    return head + body + tail[:-2] + "x" * pad + tail[-2:]
+
+
+def s5_token(lifetime_s=86400):
+    """S5's token: what an auth service would issue (sub, iss, aud, iat, nbf, exp), no rooms claim
+    (joining rooms would add work the hook variant does not do)."""
+    now = int(time.time())
+    return hs256_token(S5_JWT_SECRET, {"sub": "bench-user", "iss": S5_JWT_ISSUER, "aud": S5_JWT_AUDIENCE,
+                                       "iat": now, "nbf": now - 60, "exp": now + lifetime_s})
 
 
 # --------------------------------------------------------------------------------------------
@@ -243,9 +314,24 @@ def tcp_ready(port, timeout=0.5):
         return False
 
 
-def http_status(port, path, method="GET", timeout=1.0):
+def tls_ready(port, context, timeout=1.0):
+    """Whether a TLS handshake with 127.0.0.1:port succeeds under context."""
     try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1"):
+                return True
+    except OSError:  # ssl.SSLError is an OSError
+        return False
+
+
+def http_status(port, path, method="GET", timeout=1.0, tls=None):
+    """(status, body) of one request to 127.0.0.1:port, over TLS with the ssl context tls; (None, b"")
+    if it failed."""
+    try:
+        if tls is not None:
+            c = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=tls)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         c.request(method, path)
         r = c.getresponse()
         body = r.read()
@@ -253,6 +339,25 @@ def http_status(port, path, method="GET", timeout=1.0):
         return r.status, body
     except (OSError, http.client.HTTPException):
         return None, b""
+
+
+def ws_upgrade_status(port, target, timeout=5.0):
+    """HTTP status of one WebSocket upgrade of target (path?query) on 127.0.0.1:port, or None."""
+    key = base64.b64encode(os.urandom(16)).decode("ascii")
+    req = (f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(req.encode("ascii"))
+            buf = b""
+            while b"\r\n" not in buf:
+                more = s.recv(4096)
+                if not more:
+                    return None
+                buf += more
+        return int(buf.split(b" ", 2)[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def log_contains(path, needle):
@@ -527,6 +632,10 @@ class Bench:
         self.seq = 0
         self.refs = self.find_references()
         self.cluster_config = os.path.join(self.run_dir, "gateway-cluster.json")
+        self.tls_config = os.path.join(self.run_dir, "gateway-tls.json")          # S8; None: unsupported
+        self.deflate_config = os.path.join(self.run_dir, "gateway-deflate.json")  # S9; None: unsupported
+        self.tls_cert = self.tls_key = None
+        self._gbench_caps = None
         self.redis_bin = None
         if "S7" in args.scenarios:
             rb = os.environ.get("REDIS_SERVER_BIN") or "redis-server"
@@ -539,14 +648,15 @@ class Bench:
 
     def find_references(self):
         refs = {}
-        for key, env in (("uws-echo", "UWS_ECHO_BIN"), ("uws-broadcast", "UWS_BROADCAST_BIN")):
+        for key, env, needed_by in UWS_REFS:
             path = os.environ.get(env, "")
             if path and os.access(path, os.X_OK):
                 refs[key] = os.path.abspath(path)
             else:
                 refs[key] = None
                 why = f"{env} is not set" if not path else f"{env}={path} is not an executable file"
-                self.note(f"{LABEL[key]} skipped: {why}")
+                if needed_by is None or needed_by in self.args.scenarios:
+                    self.note(f"{LABEL[key]} skipped: {why}")
         pp = os.environ.get("PUSHPIN_BIN") or "pushpin"
         pp_path = shutil.which(pp)
         if pp_path:
@@ -636,6 +746,18 @@ class Bench:
                 {"path": "/fanout", "parser": "raw", "default": {"local": "echo", "deliver": "all"}},
             ],
         }
+        if "S5" in a.scenarios and "jwt" in a.s5_auth:
+            # S5 jwt: the gateway checks an HS256 token from the query at every handshake (no backend
+            # call); issuer and audience are required, as a deployment would.
+            cfg["modules"].append({"path": S5_PATH["jwt"], "parser": "raw", "default": {"local": "echo"},
+                                   "auth": {"jwt": {"algorithms": ["HS256"], "secret": S5_JWT_SECRET,
+                                                    "issuer": S5_JWT_ISSUER, "audience": S5_JWT_AUDIENCE},
+                                            "token": ["query:token"]}})
+        if "S5" in a.scenarios and "hook" in a.s5_auth:
+            # S5 hook: every handshake waits for the backend's answer (200, empty body: accepted, and no
+            # first message, like the jwt variant).
+            cfg["modules"].append({"path": S5_PATH["hook"], "parser": "raw", "default": {"local": "echo"},
+                                   "handshake": "http://127.0.0.1:${BENCH_BACKEND_PORT}" + S5_HOOK_TARGET})
         if "S7" in a.scenarios:
             # S7's publisher: each message it sends goes to the room's members (not to itself). Its
             # handshake is held by a hook (the backend's /delay/MS) until the subscribers are in the
@@ -645,28 +767,80 @@ class Bench:
                                    "handshake": "http://127.0.0.1:${BENCH_BACKEND_PORT}/delay/" + str(hold_ms),
                                    "hookTimeoutMs": hold_ms + 30000,
                                    "default": {"local": "echo", "deliver": f"room:{S7_ROOM}"}})
-        with open(self.config, "w") as f:
-            json.dump(cfg, f, indent=2)
-            f.write("\n")
-        r = subprocess.run([self.gateway, "check-config", "--config", self.config],
-                           env=dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3"),
-                           capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise BenchError(f"bench config rejected by gateway check-config:\n{r.stdout}{r.stderr}")
+        err = self.check_config(self.config, cfg)
+        if err:
+            raise BenchError(f"bench config rejected by gateway check-config:\n{err}")
         if "S7" in a.scenarios:
             # S7's nodes: the same config plus the cluster section; Redis' port and the node id
             # come from the environment too.
-            cfg["cluster"] = {"redis": "redis://127.0.0.1:${BENCH_REDIS_PORT}/0", "node": "${BENCH_NODE}",
-                              "prefix": S7_PREFIX, "nodeTimeoutSeconds": 10}
-            with open(self.cluster_config, "w") as f:
-                json.dump(cfg, f, indent=2)
-                f.write("\n")
-            r = subprocess.run([self.gateway, "check-config", "--config", self.cluster_config],
-                               env=dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3",
-                                        BENCH_REDIS_PORT="4", BENCH_NODE="n1"),
-                               capture_output=True, text=True, timeout=30)
-            if r.returncode != 0:
-                raise BenchError(f"S7 cluster config rejected by gateway check-config:\n{r.stdout}{r.stderr}")
+            cluster = dict(cfg, cluster={"redis": "redis://127.0.0.1:${BENCH_REDIS_PORT}/0", "node": "${BENCH_NODE}",
+                                         "prefix": S7_PREFIX, "nodeTimeoutSeconds": 10})
+            err = self.check_config(self.cluster_config, cluster, {"BENCH_REDIS_PORT": "4", "BENCH_NODE": "n1"})
+            if err:
+                raise BenchError(f"S7 cluster config rejected by gateway check-config:\n{err}")
+        if "S8" in a.scenarios:
+            # S8: the same config with the public listener TLS-only (the admin listener stays plain).
+            self.make_tls_files()
+            tls = dict(cfg, tls={"cert": self.tls_cert, "key": self.tls_key})
+            err = self.check_config(self.tls_config, tls)
+            if err:
+                self.tls_config = None
+                self.note("S8: the gateway side is skipped: check-config rejects the `tls` section (a build "
+                          "without TLS?): " + "; ".join(err.splitlines()[1:3] or [err]))
+        if "S9" in a.scenarios:
+            # S9: a deliver-all module with permessage-deflate; everything else as in S3.
+            deflate = dict(cfg, modules=cfg["modules"] + [{
+                "path": S9_PATH, "parser": "raw", "default": {"local": "echo", "deliver": "all"},
+                "compression": {"enabled": True, "contextTakeover": a.s9_context_takeover}}])
+            err = self.check_config(self.deflate_config, deflate)
+            if err:
+                self.deflate_config = None
+                self.note("S9: the gateway side is skipped: check-config rejects `modules[].compression` (a "
+                          "build without permessage-deflate?): " + "; ".join(err.splitlines()[1:3] or [err]))
+
+    def check_config(self, path, cfg, extra_env=None):
+        """Writes cfg to path and runs `gateway check-config` on it; returns its complaint, or None."""
+        with open(path, "w") as f:
+            json.dump(cfg, f, indent=2)
+            f.write("\n")
+        env = dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3")
+        env.update(extra_env or {})
+        r = subprocess.run([self.gateway, "check-config", "--config", path], env=env,
+                           capture_output=True, text=True, timeout=30)
+        return None if r.returncode == 0 else (r.stdout + r.stderr).strip() or f"exit {r.returncode}"
+
+    def make_tls_files(self):
+        """S8's certificate: --s8-cert/--s8-key if given, else a self-signed EC P-256 one for localhost
+        and 127.0.0.1, made with the openssl CLI into the run directory (bench/README.md)."""
+        a = self.args
+        if a.s8_cert:
+            self.tls_cert, self.tls_key = os.path.abspath(a.s8_cert), os.path.abspath(a.s8_key)
+            return
+        d = os.path.join(self.run_dir, "tls")
+        os.makedirs(d, exist_ok=True)
+        self.tls_cert, self.tls_key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        if not (os.path.exists(self.tls_cert) and os.path.exists(self.tls_key)):
+            self.sh(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                     "-days", "30", "-subj", "/CN=localhost",
+                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                     "-keyout", self.tls_key, "-out", self.tls_cert], "build.log")
+
+    def tls_context(self):
+        """A client context that trusts S8's certificate (readiness checks)."""
+        import ssl
+        return ssl.create_default_context(cafile=self.tls_cert)
+
+    def gbench_caps(self):
+        """What this gateway-bench can do beyond plain ws://, from its `rtt --help` (see GBENCH_TLS_MARKER
+        and GBENCH_DEFLATE_MARKER): {"tls": bool, "deflate": bool}."""
+        if self._gbench_caps is None:
+            try:
+                r = subprocess.run([self.gbench, "rtt", "--help"], capture_output=True, text=True, timeout=30)
+                text = r.stdout + r.stderr
+            except (OSError, subprocess.TimeoutExpired):
+                text = ""
+            self._gbench_caps = {"tls": GBENCH_TLS_MARKER in text, "deflate": GBENCH_DEFLATE_MARKER in text}
+        return self._gbench_caps
 
     # ---- servers
 
@@ -699,9 +873,13 @@ class Bench:
             log(f"backend did not start on port {port} (attempt {attempt + 1}): {log_tail(p.log_path, 3)}")
         raise BenchError("the C backend did not start; see logs/")
 
-    def start_server(self, server, tag, preload_file=None):
-        """Start a server; returns (Proc, info dict with ports/urls) or raises BenchError."""
+    def start_server(self, server, tag, preload_file=None, config=None):
+        """Start a server; returns (Proc, info dict with ports/urls) or raises BenchError. config: the
+        gateway's config file (default gateway.json); with self.tls_config its readiness check is
+        /healthz over TLS."""
         last = ""
+        config = config or self.config
+        tls = self.tls_context() if config == self.tls_config or server == "uws-echo-ssl" else None
         for attempt in range(3):
             if server.startswith("gateway-"):
                 engine = server.split("-", 1)[1]
@@ -711,21 +889,30 @@ class Bench:
                 if preload_file:
                     env["MALLOC_COUNT_FILE"] = preload_file
                     env["LD_PRELOAD"] = self.preload
-                argv = [self.gateway, "serve", "--config", self.config, "--io-engine", engine]
+                argv = [self.gateway, "serve", "--config", config, "--io-engine", engine]
                 if self.args.gateway_loops:
                     argv += ["--loops", self.args.gateway_loops]
                 p = Proc(server, argv, env_extra=env, log_path=self.next_log(f"{tag}-{server}"))
-                ok = self.wait_ready(p, lambda: log_contains(p.log_path, f"listening on 127.0.0.1:{gport}")
-                                     and http_status(gport, "/healthz")[0] == 200
+                # a TLS listener is logged as "listening on tls://127.0.0.1:PORT"
+                listening = f"listening on {'tls://' if tls else ''}127.0.0.1:{gport}"
+                ok = self.wait_ready(p, lambda: log_contains(p.log_path, listening)
+                                     and http_status(gport, "/healthz", tls=tls)[0] == 200
                                      and tcp_ready(aport))
                 info = {"port": gport, "admin_port": aport, "pids": [p.pid]}
                 if ok and engine not in open(p.log_path, errors="replace").read().split("listening on", 1)[1].split("\n")[0]:
                     p.stop()
                     raise BenchError(f"{server}: gateway did not report engine {engine}: {log_tail(p.log_path, 2)}")
-            elif server in ("uws-echo", "uws-broadcast"):
+            elif server.startswith("uws-"):
+                # uws-echo-ssl takes PORT CERT KEY, uws-broadcast-deflate PORT [each] (bench/README.md)
                 port = free_port()
-                p = Proc(server, [self.refs[server], port], log_path=self.next_log(f"{tag}-{server}"))
-                ok = self.wait_ready(p, lambda: tcp_ready(port) and log_contains(p.log_path, f"port {port}"))
+                argv = [self.refs[server], port]
+                if server == "uws-echo-ssl":
+                    argv += [self.tls_cert, self.tls_key]
+                elif server == "uws-broadcast-deflate" and self.args.s9_uws_publish == "each":
+                    argv.append("each")
+                p = Proc(server, argv, log_path=self.next_log(f"{tag}-{server}"))
+                ok = self.wait_ready(p, lambda: (tls_ready(port, tls) if tls else tcp_ready(port))
+                                     and log_contains(p.log_path, f"port {port}"))
                 info = {"port": port, "pids": [p.pid]}
             elif server == "pushpin":
                 port, pub = free_port(), free_port()
@@ -878,6 +1065,8 @@ class Bench:
             bits.append(f"cpu/delivery={rec['cpu']['server_s'] / r['received'] * 1e6:.3f} us")
         if "per_conn_bytes" in rec:
             bits.append(f"rss/conn={rec['per_conn_bytes']:.0f} B")
+        if rec.get("cpu", {}).get("server_s") is not None and r.get("handshakes"):
+            bits.append(f"cpu/handshake={rec['cpu']['server_s'] / r['handshakes'] * 1e6:.1f} us")
         if rec.get("cpu", {}).get("server_s") is not None and r.get("measured"):
             bits.append(f"cpu/msg={rec['cpu']['server_s'] / r['measured'] * 1e6:.2f} us")
         if rec.get("allocs"):
@@ -890,12 +1079,17 @@ class Bench:
 
     def servers_for(self, scenario):
         gws = [f"gateway-{e}" for e in self.args.engines]
-        ref = {"S1": "pushpin", "S2": "uws-echo", "S3": "uws-broadcast", "S4": "uws-echo", "S5": "uws-echo"}[scenario]
+        if (scenario == "S8" and not self.tls_config) or (scenario == "S9" and not self.deflate_config):
+            gws = []
+        ref = REF_OF[scenario]
         return gws + ([ref] if self.refs.get(ref) else [])
 
     def run_servers(self, scenario, body):
         """Runs body(server, run) for every server and run, rotating the server order per run."""
         servers = self.servers_for(scenario)
+        if not servers:
+            self.note(f"{scenario} skipped: neither the gateway nor its reference can run it (see the notes above)")
+            return
         for run in range(1, self.args.runs + 1):
             k = (run - 1) % len(servers)
             for server in servers[k:] + servers[:k]:
@@ -1005,6 +1199,34 @@ class Bench:
                 p.stop()
         self.run_servers("S3", body)
 
+    def idle_rss_run(self, scenario, server, run, p, info, warm_argv, hold_argv, connections, idle, client):
+        """RSS per idle connection: warm the server up with warm_argv (the same for every server), take
+        VmRSS, open the connections with hold_argv (a client that prints READY <n> once they are up),
+        wait idle s and take VmRSS again; records (after - before) / connected."""
+        subprocess.run([str(x) for x in warm_argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=30, check=False)
+        time.sleep(1.0)
+        before = rss_kb(p.pid)
+
+        def on_ready(ready):
+            t_ready, line = ready
+            time.sleep(idle)
+            after = rss_kb(p.pid)
+            return {"rss_before_kb": before, "rss_after_kb": after, "ready_line": line,
+                    "idle_s": time.monotonic() - t_ready}
+        rec = self.run_client(hold_argv, self.client_timeout(0, idle + 3, connect=90), info["pids"],
+                              ready_hook=on_ready, name=f"{scenario}-r{run}-{server}-{client}")
+        rec.update({"scenario": scenario, "case": "hold", "server": server, "client": client, "run": run,
+                    "connections": connections, "server_command": info["command"]})
+        r = rec.get("result") or {}
+        n = r.get("conn_ok") or 0
+        if rec.get("rss_after_kb") and rec.get("rss_before_kb") and n:
+            rec["connected"] = n
+            rec["per_conn_bytes"] = (rec["rss_after_kb"]["VmRSS"] - rec["rss_before_kb"]["VmRSS"]) * 1024 / n
+        elif not rec.get("rss_after_kb"):
+            rec["error"] = f"no READY line from {client} hold (or server gone)"
+        self.record(rec)
+
     def scenario_memory(self):
         a = self.args
 
@@ -1020,53 +1242,144 @@ class Bench:
                 # that the measured connections could reuse.
                 warm = [self.gbench, "handshakes", "-u", url, "-c", 4, "-t", 1, "-w", 0, "-d", 1.0,
                         "--io-engine", a.bench_engine, "--json"]
-                subprocess.run([str(x) for x in warm], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               timeout=30, check=False)
-                time.sleep(1.0)
-                before = rss_kb(p.pid)
-                argv = [self.wsload, "hold", "-u", url, "-c", a.s4_connections, "-t", a.client_threads,
+                hold = [self.wsload, "hold", "-u", url, "-c", a.s4_connections, "-t", a.client_threads,
                         "-r", a.s4_connect_rate, "-d", a.s4_idle + 3, "--timeout", 30, "--json"]
-
-                def on_ready(ready):
-                    t_ready, line = ready
-                    time.sleep(a.s4_idle)
-                    after = rss_kb(p.pid)
-                    return {"rss_before_kb": before, "rss_after_kb": after, "ready_line": line,
-                            "idle_s": time.monotonic() - t_ready}
-                rec = self.run_client(argv, self.client_timeout(0, a.s4_idle + 3, connect=90), info["pids"],
-                                      ready_hook=on_ready, name=f"S4-r{run}-{server}-wsload")
-                rec.update({"scenario": "S4", "case": "hold", "server": server, "client": "wsload", "run": run,
-                            "connections": a.s4_connections, "server_command": info["command"]})
-                r = rec.get("result") or {}
-                n = r.get("conn_ok") or 0
-                if rec.get("rss_after_kb") and rec.get("rss_before_kb") and n:
-                    rec["connected"] = n
-                    rec["per_conn_bytes"] = (rec["rss_after_kb"]["VmRSS"] - rec["rss_before_kb"]["VmRSS"]) * 1024 / n
-                elif not rec.get("rss_after_kb"):
-                    rec["error"] = "no READY line from wsload hold (or server gone)"
-                self.record(rec)
+                self.idle_rss_run("S4", server, run, p, info, warm, hold, a.s4_connections, a.s4_idle, "wsload")
             finally:
                 p.stop()
         self.run_servers("S4", body)
 
     def scenario_handshakes(self):
+        """S5. The gateway runs every --s5-auth variant against one server start (the order rotated per
+        run); the uWS reference only has the plain one. Before a jwt/hook run, one upgrade with the
+        variant's URL must get 101, and for jwt one without the token 401: a run against a module that
+        does not check anything would measure nothing."""
         a = self.args
+        token = s5_token()
 
         def body(server, run):
             p, info = self.start_server(server, f"S5-r{run}")
             try:
                 port = info["port"]
-                url = f"ws://127.0.0.1:{port}/echo" if server.startswith("gateway-") else f"ws://127.0.0.1:{port}/"
-                argv = [self.gbench, "handshakes", "-u", url, "-c", a.s5_concurrency, "-t", a.client_threads,
-                        "-w", a.warmup, "-d", a.duration, "--io-engine", a.bench_engine, "--json"]
-                rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
-                                      name=f"S5-r{run}-{server}-gateway-bench")
-                rec.update({"scenario": "S5", "case": "handshakes", "server": server, "client": "gateway-bench",
-                            "run": run, "connections": a.s5_concurrency, "server_command": info["command"]})
-                self.record(rec)
+                variants = list(a.s5_auth) if server.startswith("gateway-") else ["none"]
+                k = (run - 1) % len(variants)
+                for auth in variants[k:] + variants[:k]:
+                    case = S5_CASE[auth]
+                    if server.startswith("gateway-"):
+                        target = S5_PATH[auth] + (f"?token={token}" if auth == "jwt" else "")
+                    else:
+                        target = "/"
+                    url = f"ws://127.0.0.1:{port}{target}"
+                    argv = [self.gbench, "handshakes", "-u", url, "-c", a.s5_concurrency, "-t", a.client_threads,
+                            "-w", a.warmup, "-d", a.duration, "--io-engine", a.bench_engine, "--json"]
+                    base = {"scenario": "S5", "case": case, "server": server, "client": "gateway-bench",
+                            "run": run, "connections": a.s5_concurrency, "auth": auth,
+                            "server_command": info["command"]}
+                    if auth != "none":
+                        got = ws_upgrade_status(port, target)
+                        bad = ws_upgrade_status(port, S5_PATH[auth]) if auth == "jwt" else 401
+                        if got != 101 or bad != 401:
+                            self.record(dict(base, command=shlex.join(str(x) for x in argv),
+                                             error=f"S5 {auth} pre-check: upgrade of {target[:40]}… got {got} "
+                                                   f"(want 101), without a token {bad} (want 401)"))
+                            continue
+                    rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                          name=f"S5-r{run}-{server}-{case}-gateway-bench")
+                    rec.update(base)
+                    self.record(rec)
             finally:
                 p.stop()
         self.run_servers("S5", body)
+
+    # ---- S8 / S9 (issue 10): TLS and permessage-deflate, against uWS built with OpenSSL / its shared compressor
+
+    def scenario_tls(self):
+        """S8, not in the default set. The gateway's TLS listener (gateway-tls.json: the bench config plus
+        top-level `tls` with S8's certificate; module /echo) against uws-echo-ssl (same certificate),
+        every client over wss:// with gateway-bench (wsload has no TLS):
+          d1, d8      rtt, --s8-connections at depth 1 and 8, 64-byte messages (as S2)  target ≥ 1.0 × uWS
+          handshakes  TCP + TLS + WebSocket handshakes/s, -c --s8-handshake-concurrency, every
+                      connection a full handshake (no resumption)                      target ≥ 1.0 × uWS
+          hold        RSS per idle TLS connection (--s8-idle-connections, after --s8-idle s), as S4, in a
+                      fresh server start
+        Skipped with a note while gateway-bench has no TLS client (GBENCH_TLS_MARKER); the gateway side
+        alone is skipped when check-config rejects `tls`."""
+        a = self.args
+        if not self.gbench_caps()["tls"]:
+            self.note("S8 skipped: this gateway-bench has no wss:// client yet (and wsload has no TLS)")
+            return
+        tls_args = [GBENCH_CA_OPTION, self.tls_cert]
+
+        def body(server, run):
+            gw = server.startswith("gateway-")
+            config = self.tls_config if gw else None
+            url = "wss://127.0.0.1:{port}" + ("/echo" if gw else "/")
+            p, info = self.start_server(server, f"S8-r{run}", config=config)
+            try:
+                u = url.format(port=info["port"])
+                cases = [(f"d{d}", a.s8_connections, self.gbench_rtt(u, a.s8_connections, d) + tls_args)
+                         for d in (1, 8)]
+                cases.append(("handshakes", a.s8_handshake_concurrency,
+                              [self.gbench, "handshakes", "-u", u, "-c", a.s8_handshake_concurrency,
+                               "-t", a.client_threads, "-w", a.warmup, "-d", a.duration,
+                               "--io-engine", a.bench_engine, "--json"] + tls_args))
+                for case, conns, argv in cases:
+                    rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                          name=f"S8-r{run}-{server}-gateway-bench-{case}")
+                    rec.update({"scenario": "S8", "case": case, "server": server, "client": "gateway-bench",
+                                "run": run, "connections": conns, "server_command": info["command"]})
+                    self.record(rec)
+            finally:
+                p.stop()
+            p, info = self.start_server(server, f"S8-r{run}-hold", config=config)
+            try:
+                u = url.format(port=info["port"])
+                warm = [self.gbench, "handshakes", "-u", u, "-c", 4, "-t", 1, "-w", 0, "-d", 1.0,
+                        "--io-engine", a.bench_engine, "--json"] + tls_args
+                hold = [self.gbench, "hold", "-u", u, "-c", a.s8_idle_connections, "-t", a.client_threads,
+                        "-r", a.s8_connect_rate, "-d", a.s8_idle + 3, "--timeout", 30,
+                        "--io-engine", a.bench_engine, "--json"] + tls_args
+                self.idle_rss_run("S8", server, run, p, info, warm, hold, a.s8_idle_connections, a.s8_idle,
+                                  "gateway-bench")
+            finally:
+                p.stop()
+        self.run_servers("S8", body)
+
+    def scenario_deflate(self):
+        """S9, not in the default set. Fan-out of a --s9-message-bytes JSON message (s9_payload: a TS marker
+        in chatty JSON) to --s9-subscribers at --s9-rate publishes/s, every subscriber and the publisher
+        offering permessage-deflate: the gateway (gateway-deflate.json, module /s9fanout: deliver all,
+        compression enabled, contextTakeover --s9-context-takeover) against uws-broadcast-deflate (shared
+        compressor, compressed once per publish; --s9-uws-publish each: per subscriber). Reports
+        deliveries, time to last delivery, gateway CPU per delivery, and bytes on the wire per delivery:
+        the subscribers' received bytes (frame headers + compressed payload) per delivery, from
+        gateway-bench's JSON (`bytes_in` with its deflate support; until then "–"), next to the
+        uncompressed size. Skipped with a note while gateway-bench has no permessage-deflate
+        (GBENCH_DEFLATE_MARKER)."""
+        a = self.args
+        if not self.gbench_caps()["deflate"]:
+            self.note("S9 skipped: this gateway-bench cannot negotiate permessage-deflate yet")
+            return
+        payload = s9_payload(a.s9_message_bytes)
+
+        def body(server, run):
+            gw = server.startswith("gateway-")
+            p, info = self.start_server(server, f"S9-r{run}", config=self.deflate_config if gw else None)
+            try:
+                url = f"ws://127.0.0.1:{info['port']}" + (S9_PATH if gw else "/")
+                argv = [self.gbench, "fanout", "-u", url, "-c", a.s9_subscribers, "-t", a.client_threads,
+                        "-r", a.s9_connect_rate, "--rate", a.s9_rate, "-w", a.s9_warmup, "-d", a.duration,
+                        "--timeout", 30, "--pub-url", url, "--pub-msg", payload, GBENCH_DEFLATE_MARKER,
+                        "--io-engine", a.bench_engine, "--json"]
+                rec = self.run_client(argv, self.client_timeout(a.s9_warmup, a.duration, connect=60, grace=2),
+                                      info["pids"], name=f"S9-r{run}-{server}-gateway-bench")
+                rec.update({"scenario": "S9", "case": "fanout", "server": server, "client": "gateway-bench",
+                            "run": run, "connections": a.s9_subscribers, "message_bytes": a.s9_message_bytes,
+                            "server_command": info["command"]})
+                self.record(rec)
+            finally:
+                p.stop()
+        self.run_servers("S9", body)
 
     # ---- S7: cross-node fan-out
 
@@ -1361,6 +1674,9 @@ class Analysis:
                 and r.get("client") == client and (case is None or r.get("case") == case)
                 and r.get("variant", "") == variant]
 
+    def records_of(self, scenario):
+        return [r for r in self.records if r["scenario"] == scenario]
+
     def by_run(self, recs, metric):
         out = {}
         for r in recs:
@@ -1487,6 +1803,151 @@ def spread(vals):
 # report
 
 
+def errs(recs):
+    """Failed runs plus the errors the clients counted."""
+    e = 0
+    for r in recs:
+        if r.get("error") or r.get("timed_out"):
+            e += 1
+        elif r.get("result"):
+            e += r["result"].get("errors", 0)
+    return e
+
+
+def table_head(*columns):
+    """The header and separator rows of a Markdown table."""
+    return ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
+def no_runs(A, scenario):
+    """The line that stands for a table when a scenario has no runs at all (skipped: see the notes)."""
+    return [] if A.records_of(scenario) else [f"*No {scenario} runs (see notes).*\n"]
+
+
+def m_wire_per_delivery(r):
+    """S9: bytes the subscribers received on the wire (frame headers + payload as sent, i.e. compressed)
+    per delivery; needs gateway-bench's `bytes_in` (not there before its deflate support)."""
+    n, b = r["result"].get("received"), r["result"].get("bytes_in")
+    return b / n if n and b is not None else None
+
+
+def s8_report(A, args, engines, refs, target, chart):
+    """S8's section: wss echo, TLS handshakes and RSS per idle TLS connection against uWS with OpenSSL."""
+    ref = "uws-echo-ssl"
+    servers = engines + ([ref] if refs.get(ref) else [])
+    out = ["## S8 — TLS (wss://)\n",
+           f"gateway-bench over TLS (self-signed EC P-256 certificate, or `--s8-cert`); the gateway's public listener "
+           f"with `tls`, uWS: `SSLApp`. Echo: {args.s8_connections} connections, 64-byte messages; handshakes: "
+           f"`-c {args.s8_handshake_concurrency}`, each a new TCP + full TLS + WebSocket handshake; idle: "
+           f"{args.s8_idle_connections} connections in a fresh server start, (VmRSS after {args.s8_idle} s idle − "
+           "before) / connected, as S4.\n"]
+    if no_runs(A, "S8"):
+        return out + no_runs(A, "S8")
+    out += table_head("server", "case", "value median (min–max)", "latency p50 / p99 ms", "server CPU µs per unit",
+                      "errors", "runs", "vs uWS TLS (same-run ratio)")
+    cases = (("d1", "msg/s", m_rate, m_cpu_us, ">=", 1.0), ("d8", "msg/s", m_rate, m_cpu_us, ">=", 1.0),
+             ("handshakes", "handshakes/s", m_hs, m_hs_cpu, ">=", 1.0), ("hold", "B RSS/conn", m_rss, None, "", None))
+    for case, unit, metric, cpu, cmp, thr in cases:
+        ref_v = A.by_run(A.select("S8", ref, client="gateway-bench", case=case), metric)
+        group = {}
+        for server in servers:
+            recs = A.select("S8", server, client="gateway-bench", case=case)
+            good = [r for r in recs if ok_run(r) and metric(r) is not None]
+            vals = [metric(r) for r in good]
+            lat = [r["result"].get("latency_us") for r in good if r["result"].get("latency_us")]
+            rc = A.ratio(A.by_run(recs, metric), ref_v) if server != ref else (None, 0)
+            out.append(f"| {LABEL[server]} | {case} | {fmt(med(vals))}{spread(vals)} {unit} | "
+                       + (f"{fmt(med([x['p50'] / 1000 for x in lat]))} / {fmt(med([x['p99'] / 1000 for x in lat]))}" if lat else "–")
+                       + f" | {fmt(med([cpu(r) for r in good])) if cpu else '–'} | {errs(recs)} | {len(good)}/{len(recs)} | "
+                       f"{fmt_ratio(rc) if server != ref else '1.0 (reference)'} |")
+            if server != ref:
+                group[server] = rc[0]
+                if thr is not None:
+                    target(f"S8 {'echo ' + case if case != 'handshakes' else 'TLS handshakes/s'} ≥ {thr} × uWS TLS",
+                           LABEL[server], rc[0], thr, cmp, "median of same-run ratios")
+        if refs.get(ref) and case != "hold":
+            chart.append((f"S8 {case}", False, group, LABEL[ref], thr))
+    out.append("")
+    return out
+
+
+def s9_report(A, args, engines, refs, target, chart):
+    """S9's section: compressed fan-out against uWS with its shared compressor."""
+    ref = "uws-broadcast-deflate"
+    servers = engines + ([ref] if refs.get(ref) else [])
+    out = ["## S9 — fan-out with permessage-deflate\n",
+           f"{args.s9_subscribers} subscribers, {args.s9_rate} publishes/s of a {args.s9_message_bytes}-byte JSON "
+           "message, every connection offering permessage-deflate (gateway-bench). Gateway: module "
+           f"`{S9_PATH}` (`deliver: all`, compression enabled, contextTakeover "
+           f"{str(args.s9_context_takeover).lower()}); uWS: shared compressor, "
+           + ("compressed once per publish (`prepareMessage` + `publishPrepared`)" if args.s9_uws_publish == "prepared"
+              else "compressed per subscriber (`App::publish(..., true)`)")
+           + ". Wire bytes per delivery: what the subscribers received (frame headers + compressed payload) "
+           "÷ deliveries.\n"]
+    if no_runs(A, "S9"):
+        return out + no_runs(A, "S9")
+    out += table_head("server", "received / expected", "missing", "TTLD p50 / p99 ms", "server CPU µs/delivery",
+                      "wire bytes/delivery", "errors", "runs", "p99 TTLD vs uWS", "CPU/delivery vs uWS")
+    ref_ttl = A.by_run(A.select("S9", ref, client="gateway-bench"), m_ttl_p99)
+    ref_cpu = A.by_run(A.select("S9", ref, client="gateway-bench"), m_cpu_delivery)
+    group = {}
+    for server in servers:
+        recs = A.select("S9", server, client="gateway-bench")
+        good = [r for r in recs if ok_run(r)]
+        recv = sum(r["result"]["received"] for r in good)
+        exp = sum(r["result"]["expected"] for r in good)
+        ttl = [(r["result"]["ttl_us"]["p50"] / 1000, r["result"]["ttl_us"]["p99"] / 1000) for r in good]
+        rt = A.ratio(A.by_run(recs, m_ttl_p99), ref_ttl) if server != ref else (None, 0)
+        rcpu = A.ratio(A.by_run(recs, m_cpu_delivery), ref_cpu) if server != ref else (None, 0)
+        out.append(f"| {LABEL[server]} | {recv:,} / {exp:,} | {sum(r['result']['missing'] for r in good):,} | "
+                   f"{fmt(med([x[0] for x in ttl]))} / {fmt(med([x[1] for x in ttl]))} | "
+                   f"{fmt(med([m_cpu_delivery(r) for r in good]))} | {fmt(med([m_wire_per_delivery(r) for r in good]))} | "
+                   f"{errs(recs)} | {len(good)}/{len(recs)} | "
+                   f"{fmt_ratio(rt) if server != ref else '1.0 (reference)'} | {fmt_ratio(rcpu) if server != ref else '1.0'} |")
+        if server != ref:
+            group[server] = rt[0]
+    out.append("")
+    if refs.get(ref):
+        chart.append(("S9 p99 TTLD", True, group, LABEL[ref], None))
+    return out
+
+
+def s5_auth_table(A, args, engines, auth):
+    """S5's auth variants on each engine: handshakes/s and gateway CPU per handshake, with the same-run
+    ratios against the module without auth and against the hook (the variants of one run share one
+    gateway start)."""
+    out = ["### S5 — token auth at connect (JWT) vs handshake hook\n",
+           f"Same client (`gateway-bench handshakes -c {args.s5_concurrency}`), same gateway start per run, variant "
+           "order rotated per run. **none**: module `/echo`, no auth. **jwt**: module with `auth.jwt` "
+           "(`HS256`, `issuer` and `audience` required), the token (sub, iss, aud, iat, nbf, exp; "
+           f"{len(s5_token())} bytes) in `?token=` — checked by the gateway, no backend call. **hook**: module "
+           f"with `handshake` to the C backend's `{S5_HOOK_TARGET}` (200, empty body: accepted, no first "
+           "message). Gateway CPU is utime+stime of the gateway process over the measured window divided by "
+           "the handshakes in it; the backend's CPU is given separately.\n"]
+    out += table_head("server", "variant", "handshakes/s median (min–max)", "latency p50 / p99 ms",
+                      "gateway CPU µs/handshake", "backend CPU µs/handshake", "errors", "runs", "handshakes/s vs none",
+                      "vs hook", "gateway CPU vs hook")
+    for server in engines:
+        by = {v: A.select("S5", server, client="gateway-bench", case=S5_CASE[v]) for v in auth}
+        hs = {v: A.by_run(by[v], m_hs) for v in auth}
+        cpu = {v: A.by_run(by[v], m_hs_cpu) for v in auth}
+        for v in auth:
+            recs = by[v]
+            good = [r for r in recs if ok_run(r)]
+            vals = [m_hs(r) for r in good]
+            vs_none = fmt_ratio(A.ratio(hs[v], hs["none"])) if "none" in auth and v != "none" else "–"
+            vs_hook = fmt_ratio(A.ratio(hs[v], hs["hook"])) if "hook" in auth and v != "hook" else "–"
+            cpu_hook = fmt_ratio(A.ratio(cpu[v], cpu["hook"])) if "hook" in auth and v != "hook" else "–"
+            out.append(f"| {LABEL[server]} | {v} | {fmt(med(vals))}{spread(vals)} | "
+                       f"{fmt(med([r['result']['latency_us']['p50'] / 1000 for r in good]))} / "
+                       f"{fmt(med([r['result']['latency_us']['p99'] / 1000 for r in good]))} | "
+                       f"{fmt(med([m_hs_cpu(r) for r in good]))} | "
+                       f"{fmt(med([cpu_us_per(r, 'backend_s', 'handshakes') for r in good]))} | "
+                       f"{errs(recs)} | {len(good)}/{len(recs)} | {vs_none} | {vs_hook} | {cpu_hook} |")
+    out.append("")
+    return out
+
+
 def build_report(bench, meta):
     A = Analysis(bench.records, bench.args, bench.refs)
     args = bench.args
@@ -1502,15 +1963,6 @@ def build_report(bench, meta):
             status = "met" if (value >= threshold if cmp == ">=" else value <= threshold) else "NOT met"
         targets.append({"target": name, "case": case, "value": value, "threshold": threshold,
                         "cmp": cmp, "status": status, "how": how})
-
-    def errs(recs):
-        e = 0
-        for r in recs:
-            if r.get("error") or r.get("timed_out"):
-                e += 1
-            elif r.get("result"):
-                e += r["result"].get("errors", 0)
-        return e
 
     scen = args.scenarios
 
@@ -1694,10 +2146,10 @@ def build_report(bench, meta):
                    f"{args.bench_engine}).\n")
         out.append("| server | handshakes/s median (min–max) | latency p50 / p99 ms | server CPU µs/handshake | errors | runs | vs uWS (same-run ratio) |")
         out.append("|---|---|---|---|---|---|---|")
-        ref_hs = A.by_run(A.select("S5", ref, client="gateway-bench"), m_hs)
+        ref_hs = A.by_run(A.select("S5", ref, client="gateway-bench", case="handshakes"), m_hs)
         group = {}
         for server in engines + ([ref] if bench.refs.get(ref) else []):
-            recs = A.select("S5", server, client="gateway-bench")
+            recs = A.select("S5", server, client="gateway-bench", case="handshakes")
             good = [r for r in recs if ok_run(r)]
             vals = [m_hs(r) for r in good]
             rc = A.ratio(A.by_run(recs, m_hs), ref_hs) if server != ref else (None, 0)
@@ -1713,6 +2165,14 @@ def build_report(bench, meta):
         out.append("")
         if bench.refs.get(ref):
             chart.append(("S5 handshakes/s", False, group, LABEL[ref], 1.0))
+        auth = getattr(args, "s5_auth", None) or ["none"]
+        if "jwt" in auth or "hook" in auth:
+            out.extend(s5_auth_table(A, args, engines, auth))
+
+    if "S8" in scen:
+        out.extend(s8_report(A, args, engines, bench.refs, target, chart))
+    if "S9" in scen:
+        out.extend(s9_report(A, args, engines, bench.refs, target, chart))
 
     # ---- S7
     if "S7" in scen:
@@ -2141,15 +2601,18 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="scripts/bench.sh",
         description="Benchmark suite: the gateway (io_uring, epoll) vs uWebSockets and Pushpin. "
-                    "References come from UWS_ECHO_BIN, UWS_BROADCAST_BIN and PUSHPIN_BIN (default `pushpin` on "
+                    "References come from UWS_ECHO_BIN, UWS_BROADCAST_BIN, UWS_ECHO_SSL_BIN (S8), "
+                    "UWS_BROADCAST_DEFLATE_BIN (S9) and PUSHPIN_BIN (default `pushpin` on "
                     "PATH); an absent reference is skipped and the report says so. wsload/backend are built from "
                     "BENCH_TOOLS_DIR (default ../shared/bench).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--runs", type=int, default=3, help="runs per scenario and server")
     p.add_argument("--quick", action="store_true", help="smoke test: 1 run, 2 s windows, 1 s warm-up, 2 s idle in S4")
     p.add_argument("--scenarios", default="S1,S2,S3,S4,S5",
-                   help="comma-separated subset of S1..S7 (S6 = CPU per message, derived from S1/S2: selects both; "
-                        "S7 = cross-node fan-out on Redis, not in the default set)")
+                   help="comma-separated subset of S1..S9 (S6 = CPU per message, derived from S1/S2: selects both; "
+                        "not in the default set: S7 = cross-node fan-out on Redis, S8 = TLS vs UWS_ECHO_SSL_BIN, "
+                        "S9 = fan-out with permessage-deflate vs UWS_BROADCAST_DEFLATE_BIN; S8/S9 need a "
+                        "gateway-bench with wss:// / permessage-deflate and are skipped with a note until then)")
     p.add_argument("--engines", default="io_uring,epoll", help="gateway engines")
     p.add_argument("--duration", type=float, default=5.0, help="measured window per client run, seconds")
     p.add_argument("--warmup", type=float, default=1.0, help="warm-up per client run (S1, S2, S5), seconds")
@@ -2174,6 +2637,31 @@ def parse_args(argv):
     p.add_argument("--s4-idle", type=float, default=4.0, help="idle seconds before the RSS sample")
     p.add_argument("--s4-connect-rate", type=int, default=0)
     p.add_argument("--s5-concurrency", type=int, default=10, help="gateway-bench handshakes -c")
+    p.add_argument("--s5-auth", default="none",
+                   help="S5 variants on the gateway, comma-separated: none (module without auth, against uWS), "
+                        "jwt (auth.jwt HS256, token in ?token=, checked by the gateway), hook (handshake hook "
+                        f"to the backend's {S5_HOOK_TARGET}); e.g. none,jwt,hook")
+    p.add_argument("--s8-connections", type=int, default=100, help="S8: wss rtt connections (depth 1 and 8)")
+    p.add_argument("--s8-handshake-concurrency", type=int, default=10,
+                   help="S8: gateway-bench handshakes -c over wss (full TLS handshakes)")
+    p.add_argument("--s8-idle-connections", type=int, default=5000,
+                   help="S8: idle TLS connections for RSS per connection")
+    p.add_argument("--s8-idle", type=float, default=4.0, help="S8: idle seconds before the RSS sample")
+    p.add_argument("--s8-connect-rate", type=int, default=2000,
+                   help="S8: connects per second of the idle connections (TLS handshakes cost the client too)")
+    p.add_argument("--s8-cert", help="S8: PEM certificate for the gateway and uWS (default: a self-signed EC "
+                                     "P-256 one made with openssl into the run directory's tls/)")
+    p.add_argument("--s8-key", help="S8: PEM key of --s8-cert")
+    p.add_argument("--s9-subscribers", type=int, default=10000)
+    p.add_argument("--s9-rate", type=float, default=20, help="S9: publishes per second")
+    p.add_argument("--s9-message-bytes", type=int, default=2048, help="S9: size of the JSON message (uncompressed)")
+    p.add_argument("--s9-warmup", type=float, default=2.0)
+    p.add_argument("--s9-connect-rate", type=int, default=0, help="S9: connects per second of the subscribers")
+    p.add_argument("--s9-context-takeover", action="store_true",
+                   help="S9: the gateway module's compression.contextTakeover (default false, like uWS's "
+                        "shared compressor)")
+    p.add_argument("--s9-uws-publish", choices=("prepared", "each"), default="prepared",
+                   help="S9: uws-broadcast-deflate compresses once per publish (prepared) or per subscriber (each)")
     p.add_argument("--s7-nodes", type=int, default=3, help="S7: gateway nodes on one Redis")
     p.add_argument("--s7-subscribers", type=int, default=3000, help="S7: subscribers per node (all in one room)")
     p.add_argument("--s7-rate", type=float, default=20, help="S7: publishes per second (one WebSocket publisher)")
@@ -2199,16 +2687,21 @@ def parse_args(argv):
     if a.runs < 1:
         p.error("--runs must be ≥ 1")
     sc = [s.strip().upper() for s in a.scenarios.split(",") if s.strip()]
-    bad = [s for s in sc if s not in ("S1", "S2", "S3", "S4", "S5", "S6", "S7")]
+    bad = [s for s in sc if s not in ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")]
     if bad:
         p.error(f"unknown scenario(s): {', '.join(bad)}")
     if "S6" in sc:
         sc += ["S1", "S2"]
-    a.scenarios = [s for s in ("S1", "S2", "S3", "S4", "S5", "S7") if s in sc]
+    a.scenarios = [s for s in ("S1", "S2", "S3", "S4", "S5", "S7", "S8", "S9") if s in sc]
+    if bool(a.s8_cert) != bool(a.s8_key):
+        p.error("--s8-cert and --s8-key go together")
     a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     for e in a.engines:
         if e not in ENGINES:
             p.error(f"unknown engine {e}")
+    a.s5_auth = [v.strip().lower() for v in a.s5_auth.split(",") if v.strip()]
+    if not a.s5_auth or [v for v in a.s5_auth if v not in S5_AUTH]:
+        p.error(f"--s5-auth: a comma-separated subset of {','.join(S5_AUTH)}")
     if not a.s7_engine:
         a.s7_engine = a.engines[0] if a.engines else "io_uring"
     if a.s7_nodes < 2 or a.s7_subscribers < 1:
@@ -2285,6 +2778,10 @@ def main(argv):
                 bench.scenario_handshakes()
             elif s == "S7":
                 bench.scenario_cluster()
+            elif s == "S8":
+                bench.scenario_tls()
+            elif s == "S9":
+                bench.scenario_deflate()
     except Interrupted as e:
         log(f"interrupted ({e}); stopping everything")
         interrupted = True
