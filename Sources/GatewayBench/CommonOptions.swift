@@ -3,7 +3,7 @@ internal import GatewayIO
 
 /// Options every scenario takes, named as in wsload.
 struct CommonOptions: ParsableArguments {
-    @Option(name: [.customShort("u"), .customLong("url")], help: "WebSocket URL, ws://host:port/path?query (host: an IP address or localhost).")
+    @Option(name: [.customShort("u"), .customLong("url")], help: "WebSocket URL, ws://host:port/path?query or wss:// (TLS, no certificate check, a full handshake per connection; host: an IP address or localhost).")
     var url: String
 
     @Option(name: [.customShort("c"), .customLong("connections")], help: "Connections (fanout: subscribers; handshakes: concurrent workers).")

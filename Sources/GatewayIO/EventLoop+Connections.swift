@@ -129,11 +129,11 @@ extension EventLoop {
         case .open, .flushing: break
         default: return
         }
-        if let t = c.tls { tlsEncrypt(c, t) }
+        if c.usesTLS, let t = c.tls { tlsEncrypt(c, t) }
         switch e.flush(c, pool: &bufferPool, sent: &bytesSent) {
         case .drained:
             // With TLS, plaintext can still wait for the handshake: not drained yet.
-            if let t = c.tls, !t.plaintext.isEmpty { break }
+            if c.usesTLS, let t = c.tls, !t.plaintext.isEmpty { break }
             didDrain(c)
         case .pending:
             break

@@ -48,7 +48,7 @@ extension EventLoop {
         bytesReceived &+= UInt64(bytes.count)
         switch c.closeState {
         case .open, .flushing, .lingering:
-            if let t = c.tls {
+            if c.usesTLS, let t = c.tls {
                 tlsReceive(c, t, bytes)
             } else {
                 c.handler?.connectionDidReceive(c, bytes)

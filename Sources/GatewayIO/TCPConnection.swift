@@ -36,7 +36,13 @@ public final class TCPConnection {
     package var outbound = OutboundQueue()
     /// The TLS session when the connection is TLS; the handler's writes then wait in its plaintext
     /// queue until the loop encrypts them into `outbound` at flush time.
-    var tls: TLSSession?
+    var tls: TLSSession? {
+        didSet { usesTLS = tls != nil }
+    }
+    /// `tls != nil`, kept as a plain flag: the per-message paths test it without touching (retaining)
+    /// the session, so connections without TLS pay one load and branch (callgrind: the optional
+    /// binding cost ~45 instructions per echoed message).
+    private(set) var usesTLS = false
 
     // Loop state (loop thread only). The engines read these and keep their own bookkeeping (what is
     // armed, in flight or registered) in their own tables.
@@ -82,10 +88,13 @@ public final class TCPConnection {
     }
 
     /// Bytes queued and not yet written.
-    public var queuedBytes: Int { outbound.count + (tls?.plaintext.count ?? 0) }
+    public var queuedBytes: Int {
+        guard usesTLS, let t = tls else { return outbound.count }
+        return outbound.count + t.plaintext.count
+    }
 
     /// Whether the connection runs TLS (the handler sees plaintext either way).
-    public var isTLS: Bool { tls != nil }
+    public var isTLS: Bool { usesTLS }
 
     /// The ALPN protocol a TLS handshake settled on (`http/1.1`), or nil without TLS or ALPN.
     public var tlsALPN: String? {
@@ -107,12 +116,18 @@ public final class TCPConnection {
     @discardableResult
     public func write<R>(_ body: (inout ByteBuffer) throws -> R) rethrows -> R? {
         guard closeState == .open else { return nil }
-        let r: R
-        if let tls {
-            r = try tls.plaintext.append(pool: &loop.bufferPool, body)
-        } else {
-            r = try outbound.append(pool: &loop.bufferPool, body)
-        }
+        if usesTLS { return try writePlaintext(body) }
+        let r = try outbound.append(pool: &loop.bufferPool, body)
+        markDirty()
+        return r
+    }
+
+    /// `write` on a TLS connection: into the plaintext queue the loop encrypts at flush time. Out of
+    /// line so that the plain path stays as short as it was before TLS existed.
+    @inline(never)
+    private func writePlaintext<R>(_ body: (inout ByteBuffer) throws -> R) rethrows -> R? {
+        guard let tls else { return nil }
+        let r = try tls.plaintext.append(pool: &loop.bufferPool, body)
         markDirty()
         return r
     }
@@ -125,7 +140,7 @@ public final class TCPConnection {
     /// Appends a shared, immutable frame to the send queue without copying it.
     public func write(shared: SharedBytes) {
         guard closeState == .open else { return }
-        if let tls {
+        if usesTLS, let tls {
             tls.plaintext.append(shared: shared)
         } else {
             outbound.append(shared: shared)
