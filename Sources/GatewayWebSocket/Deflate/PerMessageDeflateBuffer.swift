@@ -23,10 +23,11 @@ public final class PerMessageDeflateBuffer {
 
     deinit { base?.deallocate() }
 
-    /// Makes room for at least `total` bytes, keeping the `count` bytes written so far.
-    func reserve(_ total: Int) {
+    /// Makes room for at least `total` bytes, keeping the `count` bytes written so far. Grows by
+    /// doubling, but never past `ceiling` (the decompressor's limit + 1).
+    func reserve(_ total: Int, ceiling: Int = .max) {
         guard total > capacity else { return }
-        let grown = max(total, capacity * 2, 256)
+        let grown = max(total, min(ceiling, max(capacity * 2, 256)))
         let fresh = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 16)
         if let base {
             if count > 0 { fresh.copyMemory(from: base, byteCount: count) }

@@ -57,10 +57,10 @@ public final class PerMessageDeflateDecompressor {
         output.count = 0
         let limit = min(max(0, limit), Int(Int32.max) - 1)
         var outcome = feed(s, compressed, limit: limit)
+        // After a final block (BFINAL, RFC 7692 §7.2.3.4) the stream is over: what follows is
+        // ignored, as zlib-based peers do, and the tail is not needed.
         if case .consumed = outcome {
             outcome = withUnsafeBytes(of: PerMessageDeflate.tailWord) { feed(s, $0, limit: limit) }
-        } else if case .ended(let leftover) = outcome, leftover > 0 {
-            outcome = .invalid  // bytes after the final block
         }
         switch outcome {
         case .consumed, .ended:
@@ -83,8 +83,8 @@ public final class PerMessageDeflateDecompressor {
     private enum Outcome {
         /// All input went in and all output came out.
         case consumed
-        /// A final block (BFINAL) ended the stream; `leftover` input bytes followed it.
-        case ended(leftover: Int)
+        /// A final block (BFINAL) ended the stream.
+        case ended
         case tooBig
         case invalid
     }
@@ -96,7 +96,7 @@ public final class PerMessageDeflateDecompressor {
         while true {
             if output.count > limit { return .tooBig }
             let cap = limit + 1  // one byte past the limit tells "too big" from "exactly the limit"
-            if output.count == output.capacity { output.reserve(min(cap, max(output.capacity * 2, Self.firstChunk))) }
+            if output.count == output.capacity { output.reserve(min(cap, max(output.capacity * 2, Self.firstChunk)), ceiling: cap) }
             guard let base = output.base else { return .invalid }
             let room = min(output.capacity, cap) - output.count
             s.pointee.next_out = (base + output.count).assumingMemoryBound(to: Bytef.self)
@@ -105,7 +105,7 @@ public final class PerMessageDeflateDecompressor {
             output.count += room - Int(s.pointee.avail_out)
             switch rc {
             case Z_STREAM_END:
-                return output.count > limit ? .tooBig : .ended(leftover: Int(s.pointee.avail_in))
+                return output.count > limit ? .tooBig : .ended
             case Z_OK, Z_BUF_ERROR:
                 // Output full: go round and grow it. Otherwise all input went in, or (Z_BUF_ERROR with
                 // input and room left) zlib cannot go on, which valid data never causes.
