@@ -29,16 +29,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // C shims: the only module that includes liburing, libcurl, hiredis, OpenSSL and the Linux socket headers,
+        // C shims: the only module that includes liburing, libcurl, hiredis, OpenSSL, zlib and the Linux socket headers,
         // so Clang sees glibc's headers through one module (see ../shared/notes/io_uring.md).
         .target(
             name: "CGatewayShims",
-            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto"), .linkedLibrary("ssl")]
+            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto"), .linkedLibrary("ssl"), .linkedLibrary("z")]
         ),
         .target(name: "GatewayBuffers", swiftSettings: swiftSettings),
         .target(name: "GatewayIO", dependencies: ["CGatewayShims", "GatewayBuffers"], swiftSettings: swiftSettings),
         .target(name: "GatewayHTTP1", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
-        .target(name: "GatewayWebSocket", dependencies: ["GatewayBuffers", "GatewayHTTP1"], swiftSettings: swiftSettings),
+        // CGatewayShims for zlib (permessage-deflate), so gateway-bench can reuse the same wrappers.
+        .target(name: "GatewayWebSocket", dependencies: ["CGatewayShims", "GatewayBuffers", "GatewayHTTP1"], swiftSettings: swiftSettings),
         .target(name: "GatewayJSON", dependencies: ["GatewayBuffers"], swiftSettings: swiftSettings),
         .target(
             name: "GatewayBackend",

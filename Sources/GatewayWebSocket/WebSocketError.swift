@@ -29,16 +29,28 @@ public enum WebSocketError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A frame or an assembled message longer than the reader's limit. `length` is the size that
     /// was announced (frame length, or bytes assembled so far plus the frame length).
     case messageTooBig(length: UInt64, limit: Int)
+    /// RSV1 (a compressed message, RFC 7692 §6) on a control frame or a continuation frame: only the
+    /// first frame of a data message may set it (§6.1).
+    case misplacedCompressionBit(WebSocketOpcode)
+    /// A compressed message that is not valid deflate data (RFC 7692 §7.2.2).
+    case invalidCompressedData
+    /// A compressed message that inflates to more than the limit; noticed while inflating, so the
+    /// memory never exceeds the limit.
+    case inflatedMessageTooBig(limit: Int)
+    /// zlib could not allocate its state for a compressed message.
+    case compressionUnavailable
 
-    /// The close code to send when failing the connection for this error: 1007 for invalid UTF-8,
-    /// 1009 for size limits, 1002 for everything else (RFC 6455 §7.4.1).
+    /// The close code to send when failing the connection for this error: 1007 for invalid UTF-8 and
+    /// invalid deflate data (the payload is not what its type says), 1009 for size limits (inflated
+    /// or not), 1011 when zlib has no memory, 1002 for everything else (RFC 6455 §7.4.1).
     public var closeCode: WebSocketCloseCode {
         switch self {
-        case .invalidUTF8, .invalidCloseReason: .invalidPayload
-        case .messageTooBig: .messageTooBig
+        case .invalidUTF8, .invalidCloseReason, .invalidCompressedData: .invalidPayload
+        case .messageTooBig, .inflatedMessageTooBig: .messageTooBig
+        case .compressionUnavailable: .internalError
         case .unmaskedFrame, .reservedBitsSet, .reservedOpcode, .fragmentedControlFrame, .controlFrameTooLong,
             .unexpectedContinuation, .newMessageDuringFragmentedMessage, .closePayloadTooShort,
-            .invalidCloseCode, .payloadLengthOverflow:
+            .invalidCloseCode, .payloadLengthOverflow, .misplacedCompressionBit:
             .protocolError
         }
     }
@@ -59,6 +71,10 @@ public enum WebSocketError: Error, Sendable, Equatable, CustomStringConvertible 
         case .invalidUTF8: "text message is not valid UTF-8"
         case .invalidCloseReason: "close reason is not valid UTF-8"
         case .messageTooBig(let length, let limit): "message of \(length) bytes exceeds the limit of \(limit)"
+        case .misplacedCompressionBit(let opcode): "RSV1 set on a \(opcode) frame (only the first frame of a message may be compressed)"
+        case .invalidCompressedData: "compressed message is not valid deflate data"
+        case .inflatedMessageTooBig(let limit): "compressed message inflates to more than the limit of \(limit) bytes"
+        case .compressionUnavailable: "no memory to inflate a compressed message"
         }
     }
 }

@@ -18,15 +18,17 @@ public enum WebSocketFrameEncoder {
     /// Appends a frame header.
     /// - Parameters:
     ///   - fin: defaults to true: the gateway sends whole messages, one frame each.
+    ///   - rsv1: defaults to false; true marks a compressed message (permessage-deflate).
     ///   - maskingKey: defaults to nil: servers must not mask (RFC 6455 §5.1).
     @inlinable
     public static func writeHeader(
-        fin: Bool = true, opcode: WebSocketOpcode, payloadLength: Int, maskingKey: UInt32? = nil,
+        fin: Bool = true, rsv1: Bool = false, opcode: WebSocketOpcode, payloadLength: Int, maskingKey: UInt32? = nil,
         into buffer: inout ByteBuffer
     ) {
         var scratch: (UInt64, UInt64) = (0, 0)  // 16 bytes on the stack ≥ maxHeaderSize
         withUnsafeMutableBytes(of: &scratch) { raw in
             let size = encodeHeader(fin: fin, opcode: opcode, payloadLength: payloadLength, maskingKey: maskingKey, into: raw)
+            if rsv1 { raw[0] |= 0x40 }
             buffer.write(UnsafeRawBufferPointer(rebasing: raw[0..<size]))
         }
     }
@@ -34,13 +36,14 @@ public enum WebSocketFrameEncoder {
     /// Appends a whole frame: header, then the payload (masked when a key is given).
     /// - Parameters:
     ///   - fin: defaults to true: one frame per message.
+    ///   - rsv1: defaults to false; true marks a compressed message (permessage-deflate).
     ///   - maskingKey: defaults to nil (server side); pass a key to produce client frames.
     @inlinable
     public static func writeFrame(
-        opcode: WebSocketOpcode, fin: Bool = true, payload: UnsafeRawBufferPointer, maskingKey: UInt32? = nil,
-        into buffer: inout ByteBuffer
+        opcode: WebSocketOpcode, fin: Bool = true, rsv1: Bool = false, payload: UnsafeRawBufferPointer,
+        maskingKey: UInt32? = nil, into buffer: inout ByteBuffer
     ) {
-        writeHeader(fin: fin, opcode: opcode, payloadLength: payload.count, maskingKey: maskingKey, into: &buffer)
+        writeHeader(fin: fin, rsv1: rsv1, opcode: opcode, payloadLength: payload.count, maskingKey: maskingKey, into: &buffer)
         buffer.write(payload)
         if let maskingKey, payload.count > 0 {
             let count = payload.count

@@ -2,8 +2,8 @@
 public struct WebSocketFrameHeader: Sendable, Hashable {
     /// Whether this is the final fragment of a message (always true for control frames).
     public var fin: Bool
-    /// RSV1–RSV3 as they sit in the first header byte (`0x40`, `0x20`, `0x10`). Always 0 in a parsed
-    /// header, because the gateway negotiates no extension that would give them a meaning.
+    /// RSV1–RSV3 as they sit in the first header byte (`0x40`, `0x20`, `0x10`). In a parsed header
+    /// only the bits the caller allowed can be set: RSV1 when permessage-deflate was negotiated.
     public var reservedBits: UInt8
     /// The frame's opcode.
     public var opcode: WebSocketOpcode
@@ -27,7 +27,7 @@ public struct WebSocketFrameHeader: Sendable, Hashable {
 
     /// Whether the payload is masked (client-to-server frames always are).
     @inlinable public var masked: Bool { maskingKey != nil }
-    /// RSV1, the bit permessage-deflate would use.
+    /// RSV1: the message is compressed (permessage-deflate, RFC 7692 §6).
     @inlinable public var rsv1: Bool { reservedBits & 0x40 != 0 }
     /// RSV2.
     @inlinable public var rsv2: Bool { reservedBits & 0x20 != 0 }
@@ -49,7 +49,7 @@ public struct WebSocketFrameHeader: Sendable, Hashable {
     /// Parses the frame header at the start of `bytes`, checking each byte as soon as it is present,
     /// so a bad first byte fails even before the length arrives.
     ///
-    /// Checks the rules a single frame must meet: no RSV bits (no extensions), no reserved opcode,
+    /// Checks the rules a single frame must meet: no RSV bits but the allowed ones, no reserved opcode,
     /// control frames unfragmented and ≤ 125 bytes, no 64-bit length with the top bit set, and a mask
     /// when `requireMasked` is true. Message-level rules (fragment order, size limits) are the
     /// reader's. Lengths in a longer encoding than needed are accepted: RFC 6455 §5.2 puts the
@@ -57,13 +57,18 @@ public struct WebSocketFrameHeader: Sendable, Hashable {
     /// - Parameters:
     ///   - bytes: the bytes received so far, starting at a frame boundary.
     ///   - requireMasked: true on the server, which must fail unmasked client frames (RFC 6455 §5.1).
+    ///   - allowedReservedBits: RSV bits an extension gives a meaning to; defaults to none. Pass
+    ///     `0x40` (RSV1) when permessage-deflate was negotiated. Where RSV1 may appear within a
+    ///     message is the reader's business.
     @inlinable
-    public static func parse(_ bytes: UnsafeRawBufferPointer, requireMasked: Bool) throws(WebSocketError) -> ParseResult {
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, requireMasked: Bool, allowedReservedBits: UInt8 = 0
+    ) throws(WebSocketError) -> ParseResult {
         let count = bytes.count
         guard count >= 1 else { return .incomplete(minimumBytes: 2) }
         let first = bytes[0]
         let reserved = first & 0x70
-        guard reserved == 0 else { throw .reservedBitsSet(reserved) }
+        guard reserved & ~allowedReservedBits == 0 else { throw .reservedBitsSet(reserved & ~allowedReservedBits) }
         guard let opcode = WebSocketOpcode(rawValue: first & 0x0F) else { throw .reservedOpcode(first & 0x0F) }
         let fin = first & 0x80 != 0
         if opcode.isControl && !fin { throw .fragmentedControlFrame(opcode) }
@@ -95,7 +100,8 @@ public struct WebSocketFrameHeader: Sendable, Hashable {
 
         let maskingKey: UInt32? =
             masked ? UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 2 + lengthBytes, as: UInt32.self)) : nil
-        let header = WebSocketFrameHeader(fin: fin, opcode: opcode, maskingKey: maskingKey, payloadLength: payloadLength)
+        let header = WebSocketFrameHeader(
+            fin: fin, reservedBits: reserved, opcode: opcode, maskingKey: maskingKey, payloadLength: payloadLength)
         return .complete(header, headerSize: headerSize)
     }
 }

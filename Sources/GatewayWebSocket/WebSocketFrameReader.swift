@@ -17,6 +17,13 @@ import GatewayBuffers
 ///
 /// **Limits** are checked as soon as a frame's length is known, before any payload is buffered.
 ///
+/// **Compressed messages** (permessage-deflate, RFC 7692), when the reader was given a decompressor:
+/// RSV1 on the first frame of a data message marks it compressed (anywhere else it fails with 1002).
+/// Its fragments are joined compressed, then inflated in one go when the last one arrives, bounded
+/// by `maxMessageBytes` while inflating (1009), and text is validated after inflating. Inflating
+/// the whole message at once is what lets one decompressor per event loop serve every connection
+/// that agreed to `client_no_context_takeover`: no connection holds its stream between frames.
+///
 /// **Memory.** When a call returns with nothing buffered, buffers above `retainedCapacity` are freed,
 /// so an idle reader holds no heap memory by default. The buffers are still reused within a call.
 ///
@@ -32,12 +39,17 @@ public struct WebSocketFrameReader {
     public let requireMaskedFrames: Bool
     /// Buffer capacity kept for reuse when a call returns with nothing buffered.
     public let retainedCapacity: Int
+    /// Inflates compressed messages; nil when permessage-deflate was not negotiated (then RSV1 fails
+    /// the connection like the other reserved bits).
+    public let decompressor: PerMessageDeflateDecompressor?
 
     private var pending = ByteBuffer()
     /// When `pending` holds a partial frame: bytes still missing before it can be parsed further.
     private var pendingMissing = 0
     private var message = ByteBuffer()
     private var messageOpcode: WebSocketOpcode?
+    /// The message being assembled is compressed (its first frame had RSV1).
+    private var messageCompressed = false
     private var utf8 = UTF8Validator()
     /// Payload bytes of the frame at the head of the buffer that are already unmasked and, for text,
     /// UTF-8 validated while the rest of the frame was still arriving. This is what lets invalid
@@ -59,11 +71,17 @@ public struct WebSocketFrameReader {
     ///   - retainedCapacity: buffer capacity kept between calls. Defaults to 0, so that 100k idle
     ///     connections hold no buffers; raise it for clients that stream fragmented messages, to save
     ///     one allocation per message.
-    public init(maxMessageBytes: Int, requireMaskedFrames: Bool = true, retainedCapacity: Int = 0) {
+    ///   - decompressor: defaults to nil, no permessage-deflate. Pass one when it was negotiated: a
+    ///     loop's shared one without context takeover, the connection's own with it.
+    public init(
+        maxMessageBytes: Int, requireMaskedFrames: Bool = true, retainedCapacity: Int = 0,
+        decompressor: PerMessageDeflateDecompressor? = nil
+    ) {
         precondition(maxMessageBytes >= 0, "maxMessageBytes must not be negative")
         self.maxMessageBytes = maxMessageBytes
         self.requireMaskedFrames = requireMaskedFrames
         self.retainedCapacity = retainedCapacity
+        self.decompressor = decompressor
     }
 
     /// Whether bytes are kept from an earlier call: a partial frame, or input left after a pause.
@@ -185,6 +203,7 @@ public struct WebSocketFrameReader {
             pending = ByteBuffer()
             message = ByteBuffer()
             messageOpcode = nil
+            messageCompressed = false
             pendingMissing = 0
             if let failure { throw failure }
             return
@@ -213,7 +232,9 @@ public struct WebSocketFrameReader {
             let header: WebSocketFrameHeader
             let headerSize: Int
             do {
-                switch try WebSocketFrameHeader.parse(UnsafeRawBufferPointer(rest), requireMasked: requireMaskedFrames) {
+                switch try WebSocketFrameHeader.parse(
+                    UnsafeRawBufferPointer(rest), requireMasked: requireMaskedFrames,
+                    allowedReservedBits: decompressor == nil ? 0 : 0x40) {
                 case .incomplete(let minimumBytes):
                     return (offset, .needMore(missing: minimumBytes - rest.count))
                 case .complete(let parsed, let size):
@@ -229,7 +250,9 @@ public struct WebSocketFrameReader {
                 return (offset, .failed)
             }
             let available = rest.count - headerSize
-            let textual = header.opcode == .text || (header.opcode == .continuation && messageOpcode == .text)
+            // Compressed text is validated once inflated, not as it arrives.
+            let textual = (header.opcode == .text && !header.rsv1)
+                || (header.opcode == .continuation && messageOpcode == .text && !messageCompressed)
             guard available >= header.payloadLength else {
                 partialTextual = textual
                 if textual && available > partialDone {
@@ -274,6 +297,11 @@ public struct WebSocketFrameReader {
     /// The message-level rules that can be checked from the header alone (RFC 6455 §5.4), and the
     /// size limit, so an oversized payload is refused before it is buffered.
     private func checkSequenceAndSize(_ header: WebSocketFrameHeader) -> WebSocketError? {
+        // RFC 7692 §6.1: RSV1 only on the first frame of a data message (the parser allowed it at all
+        // only when permessage-deflate was negotiated).
+        if header.reservedBits != 0 && (header.opcode.isControl || header.opcode == .continuation) {
+            return .misplacedCompressionBit(header.opcode)
+        }
         switch header.opcode {
         case .continuation:
             guard messageOpcode != nil else { return .unexpectedContinuation }
@@ -305,9 +333,11 @@ public struct WebSocketFrameReader {
             // Text was validated in parseFrames (incrementally when the frame arrived in pieces).
             let isText = header.opcode == .text
             if header.fin {
+                if header.rsv1 { return inflate(payload, isText: isText, onEvent) }
                 return Self.step(onEvent(isText ? .text(payload) : .binary(payload)))
             }
             messageOpcode = header.opcode
+            messageCompressed = header.rsv1
             message.write(payload)
             return .proceed
         case .continuation:
@@ -316,9 +346,37 @@ public struct WebSocketFrameReader {
             message.write(payload)
             guard header.fin else { return .proceed }
             messageOpcode = nil
-            let action = message.withUnsafeReadableBytes { bytes in onEvent(isText ? .text(bytes) : .binary(bytes)) }
+            let step: Step
+            if messageCompressed {
+                messageCompressed = false
+                // Moved out, so inflating (which mutates self) does not overlap an access to self.message.
+                var joined = ByteBuffer()
+                swap(&joined, &message)
+                step = joined.withUnsafeReadableBytes { bytes in inflate(bytes, isText: isText, onEvent) }
+                joined.clear()
+                message = joined
+            } else {
+                let action = message.withUnsafeReadableBytes { bytes in onEvent(isText ? .text(bytes) : .binary(bytes)) }
+                step = Self.step(action)
+            }
             message.clear()
-            return Self.step(action)
+            return step
+        }
+    }
+
+    /// Inflates a whole compressed message (bounded by `maxMessageBytes`), validates text, delivers it.
+    private mutating func inflate(
+        _ compressed: UnsafeRawBufferPointer, isText: Bool, _ onEvent: (WebSocketEvent) -> WebSocketReaderAction
+    ) -> Step {
+        guard let decompressor else { return fail(.misplacedCompressionBit(isText ? .text : .binary)) }
+        let result = decompressor.decompress(compressed, limit: maxMessageBytes) { bytes -> WebSocketReaderAction? in
+            if isText && !UTF8Validator.isValid(bytes) { return nil }
+            return onEvent(isText ? .text(bytes) : .binary(bytes))
+        }
+        switch result {
+        case .success(let action?): return Self.step(action)
+        case .success(nil): return fail(.invalidUTF8)
+        case .failure(let error): return fail(error)
         }
     }
 

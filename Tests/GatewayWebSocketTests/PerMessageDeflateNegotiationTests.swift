@@ -32,9 +32,16 @@ struct PerMessageDeflateNegotiationTests {
         let small = PerMessageDeflatePolicy(contextTakeover: true, maxWindowBits: 11)
         #expect(header("permessage-deflate; client_max_window_bits", small)
                 == "permessage-deflate; server_max_window_bits=11; client_max_window_bits=11")
-        #expect(header("permessage-deflate", small) == "permessage-deflate; server_max_window_bits=11",
+        #expect(header("permessage-deflate", small) == nil,
+                "with context takeover a client window the policy cannot bound is declined (§7.1.2.2)")
+        #expect(header("permessage-deflate; client_no_context_takeover", small)
+                == "permessage-deflate; client_no_context_takeover; server_max_window_bits=11",
+                "unless the client resets its window anyway")
+        let smallOff = PerMessageDeflatePolicy(contextTakeover: false, maxWindowBits: 11)
+        #expect(header("permessage-deflate", smallOff)
+                == "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=11",
                 "no client_max_window_bits in the response when the offer has none")
-        let p = try #require(PerMessageDeflateNegotiation.negotiate(["permessage-deflate", "x"], policy: small))
+        let p = try #require(PerMessageDeflateNegotiation.negotiate(["permessage-deflate", "x"], policy: smallOff))
         #expect(p.clientMaxWindowBits == 15, "the client may use 15: the inflater is sized for it")
         #expect(header("permessage-deflate; server_max_window_bits=\"9\"", on) == "permessage-deflate; server_max_window_bits=9",
                 "a quoted value is the same value")

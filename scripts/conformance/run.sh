@@ -3,15 +3,22 @@
 # or more I/O engines and fails if any case FAILED.
 #
 #   scripts/conformance/run.sh [--engines "io_uring epoll"] [--cases '["1.*",…]'] [--full] [--tls] [--bin PATH]
+#                              [--deflate-subset] [--context-takeover]
 #
 # Defaults: both engines, groups 1–10 (under a minute each). --full runs every group (about 20 min
 # per engine). --tls serves wss:// (a fresh self-signed certificate) and points the fuzzingclient at
-# it. Needs ../shared/conformance (install-autobahn.sh, run-autobahn.sh) or AUTOBAHN_SCRIPTS.
+# it. --deflate-subset runs a few cases of each permessage-deflate group (12.1–12.5,
+# 13.1–13.7; small messages, fragmented ones, every offer of 13), about 40 s per engine; the
+# full 12 and 13 take about 15 min per engine (--cases '["12.*","13.*"]'). The module compresses
+# without context takeover unless --context-takeover is given.
+# Needs ../shared/conformance (install-autobahn.sh, run-autobahn.sh) or AUTOBAHN_SCRIPTS.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 ENGINES="io_uring epoll"
 CASES='["1.*","2.*","3.*","4.*","5.*","6.*","7.*","8.*","9.*","10.*"]'
+DEFLATE_SUBSET='["12.1.1","12.2.2","12.3.3","12.4.11","12.5.1","13.1.1","13.2.2","13.3.3","13.4.11","13.5.1","13.6.2","13.7.3"]'
+TAKEOVER=false
 BIN="${GATEWAY_BIN:-$ROOT/.build/debug/gateway}"
 SCRIPTS="${AUTOBAHN_SCRIPTS:-$ROOT/../shared/conformance}"
 OUT="${AUTOBAHN_OUT:-$ROOT/reports/autobahn}"
@@ -22,8 +29,10 @@ while [[ $# -gt 0 ]]; do
     --cases) CASES="$2"; shift 2 ;;
     --full) CASES='["*"]'; shift ;;
     --tls) TLS=1; shift ;;
+    --deflate-subset) CASES="$DEFLATE_SUBSET"; shift ;;
+    --context-takeover) TAKEOVER=true; shift ;;
     --bin) BIN="$2"; shift 2 ;;
-    *) echo "usage: $0 [--engines LIST] [--cases JSON] [--full] [--tls] [--bin PATH]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--engines LIST] [--cases JSON] [--full] [--tls] [--deflate-subset] [--context-takeover] [--bin PATH]" >&2; exit 2 ;;
   esac
 done
 [[ -x "$BIN" ]] || { echo "conformance: $BIN not found; run swift build first" >&2; exit 2; }
@@ -68,11 +77,12 @@ for engine in $ENGINES; do
   for _ in 1 2 3 4 5; do
     port=$(( 20000 + RANDOM % 12000 ))
     if [[ $TLS == 1 ]]; then
-      sed -e "s/127.0.0.1:9001/127.0.0.1:$port/" \
+      sed -e "s/127.0.0.1:9001/127.0.0.1:$port/" -e "s/\"contextTakeover\": false/\"contextTakeover\": $TAKEOVER/" \
           -e "s#^  \"listen\"#  \"tls\": { \"cert\": \"$tlsdir/cert.pem\", \"key\": \"$tlsdir/key.pem\" },\n  \"listen\"#" \
           "$HERE/autobahn.json" > "$cfg"
     else
-      sed "s/127.0.0.1:9001/127.0.0.1:$port/" "$HERE/autobahn.json" > "$cfg"
+      sed -e "s/127.0.0.1:9001/127.0.0.1:$port/" -e "s/\"contextTakeover\": false/\"contextTakeover\": $TAKEOVER/" \
+        "$HERE/autobahn.json" > "$cfg"
     fi
     "$BIN" serve --config "$cfg" --io-engine "$engine" --loops 2 > "$OUT-$engine.gateway.log" 2>&1 &
     pid=$!

@@ -47,6 +47,14 @@
 #error "openssl/hmac.h not found: install libssl-dev (apt-get install -y libssl-dev)"
 #endif
 
+// zlib: permessage-deflate (RFC 7692, GatewayWebSocket). Here for the same reason as libcurl: zconf.h
+// includes glibc's headers.
+#if __has_include(<zlib.h>)
+#include <zlib.h>
+#else
+#error "zlib.h not found: install zlib1g-dev (apt-get install -y zlib1g-dev)"
+#endif
+
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>
@@ -200,5 +208,18 @@ void cgw_tls_alpn(SSL *ssl, char *out, size_t out_len);
 
 /// Drains OpenSSL's error queue into `out` (the first error's text, or empty).
 void cgw_tls_error(char *out, size_t out_len);
+
+// MARK: zlib (permessage-deflate)
+
+/// `deflateInit2` is a macro (it passes `ZLIB_VERSION` and `sizeof(z_stream)`): Swift cannot call it.
+/// Raw deflate (`-windowBits`, no zlib header) as RFC 7692 §7.2.1 needs, default strategy.
+static inline int cgw_deflate_init(z_stream *s, int level, int windowBits, int memLevel) {
+    return deflateInit2(s, level, Z_DEFLATED, -windowBits, memLevel, Z_DEFAULT_STRATEGY);
+}
+
+/// `inflateInit2` is a macro too. Raw inflate with a window of `windowBits` (8–15).
+static inline int cgw_inflate_init(z_stream *s, int windowBits) {
+    return inflateInit2(s, -windowBits);
+}
 
 #endif

@@ -97,6 +97,9 @@ enum PrometheusText {
         metric("gateway_bytes_sent_total", "counter", "Bytes written to client connections.", ["gateway_bytes_sent_total \(bytesOut)"])
         metric("gateway_send_queue_bytes", "gauge", "Bytes queued for client connections.", ["gateway_send_queue_bytes \(queued)"])
         metric("gateway_memory_trims_total", "counter", "Times freed memory was handed back to the kernel after connections fell to a quarter of a peak of at least 1,024.", ["gateway_memory_trims_total \(memoryTrims)"])
+        metric("gateway_deflate_messages_total", "counter", "Messages compressed with permessage-deflate; a fan-out frame counts once.", ["gateway_deflate_messages_total \(total.deflateMessages)"])
+        metric("gateway_deflate_bytes_in_total", "counter", "Bytes of the messages given to the compressor.", ["gateway_deflate_bytes_in_total \(total.deflateBytesIn)"])
+        metric("gateway_deflate_bytes_out_total", "counter", "Bytes sent for them (compressed, or plain when not smaller).", ["gateway_deflate_bytes_out_total \(total.deflateBytesOut)"])
         metric("gateway_slow_consumers_closed_total", "counter", "Connections closed with 1008 because their send queue was full.", ["gateway_slow_consumers_closed_total \(total.slowConsumersClosed)"])
         metric("gateway_http_commands_total", "counter", "POST <module path> requests.", ["gateway_http_commands_total \(total.httpCommands)"])
         let tls = reports.reduce(into: (full: UInt64(0), resumed: UInt64(0), failed: UInt64(0))) { t, r in

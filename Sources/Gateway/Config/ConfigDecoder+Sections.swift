@@ -195,7 +195,7 @@ extension ConfigDecoder {
 
     mutating func decodeModule(_ v: JSONValue, _ p: String) -> ModuleConfig? {
         let allowed = ["path", "parser", "handshake", "disconnect", "routes", "default", "command", "origins",
-                       "subprotocols", "forwardHeaders", "hookTimeoutMs", "auth"]
+                       "subprotocols", "forwardHeaders", "hookTimeoutMs", "auth", "compression"]
         guard let o = object(v, p, allowed: allowed) else { return nil }
         var path: String?
         if let x = o["path"], let s = string(x, "\(p).path") {
@@ -238,11 +238,25 @@ extension ConfigDecoder {
             fail(p, "needs \"routes\" or a \"default\" route")
         }
         let jwt = o["auth"].flatMap { decodeAuth($0, "\(p).auth") }
+        let compression = o["compression"].map { decodeCompression($0, "\(p).compression") } ?? CompressionSettings()
         guard let path else { return nil }
         return ModuleConfig(
             path: path, parser: parser, handshake: handshake, disconnect: disconnect, routes: routes,
             defaultRoute: def, command: command, origins: origins, subprotocols: subprotocols,
-            forwardHeaders: forward, hookTimeoutMs: hookTimeout, jwt: jwt)
+            forwardHeaders: forward, hookTimeoutMs: hookTimeout, jwt: jwt, compression: compression)
+    }
+
+    /// `modules[].compression` (DESIGN §9): permessage-deflate.
+    mutating func decodeCompression(_ v: JSONValue, _ p: String) -> CompressionSettings {
+        var c = CompressionSettings()
+        guard let o = object(v, p, allowed: ["enabled", "contextTakeover", "minBytes", "level", "maxWindowBits"]) else { return c }
+        if let x = o["enabled"], let b = bool(x, "\(p).enabled") { c.enabled = b }
+        if let x = o["contextTakeover"], let b = bool(x, "\(p).contextTakeover") { c.contextTakeover = b }
+        if let x = o["minBytes"], let n = int(x, "\(p).minBytes", min: 0, max: 1 << 30) { c.minBytes = n }
+        if let x = o["level"], let n = int(x, "\(p).level", min: 1, max: 9) { c.level = n }
+        // 8 is valid in RFC 7692 but zlib's raw deflate cannot compress with a 256-byte window.
+        if let x = o["maxWindowBits"], let n = int(x, "\(p).maxWindowBits", min: 9, max: 15) { c.maxWindowBits = n }
+        return c
     }
 
     /// `modules[].auth` (DESIGN §9): `jwt` and where the token comes from.

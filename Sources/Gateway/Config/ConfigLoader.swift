@@ -170,6 +170,17 @@ struct ConfigDecoder {
         return i
     }
 
+    /// `true` or `false` (or a `${VAR}` string that becomes one).
+    mutating func bool(_ v: JSONValue, _ path: String) -> Bool? {
+        var value = v.boolValue
+        if value == nil, let s = v.stringValue, let sub = substitute(s, path) { value = Bool(sub) }
+        guard let b = value else {
+            fail(path, "expected true or false")
+            return nil
+        }
+        return b
+    }
+
     mutating func stringArray(_ v: JSONValue, _ path: String) -> [String]? {
         guard let a = v.arrayValue else {
             fail(path, "expected an array of strings")

@@ -158,6 +158,8 @@ public struct ModuleConfig: Sendable {
     public var hookTimeoutMs: Int?
     /// `auth.jwt`: tokens checked at connect by the gateway itself; nil: none.
     public var jwt: JWTSettings? = nil
+    /// `compression`: permessage-deflate; disabled unless the config enables it.
+    public var compression = CompressionSettings()
 }
 
 /// Wire format of a module (DESIGN §3).

@@ -1,14 +1,21 @@
 internal import GatewayBuffers
+internal import GatewayIO
 internal import GatewayJSON
 internal import GatewayWebSocket
 
 /// A push (`cmd` + `data`, no `id`) encoded once per wire format in use, as complete WebSocket frames
 /// in shared memory. Every recipient, on any loop, gets a reference to the same bytes: nothing is
 /// copied per recipient.
+///
+/// Recipients that negotiated permessage-deflate without context takeover get a compressed variant,
+/// made by the first of them to need it (on whichever loop) and shared by the rest: each variant
+/// (wire format, level, window) is compressed at most once per push (`deflatedFrame`).
 final class PushFrames: Sendable {
     let json: SharedBytes?
     let text: SharedBytes?
     let raw: SharedBytes?
+    /// Compressed variants made so far. A lock, not per-loop copies: the point is to compress once.
+    let deflated = Locked<[DeflatedPushFrame]>([])
 
     /// Encodes a push for each parser in `parsers`.
     /// - Parameters:

@@ -17,6 +17,13 @@ struct GatewayMetrics: Sendable {
     var fanoutDeliveries = 0
     /// Connections closed with 1008 because their send queue was full.
     var slowConsumersClosed = 0
+    /// Messages run through a permessage-deflate compressor; a fan-out frame counts once, however
+    /// many recipients share it.
+    var deflateMessages = 0
+    /// Bytes those messages had before compression, and bytes sent for them (the compressed size, or
+    /// the plain size when compressing did not make a message smaller).
+    var deflateBytesIn = 0
+    var deflateBytesOut = 0
     /// `POST <module path>` requests.
     var httpCommands = 0
     /// Proxied `http[]` requests.
@@ -57,6 +64,13 @@ struct GatewayMetrics: Sendable {
         backendLatencySum = Array(repeating: 0, count: routes)
     }
 
+    /// Records one compression of `input` bytes into `output` (nil: the message went out plain).
+    mutating func recordDeflate(input: Int, output: Int?) {
+        deflateMessages += 1
+        deflateBytesIn += input
+        deflateBytesOut += output ?? input
+    }
+
     /// Restarts the per-route counters for a new set of routes (after a reload).
     mutating func resetRoutes(count: Int) {
         backendCalls = Array(repeating: Array(repeating: 0, count: Outcome.allCases.count), count: count)
@@ -84,6 +98,9 @@ struct GatewayMetrics: Sendable {
         messagesSent += o.messagesSent
         fanoutDeliveries += o.fanoutDeliveries
         slowConsumersClosed += o.slowConsumersClosed
+        deflateMessages += o.deflateMessages
+        deflateBytesIn += o.deflateBytesIn
+        deflateBytesOut += o.deflateBytesOut
         httpCommands += o.httpCommands
         proxyRequests += o.proxyRequests
         hooksDelivered += o.hooksDelivered

@@ -32,7 +32,12 @@ extension HTTPConnection {
         // The first subprotocol the client offers that the module speaks (client preference order).
         let subprotocol = request.subprotocols.first { module.config.subprotocols.contains($0) }
         guard case .some(let claims) = verifiedClaims(head, module, close: true) else { return }
-        let upgrade = PendingUpgrade(request: request, module: module, subprotocol: subprotocol, head: head, claims: claims)
+        // permessage-deflate: the first offer the module's policy can honour, or none (RFC 7692 §5).
+        let compression = module.config.compression
+        let deflate = compression.enabled && !request.extensions.isEmpty
+            ? PerMessageDeflateNegotiation.negotiate(request.extensions, policy: compression.policy) : nil
+        let upgrade = PendingUpgrade(request: request, module: module, subprotocol: subprotocol, head: head, claims: claims,
+                                     deflate: deflate)
         if let hook = module.config.handshake {
             let ctx = context
             let call = ctx.backend.makeCall(purpose: .handshake, handler: self)
@@ -84,11 +89,14 @@ extension HTTPConnection {
             }
         }
         let accept = upgrade.request.acceptValue
-        tcp.write { WebSocketHandshake.writeResponse(accept: accept, subprotocol: upgrade.subprotocol, into: &$0) }
+        var extra = HTTPHeaders()
+        if let deflate = upgrade.deflate { extra.add(name: "Sec-WebSocket-Extensions", value: deflate.responseHeader) }
+        tcp.write { WebSocketHandshake.writeResponse(accept: accept, subprotocol: upgrade.subprotocol, extraHeaders: extra, into: &$0) }
         let leftover = exchange.upgrade()
         let ws = WebSocketConnection(
             context: context, tcp: tcp, identity: identity, module: upgrade.module,
-            traceID: Traceparent.traceID(fromTraceparent: upgrade.head.headers["traceparent"]), forwardable: forwardable)
+            traceID: Traceparent.traceID(fromTraceparent: upgrade.head.headers["traceparent"]), forwardable: forwardable,
+            deflate: upgrade.deflate)
         upgradedTo = ws
         context.handOver(self, to: ws)
         ws.start(user: user, rooms: join, firstMessage: firstMessage, leftover: leftover)

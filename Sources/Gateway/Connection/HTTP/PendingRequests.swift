@@ -9,6 +9,8 @@ struct PendingUpgrade {
     let head: HTTPRequestHead
     /// The verified token's claims, when the module checks tokens (`auth.jwt`).
     var claims: JWTClaims? = nil
+    /// The permessage-deflate parameters agreed, when the module compresses and an offer was acceptable.
+    var deflate: PerMessageDeflateParameters? = nil
 }
 
 /// A `POST <module path>` command that is parsed and routed, waiting for authorization or for its

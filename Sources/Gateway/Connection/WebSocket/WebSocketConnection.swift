@@ -10,10 +10,11 @@ internal import Logging
 /// backpressure, drain), and this class carries the decisions out on its `TCPConnection`, runs
 /// messages through the router, and writes replies in order.
 ///
-/// Seams for what comes next: a byte transform (TLS) sits below, between `TCPConnection` and this
-/// handler's `connectionDidReceive`/`tcp.write`; a per-message transform (permessage-deflate) sits
-/// where whole messages enter (`handle(_:)`'s `.text`/`.binary`) and where frames are encoded
-/// (`writeFrame`, `push`, `PushFrames`).
+/// Seams: a byte transform (TLS) sits below, between `TCPConnection` and this handler's
+/// `connectionDidReceive`/`tcp.write`. permessage-deflate sits in the reader (inflating whole
+/// messages) and where data frames are written (`writeFrame`, `writeFramed`, `push`; see
+/// `WebSocketConnection+Deflate.swift`), always at the moment bytes enter the send queue, so a
+/// compressor that keeps a window sees messages in the order the client receives them.
 final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver {
     /// `unowned(unsafe)`: the loop's context outlives its connections (it is dropped only after the
     /// loop stopped), and this reference is used several times per message.
@@ -48,10 +49,12 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     var rateLimiter = MessageRateLimiter()
     /// The socket closed (`connectionDidClose`): answers that arrive now have nobody to go to.
     private(set) var socketClosed = false
+    /// permessage-deflate as negotiated at the handshake; nil when not in use.
+    var deflate: ConnectionDeflate?
 
     /// A session that starts now on `tcp`, which the HTTP handler hands over.
     init(context: LoopContext, tcp: TCPConnection, identity: ClientIdentity, module: ModuleRuntime,
-         traceID: String?, forwardable: [ForwardableHeader]) {
+         traceID: String?, forwardable: [ForwardableHeader], deflate: PerMessageDeflateParameters? = nil) {
         self.context = context
         self.tcp = tcp
         self.identity = identity
@@ -59,7 +62,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
         self.runtimeGeneration = context.runtime.generation
         let now = context.loop.now
         self.machine = WebSocketConnectionMachine(policy: .init(context.limits), now: now)
-        self.reader = WebSocketFrameReader(maxMessageBytes: context.limits.maxMessageBytes)
+        let negotiated = deflate.map { ConnectionDeflate($0, loop: context.deflate) }
+        self.deflate = negotiated
+        self.reader = WebSocketFrameReader(maxMessageBytes: context.limits.maxMessageBytes, decompressor: negotiated?.decompressor)
         self.traceID = traceID
         self.forwardable = forwardable
         self.openedAt = now
@@ -290,7 +295,11 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// queued.
     func push(_ frames: PushFrames) -> Bool {
         guard machine.canSendData, let f = frames.frame(for: module.parser) else { return false }
-        tcp.write(shared: f)
+        if deflate != nil && compresses(f.count) {
+            pushDeflated(frames, plain: f)
+        } else {
+            tcp.write(shared: f)
+        }
         context.metrics.messagesSent += 1
         context.metrics.fanoutDeliveries += 1
         enforceSendQueueLimit()
@@ -301,7 +310,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// limit.
     func writeFrame(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) {
         guard machine.canSendData else { return }
-        tcp.write { WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: payload, into: &$0) }
+        if deflate == nil || !compresses(payload.count) || !writeDeflated(opcode: opcode, payload: payload) {
+            tcp.write { WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: payload, into: &$0) }
+        }
         context.metrics.messagesSent += 1
         enforceSendQueueLimit()
     }
@@ -309,7 +320,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// Writes an already framed reply that waited for earlier ones.
     func writeFramed(_ framed: ByteBuffer) {
         guard machine.canSendData, !socketClosed else { return }
-        framed.withUnsafeReadableBytes { tcp.write(bytes: $0) }
+        framed.withUnsafeReadableBytes { raw in
+            if deflate == nil || !compresses(raw.count) || !writeDeflated(framed: raw) { tcp.write(bytes: raw) }
+        }
         context.metrics.messagesSent += 1
         enforceSendQueueLimit()
     }

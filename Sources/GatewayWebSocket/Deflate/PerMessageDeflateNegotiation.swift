@@ -32,9 +32,16 @@ public struct PerMessageDeflateParameters: Sendable, Equatable {
 /// Sans-IO negotiation of permessage-deflate (RFC 7692 §5 and §7): reads a handshake's
 /// `Sec-WebSocket-Extensions` offers, accepts the first one the gateway can honour, and says with
 /// what. Offers it cannot honour are declined, never answered with something else: a parameter
-/// twice, an unknown parameter, a value where none belongs or a bad one, and
-/// `server_max_window_bits=8` (zlib's raw deflate has no 256-byte window).
+/// twice, an unknown parameter, a value where none belongs or a bad one,
+/// `server_max_window_bits=8` (zlib's raw deflate has no 256-byte window), and, with context
+/// takeover and a policy window under 15 bits, an offer without `client_max_window_bits` (the
+/// client would then keep a 15-bit window the gateway would have to mirror per connection, §7.1.2.2).
+///
+/// Without context takeover in the policy, the response always carries `server_no_context_takeover`
+/// and `client_no_context_takeover`; the latter is allowed in answer to any offer (§7.1.1.2) and
+/// is what lets one decompressor per event loop serve every connection.
 public enum PerMessageDeflateNegotiation {
+    /// The extension token in `Sec-WebSocket-Extensions` (RFC 7692 §7).
     public static let extensionName = "permessage-deflate"
 
     /// The accepted parameters, or nil when no offer is acceptable (the connection then goes on
@@ -88,6 +95,9 @@ public enum PerMessageDeflateNegotiation {
                 return nil
             }
         }
+        // The client's window then outlives each message and has to be mirrored per connection: only
+        // when it is bounded by the policy, or the policy allows the full 15 bits (§7.1.2.2).
+        if policy.contextTakeover && !clientNoCT && !clientBitsOffered && policy.maxWindowBits < 15 { return nil }
         let serverNoContextTakeover = serverNoCT || !policy.contextTakeover
         let clientNoContextTakeover = clientNoCT || !policy.contextTakeover
         let serverWindow = min(policy.maxWindowBits, serverBits ?? 15)
