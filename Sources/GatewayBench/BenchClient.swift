@@ -56,7 +56,9 @@ final class BenchClient: ConnectionHandler {
         self.index = index
         self.isPublisher = isPublisher
         sentAt = [UInt64](repeating: 0, count: max(1, pipeline))
-        reader = WebSocketFrameReader(maxMessageBytes: maxMessageBytes, requireMaskedFrames: false, retainedCapacity: retainedCapacity)
+        reader = WebSocketFrameReader(
+            maxMessageBytes: maxMessageBytes, requireMaskedFrames: false, retainedCapacity: retainedCapacity,
+            decompressor: worker.decompressor)
     }
 
     /// Whether the handshake finished and no close started.
@@ -76,7 +78,8 @@ final class BenchClient: ConnectionHandler {
         ringHead = 0
         inFlight = 0
         reader = WebSocketFrameReader(
-            maxMessageBytes: reader.maxMessageBytes, requireMaskedFrames: false, retainedCapacity: reader.retainedCapacity)
+            maxMessageBytes: reader.maxMessageBytes, requireMaskedFrames: false, retainedCapacity: reader.retainedCapacity,
+            decompressor: worker.decompressor)
         response.removeAll(keepingCapacity: true)
         worker.handshakesInFlight += 1
         guard let c = try? worker.loop.connect(to: url.address, handler: self, tls: url.tls, serverName: url.serverName) else {
@@ -146,6 +149,7 @@ final class BenchClient: ConnectionHandler {
     func connectionDidReceive(_ connection: TCPConnection, _ bytes: UnsafeMutableRawBufferPointer) {
         switch state {
         case .open, .closing:
+            if !isPublisher { worker.stats.bytesIn &+= UInt64(bytes.count) }
             receiveFrames(connection, bytes, now: MonotonicClock.now())
         case .handshaking:
             receiveHandshake(connection, bytes)

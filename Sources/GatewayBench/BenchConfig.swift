@@ -43,6 +43,8 @@ struct BenchConfig: Sendable {
     /// Extra handshake headers, `Name: value`.
     var headers: [String]
     var json: Bool
+    /// Offer permessage-deflate (`deflateOffer`) and inflate what comes back compressed.
+    var deflate = false
     /// rtt: messages in flight per connection.
     var pipeline: Int = 1
     /// rtt: the message template.
@@ -55,6 +57,10 @@ struct BenchConfig: Sendable {
     var graceSeconds: Double = 2
     /// Largest server message accepted: 256 MiB, as wsload, so the client never limits the server.
     var maxMessageBytes = 256 << 20
+
+    /// The offer `--deflate` sends: no context takeover in either direction, so one decompressor per
+    /// loop serves every connection (as the gateway does on its side).
+    static let deflateOffer = "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover; server_no_context_takeover"
 
     /// The upgrade request for the subscribers / connections.
     var upgrade: UpgradeRequest { UpgradeRequest(url: url, headers: headers) }

@@ -33,6 +33,9 @@ final class BenchWorker: @unchecked Sendable {
     /// Connect start → verified 101, for every connection.
     let connectLatency = LatencyHistogram()
     var random: FastRandom
+    /// `--deflate`: inflates every compressed frame on this loop (no context takeover is negotiated,
+    /// so one stream serves every connection, as the gateway's own per-loop decompressor).
+    let decompressor: PerMessageDeflateDecompressor?
     /// Where messages are rendered before they are framed; `Template.maxLength` bytes.
     let scratch: UnsafeMutableRawPointer
     private let scratchCapacity: Int
@@ -71,6 +74,7 @@ final class BenchWorker: @unchecked Sendable {
             publisherUpgrade = upgrade
         }
         random = FastRandom(stream: index)
+        decompressor = config.deflate ? PerMessageDeflateDecompressor() : nil
         var need = config.message.maxLength
         switch config.publisher {
         case .webSocket(_, let t)?: need = max(need, t.maxLength)

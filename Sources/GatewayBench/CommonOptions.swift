@@ -36,6 +36,9 @@ struct CommonOptions: ParsableArguments {
     @Flag(name: .customLong("json"), help: "Print one JSON line with every figure after the summary.")
     var json = false
 
+    @Flag(name: .customLong("deflate"), help: "Offer permessage-deflate without context takeover either way and inflate compressed frames (what is sent stays uncompressed).")
+    var deflate = false
+
     func validate() throws {
         guard connections >= 1 else { throw ValidationError("-c must be at least 1") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("-t must be between 1 and 256") }
@@ -71,6 +74,6 @@ struct CommonOptions: ParsableArguments {
             engineFallbackReason: resolution.fallbackReason,
             warmupSeconds: warmup, durationSeconds: duration, connectRate: connectRate,
             timeoutNanos: MonotonicClock.nanos(seconds: timeout), pingIntervalNanos: MonotonicClock.nanos(seconds: ping),
-            headers: headers, json: json)
+            headers: deflate ? headers + [BenchConfig.deflateOffer] : headers, json: json, deflate: deflate)
     }
 }

@@ -97,6 +97,7 @@ struct Report {
             j.add("received", r.received)
             j.add("missing", r.missing)
             j.add("deliveries_per_s", r.perSecond(r.received))
+            j.add("deliveries_total", stats.deliveries)
             j.add("late", stats.late)
             j.add("no_ts_frames", stats.noTimestamp)
             j.add("unknown_ts", stats.unknownTimestamp)
@@ -112,6 +113,8 @@ struct Report {
             j.add("handshakes_per_s", r.perSecond(stats.handshakesMeasured))
         }
         if config.mode != .hold { j.add("latency_us", histogram: r.latency) }
+        j.add("bytes_in", stats.bytesIn)
+        j.add("deflate", config.deflate)
         j.add("close_frames", stats.closeReceived)
         j.add("close_replies", stats.closeReplies)
         j.add("close_timeouts", stats.closeTimeouts)

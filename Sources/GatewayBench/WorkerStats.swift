@@ -8,6 +8,10 @@ struct WorkerStats {
     var received: UInt64 = 0
     /// rtt: replies received in the measured window. fanout: measured deliveries.
     var receivedMeasured: UInt64 = 0
+    /// Bytes the connections (not the publisher) received after their handshake: frame headers and
+    /// payloads as sent, so compressed when permessage-deflate is on (TLS: before decryption's
+    /// overhead, i.e. plaintext frames).
+    var bytesIn: UInt64 = 0
     /// rtt: data messages that arrived with nothing outstanding.
     var unsolicited: UInt64 = 0
     /// fanout: messages without a TS marker (e.g. welcome messages).
@@ -56,6 +60,7 @@ struct WorkerStats {
         sent += other.sent
         received += other.received
         receivedMeasured += other.receivedMeasured
+        bytesIn += other.bytesIn
         unsolicited += other.unsolicited
         noTimestamp += other.noTimestamp
         deliveries += other.deliveries

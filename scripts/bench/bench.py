@@ -1828,7 +1828,7 @@ def no_runs(A, scenario):
 def m_wire_per_delivery(r):
     """S9: bytes the subscribers received on the wire (frame headers + payload as sent, i.e. compressed)
     per delivery; needs gateway-bench's `bytes_in` (not there before its deflate support)."""
-    n, b = r["result"].get("received"), r["result"].get("bytes_in")
+    n, b = r["result"].get("deliveries_total"), r["result"].get("bytes_in")
     return b / n if n and b is not None else None
 
 
