@@ -51,7 +51,7 @@ public struct JSONEnvelope: Sendable, Equatable {
 
     /// The validating pass. Envelope-rule problems are recorded (the first one wins) while scanning
     /// continues, so that a JSON syntax error later in the message takes precedence.
-    private struct Scan {
+    private struct Scan: JSONMemberVisitor {
         var isObject = true
         var cmd: Range<Int>?  // contents of the cmd string, without quotes
         var cmdHasEscapes = false
@@ -61,41 +61,11 @@ public struct JSONEnvelope: Sendable, Equatable {
         var seen: (cmd: Bool, id: Bool, data: Bool) = (false, false, false)
 
         init(_ p: UnsafeRawBufferPointer, maxDepth: Int) throws(JSONError) {
-            let n = p.count
-            var i = 0
-            JSONScanner.skipWhitespace(p, &i)
-            guard i < n, p[i] == UInt8(ascii: "{") else {
-                try JSONValidator.validate(p, maxDepth: maxDepth)  // throws unless it is another JSON type
-                isObject = false
-                return
-            }
-            guard maxDepth >= 1 else { throw JSONError(.depthExceeded(limit: maxDepth), at: i) }
-            i += 1
-            JSONScanner.skipWhitespace(p, &i)
-            if i < n && p[i] == UInt8(ascii: "}") {
-                i += 1
-            } else {
-                while true {
-                    i = try member(p, at: i, maxDepth: maxDepth)
-                    JSONScanner.skipWhitespace(p, &i)
-                    guard i < n else { throw JSONError(.unexpectedEnd(expected: .commaOrEndOfObject), at: i) }
-                    if p[i] == UInt8(ascii: "}") {
-                        i += 1
-                        break
-                    }
-                    guard p[i] == UInt8(ascii: ",") else {
-                        throw JSONError(.unexpectedCharacter(p[i], expected: .commaOrEndOfObject), at: i)
-                    }
-                    i += 1
-                    JSONScanner.skipWhitespace(p, &i)
-                }
-            }
-            JSONScanner.skipWhitespace(p, &i)
-            guard i == n else { throw JSONError(.trailingCharacters, at: i) }
+            isObject = try JSONScanner.scanObject(p, maxDepth: maxDepth, &self)
         }
 
         /// Scans one `"name": value` member whose name starts at `start`; returns the index after it.
-        private mutating func member(_ p: UnsafeRawBufferPointer, at start: Int, maxDepth: Int) throws(JSONError) -> Int {
+        mutating func member(_ p: UnsafeRawBufferPointer, at start: Int, maxDepth: Int) throws(JSONError) -> Int {
             guard start < p.count else { throw JSONError(.unexpectedEnd(expected: .key), at: start) }
             guard p[start] == UInt8(ascii: "\"") else {
                 throw JSONError(.unexpectedCharacter(p[start], expected: .key), at: start)
@@ -168,33 +138,10 @@ public struct JSONEnvelope: Sendable, Equatable {
                     return nil
                 }
             }
-            if decodedName(p, start, end, equals: "cmd") { return .cmd }
-            if decodedName(p, start, end, equals: "id") { return .id }
-            if decodedName(p, start, end, equals: "data") { return .data }
+            if JSONScanner.decodedName(p, start, end, equals: "cmd") { return .cmd }
+            if JSONScanner.decodedName(p, start, end, equals: "id") { return .id }
+            if JSONScanner.decodedName(p, start, end, equals: "data") { return .data }
             return nil
-        }
-
-        /// Whether the escaped name decodes to the ASCII `target`, compared scalar by scalar.
-        private static func decodedName(
-            _ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, equals target: StaticString
-        ) -> Bool {
-            let t = target.utf8Start
-            let count = target.utf8CodeUnitCount
-            var i = start
-            var k = 0
-            while i < end {
-                guard k < count else { return false }
-                let scalar: UInt32
-                if p[i] == UInt8(ascii: "\\") {
-                    (scalar, i) = JSONScanner.decodeEscape(p, at: i, end: end)
-                } else {
-                    scalar = UInt32(p[i])  // a non-ASCII lead byte never equals an ASCII target
-                    i += 1
-                }
-                guard scalar == UInt32(t[k]) else { return false }
-                k += 1
-            }
-            return k == count
         }
     }
 }

@@ -183,6 +183,71 @@ enum JSONScanner {
         return (value, i + count)
     }
 
+    // MARK: Objects
+
+    /// Validates one JSON value with optional surrounding whitespace. When it is an object, its
+    /// members are scanned by `visitor` (each call starts at a member's name and returns the index
+    /// after its value); this walks the braces, commas and whitespace between them and holds the
+    /// object to `maxDepth` as level 1. The skeleton shared by `JSONEnvelope` and `JSONObjectScanner`.
+    /// - Returns: whether the value is an object (false: valid JSON of another type).
+    static func scanObject<V: JSONMemberVisitor>(
+        _ p: UnsafeRawBufferPointer, maxDepth: Int, _ visitor: inout V
+    ) throws(JSONError) -> Bool {
+        let n = p.count
+        var i = 0
+        skipWhitespace(p, &i)
+        guard i < n, p[i] == UInt8(ascii: "{") else {
+            try JSONValidator.validate(p, maxDepth: maxDepth)  // throws unless it is another JSON type
+            return false
+        }
+        guard maxDepth >= 1 else { throw JSONError(.depthExceeded(limit: maxDepth), at: i) }
+        i += 1
+        skipWhitespace(p, &i)
+        if i < n && p[i] == UInt8(ascii: "}") {
+            i += 1
+        } else {
+            while true {
+                i = try visitor.member(p, at: i, maxDepth: maxDepth)
+                skipWhitespace(p, &i)
+                guard i < n else { throw JSONError(.unexpectedEnd(expected: .commaOrEndOfObject), at: i) }
+                if p[i] == UInt8(ascii: "}") {
+                    i += 1
+                    break
+                }
+                guard p[i] == UInt8(ascii: ",") else {
+                    throw JSONError(.unexpectedCharacter(p[i], expected: .commaOrEndOfObject), at: i)
+                }
+                i += 1
+                skipWhitespace(p, &i)
+            }
+        }
+        skipWhitespace(p, &i)
+        guard i == n else { throw JSONError(.trailingCharacters, at: i) }
+        return true
+    }
+
+    /// Whether the escaped name `start..<end` (validated, without quotes) decodes to the ASCII
+    /// `target`, compared scalar by scalar.
+    static func decodedName(_ p: UnsafeRawBufferPointer, _ start: Int, _ end: Int, equals target: StaticString) -> Bool {
+        let t = target.utf8Start
+        let count = target.utf8CodeUnitCount
+        var i = start
+        var k = 0
+        while i < end {
+            guard k < count else { return false }
+            let scalar: UInt32
+            if p[i] == UInt8(ascii: "\\") {
+                (scalar, i) = decodeEscape(p, at: i, end: end)
+            } else {
+                scalar = UInt32(p[i])  // a non-ASCII lead byte never equals an ASCII target
+                i += 1
+            }
+            guard scalar == UInt32(t[k]) else { return false }
+            k += 1
+        }
+        return k == count
+    }
+
     // MARK: Comparing
 
     /// Whether two decoded strings are the same JSON string: the same Unicode scalars, hence the same
@@ -290,4 +355,12 @@ enum JSONScanner {
             return 4
         }
     }
+}
+
+/// Scans the members of an object for `JSONScanner.scanObject`.
+protocol JSONMemberVisitor {
+    /// Scans the member whose name's opening quote should be at `start` (whitespace before it is
+    /// skipped already; anything else there is the visitor's error to throw) and returns the index
+    /// just past its value. Values nest at depth 1 of `maxDepth`.
+    mutating func member(_ p: UnsafeRawBufferPointer, at start: Int, maxDepth: Int) throws(JSONError) -> Int
 }

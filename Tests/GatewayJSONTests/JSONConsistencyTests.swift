@@ -7,6 +7,7 @@ private struct Verdicts: CustomStringConvertible {
     var validatorError: JSONError?
     var parserError: JSONError?
     var envelope: Result<JSONEnvelope, JSONEnvelopeError>
+    var scannerError: JSONError?
     var reference: Bool
 
     init(_ input: [UInt8]) {
@@ -14,6 +15,7 @@ private struct Verdicts: CustomStringConvertible {
         validatorError = validationError(input)
         parserError = parse(input).failure
         envelope = parseEnvelope(input)
+        scannerError = scan(input).failure
         reference = ReferenceJSON.isValid(input)
     }
 
@@ -25,17 +27,18 @@ private struct Verdicts: CustomStringConvertible {
 
     var description: String {
         "isValid=\(isValid) validate=\(String(describing: validatorError)) parse=\(String(describing: parserError)) "
-            + "envelope=\(envelope) reference=\(reference)"
+            + "envelope=\(envelope) scanner=\(String(describing: scannerError)) reference=\(reference)"
     }
 
     /// Checks that all entry points agree, and that they report the same first error.
     func check(_ input: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
         let agree = isValid == (validatorError == nil) && isValid == (parserError == nil)
-            && isValid == (envelopeSyntaxError == nil) && isValid == reference
+            && isValid == (envelopeSyntaxError == nil) && isValid == (scannerError == nil) && isValid == reference
         #expect(agree, "\(show(input)): \(self)", sourceLocation: sourceLocation)
         if !isValid {
             #expect(parserError == validatorError, "\(show(input)): \(self)", sourceLocation: sourceLocation)
             #expect(envelopeSyntaxError == validatorError, "\(show(input)): \(self)", sourceLocation: sourceLocation)
+            #expect(scannerError == validatorError, "\(show(input)): \(self)", sourceLocation: sourceLocation)
         }
     }
 }
