@@ -55,7 +55,7 @@ enum AdminJSON {
     }
 }
 
-/// Query string parameters (`a=1&b=x%20y`), percent-decoded; `+` is a space.
+/// Query string parameters (`a=1&b=x%20y`), percent-decoded; `+` is a space (see `QueryString`).
 struct AdminQuery {
     private var items: [String: String] = [:]
 
@@ -71,28 +71,9 @@ struct AdminQuery {
     subscript(key: String) -> String? { items[key] }
 
     static func decode(_ s: Substring) -> String? {
-        var out: [UInt8] = []
-        var it = Array(s.utf8)[...]
-        while let c = it.popFirst() {
-            if c == UInt8(ascii: "+") {
-                out.append(0x20)
-            } else if c == UInt8(ascii: "%") {
-                guard it.count >= 2, let h = hex(it[it.startIndex]), let l = hex(it[it.startIndex + 1]) else { return nil }
-                out.append(h << 4 | l)
-                it = it.dropFirst(2)
-            } else {
-                out.append(c)
-            }
-        }
-        return String(validating: out, as: UTF8.self)
-    }
-
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 65...70: c - 55
-        case 97...102: c - 87
-        default: nil
-        }
+        let bytes = Array(s.utf8)
+        var out = [UInt8](repeating: 0, count: bytes.count)
+        guard let n = bytes.withUnsafeBytes({ b in out.withUnsafeMutableBytes { QueryString.decode(b, into: $0) } }) else { return nil }
+        return String(validating: out.prefix(n), as: UTF8.self)
     }
 }
