@@ -1,4 +1,5 @@
 @testable import Gateway
+import GatewayHTTP1
 import Testing
 
 @Suite("JWTVerifier")
@@ -54,12 +55,138 @@ struct JWTVerifierTests {
         #expect(JWTVerifier.base64URLDecode("a") == nil, "a single character carries no whole byte")
     }
 
+    /// The token `JWTVerifier.withToken` finds, with the query `query` read by `QueryString`.
+    func token(in s: JWTSettings, header: (String) -> String?, query: String) -> String? {
+        let q = Array(query.utf8)
+        var out = [UInt8](repeating: 0, count: q.count)
+        return q.withUnsafeBytes { raw in
+            out.withUnsafeMutableBytes { o in
+                JWTVerifier.withToken(in: s, header: header, query: { QueryString.firstValue(named: $0, in: raw, into: o) }) {
+                    $0.map { String(decoding: $0, as: UTF8.self) }
+                }
+            }
+        }
+    }
+
     @Test("the token comes from the first configured place that has one")
     func sources() {
         let s = JWTSettings(algorithms: [.hs256], secret: [], sources: [.header("authorization"), .query("token")])
-        #expect(JWTVerifier.token(in: s, header: { $0 == "authorization" ? "Bearer  abc" : nil }, query: { _ in "q" }) == "abc")
-        #expect(JWTVerifier.token(in: s, header: { _ in nil }, query: { $0 == "token" ? "q" : nil }) == "q")
-        #expect(JWTVerifier.token(in: s, header: { _ in nil }, query: { _ in nil }) == nil)
+        #expect(token(in: s, header: { $0 == "authorization" ? "Bearer  abc" : nil }, query: "token=q") == "abc")
+        #expect(token(in: s, header: { _ in nil }, query: "token=q") == "q")
+        #expect(token(in: s, header: { _ in nil }, query: "other=q") == nil)
+        let queryFirst = JWTSettings(algorithms: [.hs256], secret: [], sources: [.query("t"), .header("x-token")])
+        #expect(token(in: queryFirst, header: { $0 == "x-token" ? "h" : nil }, query: "t=q") == "q")
+        #expect(token(in: queryFirst, header: { $0 == "x-token" ? "h" : nil }, query: "t=") == "h")
+    }
+
+    @Test("a header's token: leading spaces and Bearer (any case) dropped")
+    func bearer() {
+        func strip(_ v: String) -> String {
+            var v = v
+            return v.withUTF8 { String(decoding: JWTVerifier.bearer(UnsafeRawBufferPointer($0)), as: UTF8.self) }
+        }
+        #expect(strip("Bearer abc") == "abc")
+        #expect(strip("  bEARER   abc") == "abc")
+        #expect(strip("Bearerabc") == "Bearerabc")
+        #expect(strip("Basic abc") == "Basic abc")
+        #expect(strip("abc") == "abc")
+        #expect(strip("Bearer ") == "")
+        #expect(strip("") == "")
+    }
+
+    @Test("the query of an origin-form or absolute-form target")
+    func query() {
+        func q(_ target: String) -> String {
+            HTTPConnection.withQuery(of: HTTPRequestHead(method: .GET, target: target)) { String(decoding: $0, as: UTF8.self) }
+        }
+        #expect(q("/c?token=x&a=1") == "token=x&a=1")
+        #expect(q("/c") == "" && q("/c?") == "")
+        #expect(q("/c?a=1?b") == "a=1?b")
+        #expect(q("http://host/c?token=y") == "token=y")
+        #expect(q("http://host?token=z") == "token=z")
+    }
+
+    /// An HS256 token over `payload` signed with the RFC key.
+    func sign(_ payload: String, header: String = #"{"alg":"HS256"}"#) -> Substring {
+        func b64(_ bytes: [UInt8]) -> String {
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+            var out: [UInt8] = []
+            var i = 0
+            while i < bytes.count {
+                let chunk = Array(bytes[i..<min(i + 3, bytes.count)]) + [0, 0]
+                let g = UInt32(chunk[0]) << 16 | UInt32(chunk[1]) << 8 | UInt32(chunk[2])
+                for k in 0..<(min(3, bytes.count - i) + 1) { out.append(alphabet[Int(g >> (18 - 6 * UInt32(k)) & 63)]) }
+                i += 3
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
+        let input = b64(Array(header.utf8)) + "." + b64(Array(payload.utf8))
+        var mac = [UInt8](repeating: 0, count: 64)
+        let n = Array(input.utf8).withUnsafeBytes { d in
+            mac.withUnsafeMutableBytes { JWTScratch().hmac(bits: 256, key: Self.rfcKey, data: d, into: $0) }
+        }
+        return Substring(input + "." + b64(Array(mac.prefix(n ?? 0))))
+    }
+
+    func claims(_ token: Substring, _ s: JWTSettings? = nil, now: Int = 1_000) -> Result<JWTClaims, JWTError> {
+        Result { () throws(JWTError) in try JWTVerifier.verify(token, s ?? settings(), nowSeconds: now) }
+    }
+
+    @Test("one scratch checks token after token: the keyed HMAC context is reused")
+    func scratchReuse() throws {
+        let scratch = JWTScratch()
+        let tampered = Self.rfcToken.dropLast() + "Y"
+        let s256 = settings(), s512 = settings([.hs512])
+        let hs512 = sign(#"{"sub":"u"}"#, header: #"{"alg":"HS512"}"#)
+        func check(_ token: Substring, _ s: JWTSettings) -> JWTError? {
+            var text = String(token)
+            return text.withUTF8 { t in
+                Result { () throws(JWTError) in
+                    try JWTVerifier.verify(UnsafeRawBufferPointer(t), s, nowSeconds: 1_300_819_000, scratch: scratch)
+                }.error
+            }
+        }
+        for _ in 0..<3 {
+            #expect(check(Self.rfcToken, s256) == nil)
+            #expect(check(tampered, s256) == .badSignature)
+            #expect(check(hs512, s512) == .badSignature, "an HS256 signature under an HS512 header")
+        }
+        let other = JWTSettings(algorithms: [.hs256], secret: Array("another secret that is 32 bytes!!".utf8))
+        #expect(check(Self.rfcToken, other) == .badSignature, "another secret, another context")
+        #expect(check(Self.rfcToken, s256) == nil)
+    }
+
+    @Test("claims are read as the JSON tree read them")
+    func claimsInPlace() {
+        let s = settings(issuer: "ié", audience: "chat")
+        let payload = #"{"iss":"i\u00e9","aud":["x","chat"],"sub":"a\"b","rooms":["r1","r\u00e92"]}"#
+        #expect(claims(sign(payload), s).value
+                == JWTClaims(subject: "a\"b", rooms: ["r1", "ré2"], expiresAt: nil, payload: Array(payload.utf8)))
+        #expect(claims(sign(#"{"iss":"ié","aud":"chat"}"#), s).value != nil, "the character and its escape are one string")
+        #expect(claims(sign(#"{"\u0065xp":10,"exp":99999}"#)).error == .expired, "the first exp counts, whatever its spelling")
+        #expect(claims(sign(#"{"exp":1e300}"#)).value?.expiresAt == 1 << 53, "a huge exp is far future, not a trap")
+        #expect(claims(sign(#"{"exp":-1e300}"#)).error == .expired)
+        #expect(claims(sign(#"{"exp":"soon"}"#)).error == .badClaim("exp"))
+        #expect(claims(sign(#"{"nbf":2000.5}"#)).error == .notYetValid)
+        #expect(claims(sign(#"{"nbf":true}"#)).error == .badClaim("nbf"))
+        #expect(claims(sign(#"{"aud":["x",1]}"#), settings(audience: "chat")).error == .wrongAudience)
+        #expect(claims(sign(#"{"aud":{"chat":1}}"#), settings(audience: "chat")).error == .wrongAudience)
+        #expect(claims(sign(#"{"sub":1}"#)).error == .badClaim("sub"))
+        #expect(claims(sign(#"{"rooms":["a",""]}"#)).error == .badClaim("rooms"))
+        #expect(claims(sign(#"{"rooms":"a"}"#)).error == .badClaim("rooms"))
+        #expect(claims(sign(#"{"rooms":[]}"#)).value?.rooms == [])
+        #expect(claims(sign(#"["sub"]"#)).error == .malformed("payload"))
+        #expect(claims(sign(#"{"sub":"x",}"#)).error == .malformed("payload"))
+        #expect(claims(sign("{}", header: #"{"alg":"HS\u0032\u0035\u0036"}"#)).value != nil, "an escaped alg is the same alg")
+        #expect(claims(sign("{}", header: #"{"typ":"JWT"}"#)).error == .malformed("header has no alg"))
+        #expect(claims(sign("{}", header: #"{"alg":256}"#)).error == .malformed("header has no alg"))
+        #expect(claims(sign("{}", header: #"{"alg":"none"}"#)).error == .algorithmNotAllowed("none"))
+        #expect(claims(sign("{}", header: #"[]"#)).error == .malformed("header"))
+        #expect(claims(sign("{}") + "=").value != nil, "padding is tolerated")
+        #expect(claims(sign("{}") + "!").error == .malformed("signature"))
+        #expect(claims(sign("{}") + "a").error == .badSignature, "33 bytes are not an HMAC-SHA256")
+        #expect(claims("e30.e30.e30.e30").error == .malformed("expected 3 parts, got 4"))
+        #expect(claims("").error == .malformed("expected 3 parts, got 1"))
     }
 
     @Test("gateway.json: auth.jwt is validated with JSON paths")
@@ -82,4 +209,9 @@ struct JWTVerifierTests {
                 == [#"modules[0].auth.token[0]: must be "header:<Name>" or "query:<name>", got "cookie:x""#])
         #expect(problems(#"{"jwt":{"algorithms":["HS256"],"secret":"\#(secret)","leewaySeconds":301}}"#).count == 1)
     }
+}
+
+private extension Result {
+    var value: Success? { if case .success(let v) = self { v } else { nil } }
+    var error: Failure? { if case .failure(let e) = self { e } else { nil } }
 }

@@ -40,12 +40,8 @@ final class JWTPublicKey: @unchecked Sendable, Equatable {
     }
 
     /// Whether `signature` (as the JWS carries it) signs `data` with SHA-`bits`.
-    func verifies(_ signature: [UInt8], of data: [UInt8], bits: Int) -> Bool {
-        data.withUnsafeBytes { d in
-            signature.withUnsafeBytes { s in
-                cgw_verify_signature(key, Int32(bits), d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count,
-                                     s.baseAddress?.assumingMemoryBound(to: UInt8.self), s.count) == 1
-            }
-        }
+    func verifies(_ signature: UnsafeRawBufferPointer, of data: UnsafeRawBufferPointer, bits: Int) -> Bool {
+        cgw_verify_signature(key, Int32(bits), data.baseAddress?.assumingMemoryBound(to: UInt8.self), data.count,
+                             signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count) == 1
     }
 }

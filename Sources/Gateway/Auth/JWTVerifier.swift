@@ -1,5 +1,10 @@
+#if canImport(Glibc)
+internal import Glibc
+#endif
 internal import CGatewayShims
+internal import GatewayHTTP1
 internal import GatewayJSON
+internal import GatewayWebSocket
 
 /// What a verified token says about the connection.
 struct JWTClaims: Sendable, Equatable {
@@ -22,20 +27,45 @@ enum JWTVerifier {
     /// bounds the work a stranger can ask for.
     static let maxTokenBytes = 8_192
 
+    /// `verify(_:_:nowSeconds:scratch:)` for a token held as text, with a scratch of its own.
     static func verify(_ token: Substring, _ settings: JWTSettings, nowSeconds: Int) throws(JWTError) -> JWTClaims {
-        guard token.utf8.count <= maxTokenBytes else { throw .tooLong(maxTokenBytes) }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3 else { throw .malformed("expected 3 parts, got \(parts.count)") }
-        guard let headerBytes = base64URLDecode(parts[0]), let header = json(headerBytes) else { throw .malformed("header") }
-        guard let algName = header["alg"]?.stringValue else { throw .malformed("header has no alg") }
-        guard let alg = JWTSettings.Algorithm(rawValue: algName), settings.algorithms.contains(alg) else {
-            throw .algorithmNotAllowed(algName)
+        var text = String(token)
+        let scratch = JWTScratch()
+        return try text.withUTF8 { utf8 in
+            Result { () throws(JWTError) -> JWTClaims in
+                try verify(UnsafeRawBufferPointer(utf8), settings, nowSeconds: nowSeconds, scratch: scratch)
+            }
+        }.get()
+    }
+
+    /// Checks `token` (its bytes, as it came) without Strings but for the `sub` and `rooms` it returns:
+    /// the parts are found by their dots, decoded into `scratch.parts`, and read in place by the JSON
+    /// scanner (the header's `alg`; the payload's `exp`, `nbf`, `iss`, `aud`, `sub`, `rooms`).
+    static func verify(
+        _ token: UnsafeRawBufferPointer, _ settings: JWTSettings, nowSeconds: Int, scratch: JWTScratch
+    ) throws(JWTError) -> JWTClaims {
+        guard token.count <= maxTokenBytes else { throw .tooLong(maxTokenBytes) }
+        guard let firstDot = dot(in: token, from: 0), let secondDot = dot(in: token, from: firstDot + 1),
+              dot(in: token, from: secondDot + 1) == nil
+        else { throw .malformed("expected 3 parts, got \(token.count { $0 == UInt8(ascii: ".") } + 1)") }
+        let headerPart = UnsafeRawBufferPointer(rebasing: token[..<firstDot])
+        let payloadPart = UnsafeRawBufferPointer(rebasing: token[(firstDot + 1)..<secondDot])
+        let signaturePart = UnsafeRawBufferPointer(rebasing: token[(secondDot + 1)...])
+        let signingInput = UnsafeRawBufferPointer(rebasing: token[..<secondDot])
+
+        // header | signature | payload | HMAC, one after the other in the scratch.
+        var free = scratch.parts
+        func decode(_ part: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+            guard let n = Base64.decodeURL(part, into: free) else { return nil }
+            defer { free = UnsafeMutableRawBufferPointer(rebasing: free[n...]) }
+            return UnsafeRawBufferPointer(rebasing: free[..<n])
         }
-        guard let signature = base64URLDecode(parts[2]) else { throw .malformed("signature") }
-        let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        guard let header = decode(headerPart) else { throw .malformed("header") }
+        let alg = try algorithm(header, settings)
+        guard let signature = decode(signaturePart) else { throw .malformed("signature") }
         if alg.isHMAC {
-            guard let expected = hmac(alg, key: settings.secret, data: signingInput),
-                expected.count == signature.count, constantTimeEqual(expected, signature)
+            guard let n = scratch.hmac(bits: alg.bits, key: settings.secret, data: signingInput, into: free),
+                  n == signature.count, constantTimeEqual(UnsafeRawBufferPointer(rebasing: free[..<n]), signature)
             else { throw .badSignature }
         } else {
             let wanted: JWTPublicKey.Kind = switch alg {
@@ -46,114 +76,141 @@ enum JWTVerifier {
             guard settings.publicKeys.contains(where: { $0.kind == wanted && $0.verifies(signature, of: signingInput, bits: alg.bits) })
             else { throw .badSignature }
         }
-        guard let payloadBytes = base64URLDecode(parts[1]), let payload = json(payloadBytes), payload.objectValue != nil else {
-            throw .malformed("payload")
+        guard let payload = decode(payloadPart) else { throw .malformed("payload") }
+        return try claims(payload, settings, nowSeconds: nowSeconds)
+    }
+
+    /// The index of the first `.` at or after `start` (memchr: tokens are a few hundred bytes).
+    private static func dot(in token: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard let base = token.baseAddress, start < token.count else { return nil }
+        return memchr(base + start, Int32(UInt8(ascii: ".")), token.count - start).map { UnsafeRawPointer($0) - base }
+    }
+
+    /// The header's `alg`, when the module accepts it (the token never chooses how it is checked).
+    private static func algorithm(_ header: UnsafeRawBufferPointer, _ settings: JWTSettings) throws(JWTError) -> JWTSettings.Algorithm {
+        var alg: Range<Int>?
+        let isObject = try? JSONObjectScanner.forEachMember(header, maxDepth: 16) { m in
+            if alg == nil, m.named("alg", in: header) { alg = m.value }
         }
+        guard isObject == true else { throw .malformed("header") }
+        guard let alg, JSONObjectScanner.isString(header, alg) else { throw .malformed("header has no alg") }
+        for a in settings.algorithms where rawString(header, alg, is: a.rawValue) { return a }
+        // Escapes, or not one of the module's: by the decoded name, as the message needs it anyway.
+        let name = JSONObjectScanner.string(header, alg) ?? ""
+        guard let a = JWTSettings.Algorithm(rawValue: name), settings.algorithms.contains(a) else {
+            throw .algorithmNotAllowed(name)
+        }
+        return a
+    }
+
+    /// The payload's claims, checked in the order the errors are documented: `exp`, `nbf`, `iss`,
+    /// `aud`, then the types of `sub` and `rooms`. The first member of a name counts, as in a
+    /// `JSONObject` lookup.
+    private static func claims(_ p: UnsafeRawBufferPointer, _ settings: JWTSettings, nowSeconds: Int) throws(JWTError) -> JWTClaims {
+        var exp, nbf, iss, aud, sub, rooms: Range<Int>?
+        let isObject = try? JSONObjectScanner.forEachMember(p, maxDepth: 16) { m in
+            if exp == nil, m.named("exp", in: p) { exp = m.value }
+            if nbf == nil, m.named("nbf", in: p) { nbf = m.value }
+            if iss == nil, m.named("iss", in: p) { iss = m.value }
+            if aud == nil, m.named("aud", in: p) { aud = m.value }
+            if sub == nil, m.named("sub", in: p) { sub = m.value }
+            if rooms == nil, m.named("rooms", in: p) { rooms = m.value }
+        }
+        guard isObject == true else { throw .malformed("payload") }
         let leeway = settings.leewaySeconds
-        func seconds(_ name: String) throws(JWTError) -> Int? {
-            guard let v = payload[name] else { return nil }
-            guard let d = v.doubleValue else { throw .badClaim(name) }
-            return Int(d)
+        func seconds(_ value: Range<Int>?, _ name: String) throws(JWTError) -> Int? {
+            guard let value else { return nil }
+            guard let d = JSONObjectScanner.double(p, value) else { throw .badClaim(name) }
+            // Beyond ±2^53 s (285 million years) every answer is the same; Int(d) would trap past Int.
+            return Int(min(max(d, -0x1p53), 0x1p53))
         }
-        let exp = try seconds("exp")
-        if let exp, nowSeconds > exp + leeway { throw .expired }
-        if let nbf = try seconds("nbf"), nowSeconds + leeway < nbf { throw .notYetValid }
-        if let issuer = settings.issuer, payload["iss"]?.stringValue != issuer { throw .wrongIssuer }
+        let expiresAt = try seconds(exp, "exp")
+        if let expiresAt, nowSeconds > expiresAt + leeway { throw .expired }
+        if let nbf = try seconds(nbf, "nbf"), nowSeconds + leeway < nbf { throw .notYetValid }
+        if let issuer = settings.issuer, !string(p, iss, is: issuer) { throw .wrongIssuer }
         if let audience = settings.audience {
-            let aud = payload["aud"]
-            let ok = aud?.stringValue == audience || (aud?.arrayValue?.contains { $0.stringValue == audience } ?? false)
+            var ok = string(p, aud, is: audience)
+            if !ok, let aud {
+                _ = JSONObjectScanner.forEachElement(p, aud) { e in ok = ok || string(p, e, is: audience) }
+            }
             guard ok else { throw .wrongAudience }
         }
         var subject: String?
-        if let s = payload["sub"] {
-            guard let str = s.stringValue else { throw .badClaim("sub") }
-            subject = str
+        if let sub {
+            guard let s = JSONObjectScanner.string(p, sub) else { throw .badClaim("sub") }
+            subject = s
         }
-        var rooms: [String] = []
-        if let r = payload["rooms"] {
-            guard let items = r.arrayValue else { throw .badClaim("rooms") }
-            for item in items {
-                guard let name = item.stringValue, !name.isEmpty else { throw .badClaim("rooms") }
-                rooms.append(name)
+        var names: [String] = []
+        if let rooms {
+            var good = true
+            let isArray = JSONObjectScanner.forEachElement(p, rooms) { e in
+                guard good, let name = JSONObjectScanner.string(p, e), !name.isEmpty else { good = false; return }
+                names.append(name)
             }
+            guard isArray, good else { throw .badClaim("rooms") }
         }
-        return JWTClaims(subject: subject, rooms: rooms, expiresAt: exp, payload: payloadBytes)
+        return JWTClaims(subject: subject, rooms: names, expiresAt: expiresAt, payload: Array(p))
     }
 
-    /// The token of a handshake: the first configured place that has one.
-    static func token(in settings: JWTSettings, header: (String) -> String?, query: (String) -> String?) -> Substring? {
+    /// Whether the value is a string equal to `expected` (as `String`'s `==` has it): by its bytes
+    /// first, decoded only when they differ or have escapes.
+    private static func string(_ p: UnsafeRawBufferPointer, _ value: Range<Int>?, is expected: String) -> Bool {
+        guard let value, JSONObjectScanner.isString(p, value) else { return false }
+        return rawString(p, value, is: expected) || JSONObjectScanner.string(p, value) == expected
+    }
+
+    /// Whether the value is a string without escapes whose bytes are `expected`'s UTF-8.
+    private static func rawString(_ p: UnsafeRawBufferPointer, _ value: Range<Int>, is expected: String) -> Bool {
+        expected.utf8.withContiguousStorageIfAvailable {
+            JSONObjectScanner.rawString(p, value, equals: UnsafeRawBufferPointer($0))
+        } ?? false
+    }
+
+    /// The token of a handshake: the first configured place that has one. `query` gives a
+    /// parameter's value, percent-decoded (empty or undecodable ones count as absent); a header's
+    /// value goes through `bearer(_:)`. `body` sees nil when there is none.
+    static func withToken<R>(
+        in settings: JWTSettings, header: (String) -> String?, query: (String) -> UnsafeRawBufferPointer?,
+        _ body: (UnsafeRawBufferPointer?) -> R
+    ) -> R {
         for source in settings.sources {
             switch source {
             case .header(let name):
-                guard let v = header(name) else { continue }
-                let value = Substring(v).drop { $0 == " " }
-                if value.lowercased().hasPrefix("bearer ") { return value.dropFirst(7).drop { $0 == " " } }
-                return value
+                guard var value = header(name) else { continue }
+                return value.withUTF8 { body(bearer(UnsafeRawBufferPointer($0))) }
             case .query(let name):
-                if let v = query(name), !v.isEmpty { return Substring(v) }
+                if let value = query(name), !value.isEmpty { return body(value) }
             }
         }
-        return nil
+        return body(nil)
+    }
+
+    /// A header's token: leading spaces dropped, then `Bearer ` (any case) and the spaces after it.
+    static func bearer(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var i = 0
+        while i < value.count && value[i] == UInt8(ascii: " ") { i += 1 }
+        let scheme: StaticString = "bearer "
+        let n = scheme.utf8CodeUnitCount
+        if value.count - i >= n, HTTPHeaders.equalsIgnoringCase(
+            UnsafeRawBufferPointer(rebasing: value[i..<(i + n)]), UnsafeRawBufferPointer(start: scheme.utf8Start, count: n)) {
+            i += n
+            while i < value.count && value[i] == UInt8(ascii: " ") { i += 1 }
+        }
+        return UnsafeRawBufferPointer(rebasing: value[i...])
     }
 
     // MARK: Pieces
 
-    static func hmac(_ alg: JWTSettings.Algorithm, key: [UInt8], data: [UInt8]) -> [UInt8]? {
-        let md: OpaquePointer? = switch alg.bits {
-        case 256: EVP_sha256()
-        case 384: EVP_sha384()
-        default: EVP_sha512()
-        }
-        guard let md else { return nil }
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        let ok = key.withUnsafeBytes { k in
-            data.withUnsafeBytes { d in
-                out.withUnsafeMutableBufferPointer { o in
-                    HMAC(md, k.baseAddress, Int32(k.count), d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count,
-                         o.baseAddress, &length) != nil
-                }
-            }
-        }
-        return ok ? Array(out.prefix(Int(length))) : nil
-    }
-
     /// Equal without a timing that tells how many leading bytes matched.
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { x in b.withUnsafeBytes { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, a.count) == 0 } }
+    static func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
     }
 
     /// base64url without padding (RFC 7515 §2); padding is tolerated, anything else is nil.
     static func base64URLDecode(_ s: Substring) -> [UInt8]? {
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count * 3 / 4)
-        var acc: UInt32 = 0, bits = 0
-        for c in s.utf8 {
-            let v: UInt8
-            switch c {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"): v = c - 65
-            case UInt8(ascii: "a")...UInt8(ascii: "z"): v = c - 71
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c + 4
-            case UInt8(ascii: "-"): v = 62
-            case UInt8(ascii: "_"): v = 63
-            case UInt8(ascii: "="): continue
-            default: return nil
-            }
-            acc = acc << 6 | UInt32(v)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
-            }
-        }
-        return bits >= 6 ? nil : out
-    }
-
-    private static func json(_ bytes: [UInt8]) -> JSONValue? {
-        let v = bytes.withUnsafeBytes { raw -> JSONValue? in
-            do throws(JSONError) { return try JSONValue.parse(raw, maxDepth: 16) } catch { return nil }
-        }
-        return v?.objectValue != nil ? v : nil
+        let input = Array(s.utf8)
+        var out = [UInt8](repeating: 0, count: Base64.decodedCapacity(ofURL: input.count))
+        let n = input.withUnsafeBytes { i in out.withUnsafeMutableBytes { Base64.decodeURL(i, into: $0) } }
+        return n.map { Array(out.prefix($0)) }
     }
 }

@@ -29,6 +29,8 @@ final class LoopContext: AcceptHandler {
     var scratch = ByteBuffer(capacity: 4096)
     /// permessage-deflate shared by this loop's connections (no zlib memory until used).
     let deflate = LoopDeflate()
+    /// Buffers and keyed HMAC contexts for the tokens checked at connect (`auth.jwt`).
+    let jwt = JWTScratch()
     /// Buffers for replies that finish before an earlier message's and wait in a `ReplyQueue`; reused
     /// so that out-of-order completions allocate nothing in the steady state.
     private var replyBuffers = BufferPool(maxCount: 256, maxCapacity: 16 * 1024)
