@@ -5,6 +5,14 @@
 #   S1  round trip through the C backend: raw module whose default route is POST /echo on
 #       ../shared/bench/backend (or $BENCH_TOOLS_DIR/backend)
 #   S2  local echo: raw module with {"local":"echo"}
+#   S5      WebSocket handshakes on the echo module (no auth): per handshake, a fresh TCP
+#           connection, the upgrade, the 101, a close frame and the server's close (counted per
+#           handshake: accept, parse, upgrade, teardown)
+#   S5jwt   the same on a module with auth.jwt (HS256, issuer and audience required, the token in
+#           ?token=, made as scripts/bench's S5 makes it: sub, iss, aud, iat, nbf, exp)
+#   S5hook  the same on a module with a handshake hook to the C backend's /size/0 (200, empty body)
+#   For S5*, --messages counts handshakes (sequential, one connection at a time; --connections
+#   and --size do not apply) and the output says instructions/handshake.
 #
 # Per run: start the gateway under `valgrind --tool=callgrind` (--loops 1, --io-engine ENGINE),
 # open the client connections, send a warm-up, zero the counters (callgrind_control -z), send
@@ -32,7 +40,7 @@
 #
 # Exit status: 0 all runs measured; 1 a run failed; 3 only io_uring was not measurable; 64 usage.
 #
-# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S2|all]
+# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S2|S5|S5jwt|S5hook|all]
 #                             [--messages N] [--warmup N] [--connections C] [--runs R]
 #                             [--size BYTES] [--keep DIR]
 set -euo pipefail
@@ -58,7 +66,7 @@ usage() {
 Options:
   --bin PATH        gateway binary (default $ROOT/.build/release/gateway)
   --engine E        epoll | io_uring | all (= io_uring epoll); comma list allowed (default epoll)
-  --scenario S      S1 | S2 | all (default all)
+  --scenario S      S1 | S2 | S5 | S5jwt | S5hook | all (= S2 S1; comma list allowed; default all)
   --messages N      measured messages per run (default $MESSAGES)
   --warmup N        warm-up messages per run, before the counters are zeroed (default $WARMUP)
   --connections C   client connections, 1-10 (default $CONNS); messages are split evenly. With 1
@@ -70,7 +78,7 @@ Options:
   --keep DIR        keep config, logs and callgrind.out files in DIR (default: temp dir, removed)
 Environment: BENCH_TOOLS_DIR (default ../shared/bench) for backend; VALGRIND (default valgrind);
   VALGRIND_OPTS_EXTRA (extra valgrind options, word-split).
-Output: one line per run, e.g.  S2 epoll: 4,213 instructions/message (N=20000)
+Output: one line per run, e.g.  S2 epoll: 4,213 instructions/message (N=20000); S5*: instructions/handshake
 EOF
 }
 
@@ -91,9 +99,11 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $ENGINES == all ]] && ENGINES="io_uring epoll"
 [[ ${SCENARIOS^^} == ALL ]] && SCENARIOS="S2 S1"
-SCENARIOS="${SCENARIOS^^}"
+SCENARIOS="$(for s in $SCENARIOS; do case "${s^^}" in S5JWT) echo S5jwt ;; S5HOOK) echo S5hook ;; *) echo "${s^^}" ;; esac; done | xargs)"
 for e in $ENGINES; do [[ $e == epoll || $e == io_uring ]] || { echo "bad engine: $e" >&2; exit 64; }; done
-for s in $SCENARIOS; do [[ $s == S1 || $s == S2 ]] || { echo "bad scenario: $s" >&2; exit 64; }; done
+for s in $SCENARIOS; do
+  case "$s" in S1|S2|S5|S5jwt|S5hook) ;; *) echo "bad scenario: $s" >&2; exit 64 ;; esac
+done
 for v in MESSAGES WARMUP CONNS RUNS SIZE; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "--${v,,} must be a number" >&2; exit 64; }
 done
@@ -104,7 +114,9 @@ BIN="$(realpath "$BIN")"
 VALGRIND="${VALGRIND:-valgrind}"
 command -v "$VALGRIND" >/dev/null || { echo "valgrind not found ($VALGRIND)" >&2; exit 1; }
 command -v callgrind_control >/dev/null || { echo "callgrind_control not found" >&2; exit 1; }
-if [[ $SCENARIOS == *S1* && ! -x $TOOLS/backend ]]; then
+NEED_BACKEND=""
+[[ " $SCENARIOS " == *" S1 "* || " $SCENARIOS " == *" S5hook "* ]] && NEED_BACKEND=1
+if [[ -n $NEED_BACKEND && ! -x $TOOLS/backend ]]; then
   make -C "$TOOLS" >/dev/null || { echo "could not build $TOOLS/backend" >&2; exit 1; }
 fi
 
@@ -161,7 +173,7 @@ else:
 EOF
 }
 
-# ---- backend (S1)
+# ---- backend (S1, S5hook)
 BACKEND_PORT=1
 BACKEND_PID=""
 start_backend() {
@@ -198,7 +210,13 @@ cat >"$WORK/gateway.json" <<'EOF'
   },
   "modules": [
     {"path": "/echo", "parser": "raw", "default": {"local": "echo"}},
-    {"path": "/backend", "parser": "raw", "default": {"url": "http://127.0.0.1:${CG_BACKEND_PORT}/echo"}}
+    {"path": "/backend", "parser": "raw", "default": {"url": "http://127.0.0.1:${CG_BACKEND_PORT}/echo"}},
+    {"path": "/s5jwt", "parser": "raw", "default": {"local": "echo"},
+     "auth": {"jwt": {"algorithms": ["HS256"], "secret": "bench-jwt-secret-0123456789abcdef-0123456789",
+                      "issuer": "https://bench.invalid", "audience": "bench"},
+              "token": ["query:token"]}},
+    {"path": "/s5hook", "parser": "raw", "default": {"local": "echo"},
+     "handshake": "http://127.0.0.1:${CG_BACKEND_PORT}/size/0"}
   ]
 }
 EOF
@@ -207,9 +225,9 @@ CG_GATEWAY_PORT=1 CG_BACKEND_PORT=1 "$GW" check-config --config "$WORK/gateway.j
 
 # ---- the client: exactly N messages, depth 1 per connection; drives callgrind_control itself
 cat >"$WORK/client.py" <<'EOF'
-import base64, hashlib, os, selectors, socket, struct, subprocess, sys, time
+import base64, hashlib, hmac, json, os, selectors, socket, struct, subprocess, sys, time
 
-port, path, conns, warmup, n, size, vgpid, prefix, outdir = sys.argv[1:10]
+port, path, conns, warmup, n, size, vgpid, prefix, outdir, mode = sys.argv[1:11]
 port, conns, warmup, n, size = int(port), int(conns), int(warmup), int(n), int(size)
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PAYLOAD = b"x" * size
@@ -233,12 +251,13 @@ def frame(opcode, payload):
     return head + mask + body
 
 class Conn:
-    def __init__(self, i):
+    def __init__(self, i, target=None):
         self.i = i
+        target = target or path
         s = socket.create_connection(("127.0.0.1", port), timeout=60)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         key = base64.b64encode(os.urandom(16))
-        s.sendall(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        s.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                   b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
         buf = b""
         while b"\r\n\r\n" not in buf:
@@ -325,6 +344,47 @@ def control(flag):
     if r.returncode != 0 or "OK" not in r.stdout:
         die(f"callgrind_control {flag} failed: {r.stdout.strip()} {r.stderr.strip()}")
 
+def s5_token():
+    """scripts/bench's S5 token (bench.py s5_token): HS256 over sub, iss, aud, iat, nbf, exp."""
+    b64 = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode("ascii")
+    part = lambda o: b64(json.dumps(o, separators=(",", ":")).encode())
+    now = int(time.time())
+    claims = {"sub": "bench-user", "iss": "https://bench.invalid", "aud": "bench",
+              "iat": now, "nbf": now - 60, "exp": now + 86400}
+    signing_input = part({"alg": "HS256", "typ": "JWT"}) + "." + part(claims)
+    sig = hmac.new(b"bench-jwt-secret-0123456789abcdef-0123456789", signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64(sig)
+
+def handshakes(total, target):
+    """`total` sequential handshakes: connect, upgrade, 101, close frame, the server's close, EOF."""
+    for _ in range(total):
+        c = Conn(0, target)
+        c.s.settimeout(60)
+        c.s.sendall(frame(0x8, struct.pack("!H", 1000)))
+        while True:
+            d = c.s.recv(4096)
+            if not d:
+                break
+            c.buf += d
+        ops = [op for op, _, _ in c.frames()]
+        if ops != [0x8]:
+            die(f"expected the server's close frame, got opcodes {ops}")
+        c.s.close()
+    return total
+
+if mode == "handshakes":
+    target = path + ("?token=" + s5_token() if path == "/s5jwt" else "")
+    if warmup:
+        handshakes(warmup, target)
+    time.sleep(0.2)
+    control("-z")
+    t0 = time.monotonic()
+    got = handshakes(n, target)
+    dt = time.monotonic() - t0
+    control("-d")
+    print(f"{got} {dt:.3f}", flush=True)
+    sys.exit(0)
+
 cs = [Conn(i) for i in range(conns)]
 if warmup:
     phase(cs, warmup)
@@ -363,7 +423,14 @@ RESULT=""
 measure() {  # measure SCENARIO ENGINE RUN
   local sc=$1 engine=$2 run=$3 tag="$1-$2-$3" path port pid cpid try up out dumps ir got secs i
   RESULT=""
-  [[ $sc == S1 ]] && path=/backend || path=/echo
+  local mode=messages
+  case "$sc" in
+    S1) path=/backend ;;
+    S2) path=/echo ;;
+    S5) path=/echo; mode=handshakes ;;
+    S5jwt) path=/s5jwt; mode=handshakes ;;
+    S5hook) path=/s5hook; mode=handshakes ;;
+  esac
   local log="$WORK/$tag.gateway.log"
   for try in 1 2 3 4 5; do
     port=$(pick_port) && [[ -n $port ]] || { echo "$tag: no free port" >&2; return 1; }
@@ -407,7 +474,7 @@ measure() {  # measure SCENARIO ENGINE RUN
   fi
   # In the background + wait, so that a signal to this script is handled at once.
   "$PY" "$WORK/client.py" "$port" "$path" "$CONNS" "$WARMUP" "$MESSAGES" "$SIZE" "$pid" \
-    "$VGDB_PREFIX" "$WORK" >"$WORK/$tag.client.out" 2>"$WORK/$tag.client.log" &
+    "$VGDB_PREFIX" "$WORK" "$mode" >"$WORK/$tag.client.out" 2>"$WORK/$tag.client.log" &
   cpid=$!; PIDS+=("$cpid")
   if ! wait "$cpid"; then
     forget "$cpid"
@@ -428,7 +495,7 @@ measure() {  # measure SCENARIO ENGINE RUN
   RESULT="$ir $got $secs"
 }
 
-[[ $SCENARIOS == *S1* ]] && start_backend
+[[ -n $NEED_BACKEND ]] && start_backend
 echo "# gateway $BIN (sha256 $BIN_SHA…, run as a copy without debug sections), $CONNS connection(s), warm-up $WARMUP, ${SIZE}-byte text messages, depth 1, --loops 1; $("$VALGRIND" --version)" >&2
 status=0
 for engine in $ENGINES; do
@@ -445,9 +512,10 @@ for engine in $ENGINES; do
         (( status == 0 )) && status=3
       elif (( rc == 0 )); then
         read -r ir got secs <<<"$RESULT"
+        unit=message; [[ $sc == S5* ]] && unit=handshake
         "$PY" -c "import sys; ir, n, s = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]); \
-print(f'$sc $engine: {round(ir / n):,} instructions/message (N={n})' + \
-('' if $RUNS == 1 else f'  [run $r, total Ir {ir:,}, {n / s:,.0f} msg/s under valgrind]'))" "$ir" "$got" "$secs"
+print(f'$sc $engine: {round(ir / n):,} instructions/$unit (N={n})' + \
+('' if $RUNS == 1 else f'  [run $r, total Ir {ir:,}, {n / s:,.0f} ${unit}s/s under valgrind]'))" "$ir" "$got" "$secs"
       else
         echo "$sc $engine: FAILED (run $r)"
         status=1
