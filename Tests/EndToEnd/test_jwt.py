@@ -104,6 +104,21 @@ def test_the_connection_closes_with_4001_when_the_token_expires(gateway_factory,
     run(main())
 
 
+def test_a_token_valid_for_centuries_is_served(gateway_factory, backend):
+    """exp in the year 3000 (or past what a 64-bit ns timer holds): the connection is served, and
+    the expiry timer neither traps nor fires at once."""
+    g = gateway_factory(config={"listen": "127.0.0.1:0", "modules": [module(backend)]})
+
+    async def main():
+        for exp in (32503680000, 2 ** 62, 10 ** 300):
+            ws = await ws_connect(g.url("/c?token=" + token(exp=exp)))
+            assert await call(ws, {"cmd": "ping", "id": 1, "data": 1}) == {"cmd": "ping", "id": 1, "data": 1}
+            await asyncio.sleep(0.2)
+            assert await call(ws, {"cmd": "ping", "id": 2, "data": 2}) == {"cmd": "ping", "id": 2, "data": 2}
+            await ws.close()
+    run(main())
+
+
 def test_post_commands_need_the_token_too(gateway_factory, backend):
     g = gateway_factory(config={"listen": "127.0.0.1:0", "modules": [module(backend)]})
     body = json.dumps({"cmd": "headers", "data": {}}).encode()

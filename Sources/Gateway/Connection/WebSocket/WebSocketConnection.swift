@@ -139,11 +139,13 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// Starts the closing handshake with `code` (admin API).
     /// Closes with 4001 `token expired` when the token's `exp` (Unix seconds) passes (DESIGN §9).
     func expire(atUnixSeconds exp: Int) {
-        let delayMs = max(0, exp * 1000 - WallClock.ms())
+        // Saturating: a signed token may say the year 3000, whose delay in ns does not fit 64 bits
+        // (that trapped), and the loop clock adds with wrapping. 2^42 ms (139 years) is never due.
+        let delayMs = max(0, min(max(exp, 0), Int.max / 1000) * 1000 - WallClock.ms())
         let timer = context.loop.makeTimer { [weak self] in
             self?.close(code: WebSocketCloseCode(rawValue: 4001), reason: "token expired")
         }
-        timer.schedule(afterNanos: UInt64(delayMs) * 1_000_000)
+        timer.schedule(afterNanos: UInt64(min(delayMs, 1 << 42)) * 1_000_000)
         expiryTimer = timer
     }
 
