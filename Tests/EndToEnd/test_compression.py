@@ -388,3 +388,24 @@ def test_memory_of_idle_compressed_connections(gateway_factory, engine, takeover
         assert per < 24 * 1024, f"no zlib state per connection, got {per:.0f} bytes"
     for c in clients + [warm]:
         c.close()
+
+
+def test_sighup_applies_to_new_connections_and_to_the_next_message_of_open_ones(gateway_factory):
+    import signal
+    g = gateway_factory(modules=[echo_module(enabled=True)])
+    old = DeflateWS(g.port)
+    assert old.extensions == DEFAULT_RESPONSE
+    body = json_payload(5000)
+    old.send_compressed(OP_TEXT, body)
+    assert old.recv_message()[1:3] == (body, True)
+    cfg = json.loads(open(g.config_path).read())
+    cfg["modules"][0]["compression"]["enabled"] = False
+    open(g.config_path, "w").write(json.dumps(cfg))
+    g.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP: reloaded" in g.log(), timeout=5, what="the reload")
+    assert negotiated(g, "permessage-deflate") is None, "new connections: no extension"
+    # The open connection keeps what it negotiated: it may still send compressed, and its replies
+    # now go plain.
+    old.send_compressed(OP_TEXT, body)
+    assert old.recv_message()[1:3] == (body, False)
+    old.close()
