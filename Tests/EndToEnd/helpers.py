@@ -293,6 +293,9 @@ class RawWS:
     """A WebSocket client on a plain socket: it does only what the test tells it to do (it never
     answers pings by itself)."""
 
+    # Bytes read after the handshake response (a class default, for subclasses with their own handshake).
+    bytes_received = 0
+
     def __init__(self, port, path="/ws", timeout=5.0, extra_headers=()):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
