@@ -27,6 +27,10 @@ let package = Package(
             dependencies: ["FuzzSupport", .product(name: "GatewayWebSocket", package: gateway)]
         ),
         .executableTarget(
+            name: "FuzzInflate",
+            dependencies: ["FuzzSupport", .product(name: "GatewayWebSocket", package: gateway)]
+        ),
+        .executableTarget(
             name: "FuzzJSON",
             dependencies: [
                 "FuzzSupport",

@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -170,3 +171,30 @@ write("FuzzConfig", "config-bad-json.json", '{"listen": "127.0.0.1:1",\n "module
 write("FuzzConfig", "config-bad-keys.json",
       '{"listen":"1.2.3.4:99999","lisen":1,"modules":[{"path":"x","parser":"xml","routes":{"a*b":1}},{"path":"x"}],'
       '"limits":{"maxMessageBytes":0,"sendQueueBytes":"${EMPTY:-12}"},"admin":{"token":"short"}}')
+
+
+# ---------------------------------------------------------------- permessage-deflate (inflate path)
+# [options][limit] messages separated by FE FD; options: bit 0 context takeover, bits 1-3 window
+# bits 9+n, bit 4 read through the frame reader too, bits 5-6 level (see FuzzInflate.swift).
+def deflate(data, wbits=15, level=6):
+    c = zlib.compressobj(level, zlib.DEFLATED, -wbits)
+    out = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+    return out[:-4]
+
+
+SEP = b"\xfe\xfd"
+HELLO = bytes([0xF2, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00])
+INFLATE = {
+    "hello": bytes([0x1C, 0x0C]) + HELLO,
+    "stored-block": bytes([0x0C, 0x0C]) + bytes([0x00, 0x05, 0x00, 0xFA, 0xFF]) + b"Hello" + b"\x00",
+    "bfinal": bytes([0x0C, 0x0C]) + bytes([0xF3, 0x48, 0xCD, 0xC9, 0xC9, 0x07, 0x00, 0x00]),
+    "json": bytes([0x3C, 0x2C]) + deflate(b'{"cmd":"chat.send","data":{"room":"lobby","text":"hello there"}}' * 8),
+    "bomb": bytes([0x0C, 0x07]) + deflate(b"\x00" * 200_000, level=9),
+    "window-9": bytes([0x10, 0x0C]) + deflate(b"abcdefgh" * 300, wbits=9),
+    "takeover": bytes([0x1D, 0x3C]) + SEP.join([b"Hello", b"Hello", b"Hello world, hello again"]),
+    "garbage": bytes([0x00, 0x0C]) + bytes([0xFF, 0xEE, 0xDD, 0xCC, 0x00, 0x01]),
+    "invalid-utf8": bytes([0x1E, 0x1C]) + SEP.join([b"binary \xff", b"text \xc0\x80"]),
+    "empty": bytes([0x10, 0x00]),
+}
+for name, data in sorted(INFLATE.items()):
+    write("FuzzInflate", "inflate-" + name, data)

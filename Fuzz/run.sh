@@ -3,7 +3,7 @@
 #
 #   Fuzz/run.sh [target|all] [runs] [more libFuzzer flags...]
 #
-# target: FuzzHTTP1, FuzzWebSocket, FuzzJSON, FuzzConfig or all (default: all, one after another).
+# target: FuzzHTTP1, FuzzWebSocket, FuzzInflate, FuzzJSON, FuzzConfig or all (default: all, one after another).
 # runs:   executions per target (default 10,000,000).
 # The growing corpus, crash files and logs go to $FUZZ_WORK/<target> (default /tmp/gateway-fuzz),
 # never into the repository; Fuzz/Corpus/<target> is read as seeds only. One process (no -jobs/-workers).
@@ -15,7 +15,7 @@ runs=${2:-10000000}
 shift $(( $# < 2 ? $# : 2 ))
 work_root=${FUZZ_WORK:-/tmp/gateway-fuzz}
 scratch=$here/.build-fuzz
-all=(FuzzHTTP1 FuzzWebSocket FuzzJSON FuzzConfig)
+all=(FuzzHTTP1 FuzzWebSocket FuzzInflate FuzzJSON FuzzConfig)
 
 build() {
     # -sanitize=fuzzer links libFuzzer and adds coverage; -enable-testing lets FuzzJSON and FuzzConfig

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian 12) and runs them all: unit tests, the end-to-end suite against
-# the real binary under both I/O engines, and Autobahn groups 1–10 under both engines, over ws:// and wss://.
+# the real binary under both I/O engines, and Autobahn groups 1–10 under both engines over ws:// and
+# wss://, plus a subset of the compression groups 12 and 13 (with and without context takeover).
 #
 #   scripts/test.sh                 # everything CI runs
 #   SKIP_APT=1 scripts/test.sh      # skip apt-get (packages already installed)
@@ -12,7 +13,7 @@ cd "$ROOT"
 source "$ROOT/scripts/lib.sh"
 
 step "system packages"
-install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev redis-server \
+install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev zlib1g-dev redis-server \
   python3 python3-websockets python3-pytest python3-jsonschema python3-seccomp python3-jwt python3-cryptography curl
 ensure_swift
 
@@ -32,6 +33,9 @@ if [[ -d "${AUTOBAHN_SCRIPTS:-$ROOT/../shared/conformance}" ]]; then
   "$ROOT/scripts/conformance/run.sh" --engines "$ENGINES"
   step "Autobahn|Testsuite groups 1-10 over wss:// ($ENGINES)"
   "$ROOT/scripts/conformance/run.sh" --engines "$ENGINES" --tls
+  step "Autobahn|Testsuite 12/13 subset, permessage-deflate ($ENGINES)"
+  "$ROOT/scripts/conformance/run.sh" --engines "$ENGINES" --deflate-subset
+  "$ROOT/scripts/conformance/run.sh" --engines "$ENGINES" --deflate-subset --context-takeover
 else
   echo "skipped: ../shared/conformance not found (set AUTOBAHN_SCRIPTS to run it)"
 fi

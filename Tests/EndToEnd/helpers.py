@@ -47,6 +47,15 @@ def free_port():
     return port
 
 
+def rss_bytes(pid):
+    """The process's resident set size (VmRSS) in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
 def fd_count(pid):
     """Open file descriptors of a process (Linux /proc)."""
     return len(os.listdir(f"/proc/{pid}/fd"))
@@ -284,6 +293,9 @@ class RawWS:
     """A WebSocket client on a plain socket: it does only what the test tells it to do (it never
     answers pings by itself)."""
 
+    # Bytes read after the handshake response (a class default, for subclasses with their own handshake).
+    bytes_received = 0
+
     def __init__(self, port, path="/ws", timeout=5.0, extra_headers=()):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -297,6 +309,11 @@ class RawWS:
         head, _, self.buf = data.partition(b"\r\n\r\n")
         self.status = int(head.split(b" ", 2)[1])
         assert self.status == 101, f"handshake failed: {head!r}"
+        self.bytes_received = len(self.buf)   # after the handshake response
+        self.headers = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
 
     def send(self, data):
         self.sock.sendall(data)
@@ -313,6 +330,7 @@ class RawWS:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise EOFError("connection closed by peer")
+            self.bytes_received += len(chunk)
             self.buf += chunk
 
     def recv_frame(self, timeout=5.0):

@@ -14,8 +14,8 @@ import zlib
 
 import pytest
 
-from helpers import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, ADMIN_TOKEN, encode_frame,
-                     handshake_request, http_raw, run, wait_until, ws_connect)
+from helpers import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RawWS, encode_frame,
+                     handshake_request, http_raw, rss_bytes, run, wait_until, ws_connect)
 
 TAIL = b"\x00\x00\xff\xff"
 DEFAULT_RESPONSE = "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
@@ -36,59 +36,24 @@ def compress(data, wbits=15, level=6):
     return out[:-4]
 
 
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
-
-
-class DeflateWS:
-    """A raw WebSocket client that offers `offer` (None: no Sec-WebSocket-Extensions), keeps the
-    response headers, and counts the bytes the server sends after the 101."""
+class DeflateWS(RawWS):
+    """A raw WebSocket client that offers `offer` (None: no Sec-WebSocket-Extensions), compresses
+    with Python's zlib and reads frames with their RSV bits."""
 
     def __init__(self, port, path="/z", offer="permessage-deflate", timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         extra = [("Sec-WebSocket-Extensions", offer)] if offer is not None else []
-        self.sock.sendall(handshake_request(path, extra=extra))
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = self.sock.recv(65536)
-            assert chunk, f"closed during handshake: {data!r}"
-            data += chunk
-        head, _, self.buf = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        self.status = int(lines[0].split(" ", 2)[1])
-        self.headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            self.headers[k.strip().lower()] = v.strip()
-        self.wire_bytes = len(self.buf)
+        super().__init__(port, path, timeout=timeout, extra_headers=extra)
         self.inflater = zlib.decompressobj(-15)
 
     @property
     def extensions(self):
         return self.headers.get("sec-websocket-extensions")
 
-    def send_frame(self, opcode, payload=b"", fin=True, rsv1=False):
-        self.sock.sendall(encode_frame(opcode, payload, fin=fin, rsv=4 if rsv1 else 0))
+    def send_frame(self, opcode, payload=b"", fin=True, rsv1=False, **kw):
+        self.sock.sendall(encode_frame(opcode, payload, fin=fin, rsv=4 if rsv1 else 0, **kw))
 
     def send_compressed(self, opcode, data, **kw):
         self.send_frame(opcode, compress(data, **kw), rsv1=True)
-
-    def _fill(self, n, deadline):
-        while len(self.buf) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise socket.timeout("frame read deadline")
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise EOFError("connection closed by peer")
-            self.wire_bytes += len(chunk)
-            self.buf += chunk
 
     def recv_frame(self, timeout=10.0):
         """(first byte, payload, size of the frame on the wire)."""
@@ -132,11 +97,6 @@ class DeflateWS:
         except (EOFError, ConnectionResetError):
             return None
 
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 class Closed(Exception):
@@ -231,11 +191,11 @@ def test_a_200_kb_message_is_much_smaller_on_the_wire(gateway_factory):
     c = DeflateWS(g.port)
     assert c.extensions == DEFAULT_RESPONSE
     c.send_compressed(OP_BINARY, body)
-    before = c.wire_bytes
+    before = c.bytes_received
     op, got, compressed, size = c.recv_message()
     assert (op, got, compressed) == (OP_BINARY, body, True)
     assert size < len(body) // 5, f"{size} bytes on the wire for {len(body)}"
-    assert c.wire_bytes - before <= size + len(c.buf)
+    assert c.bytes_received - before <= size + len(c.buf)
     # Under minBytes (256 by default) a message goes plain; a plain message from the client is fine too.
     c.send_frame(OP_TEXT, b"short")
     assert c.recv_message()[:3] == (OP_TEXT, b"short", False)
@@ -428,3 +388,24 @@ def test_memory_of_idle_compressed_connections(gateway_factory, engine, takeover
         assert per < 24 * 1024, f"no zlib state per connection, got {per:.0f} bytes"
     for c in clients + [warm]:
         c.close()
+
+
+def test_sighup_applies_to_new_connections_and_to_the_next_message_of_open_ones(gateway_factory):
+    import signal
+    g = gateway_factory(modules=[echo_module(enabled=True)])
+    old = DeflateWS(g.port)
+    assert old.extensions == DEFAULT_RESPONSE
+    body = json_payload(5000)
+    old.send_compressed(OP_TEXT, body)
+    assert old.recv_message()[1:3] == (body, True)
+    cfg = json.loads(open(g.config_path).read())
+    cfg["modules"][0]["compression"]["enabled"] = False
+    open(g.config_path, "w").write(json.dumps(cfg))
+    g.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP: reloaded" in g.log(), timeout=5, what="the reload")
+    assert negotiated(g, "permessage-deflate") is None, "new connections: no extension"
+    # The open connection keeps what it negotiated: it may still send compressed, and its replies
+    # now go plain.
+    old.send_compressed(OP_TEXT, body)
+    assert old.recv_message()[1:3] == (body, False)
+    old.close()

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from helpers import ADMIN_TOKEN, OP_TEXT, RawWS, call, handshake_request, recv_json, run, wait_until, ws_connect
+from helpers import ADMIN_TOKEN, OP_TEXT, RawWS, call, handshake_request, recv_json, rss_bytes, run, wait_until, ws_connect
 
 SEND_QUEUE_BYTES = 262144
 MESSAGES = 1000
@@ -29,14 +29,6 @@ READERS = 10
 # (>= 16 MB with allocator overhead per queued frame), crosses 16 MiB; allocator slack, libcurl and
 # debug-build noise do not.
 RSS_BOUND_BYTES = 16 * 1024 * 1024
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
 
 
 class StuckWS(RawWS):

@@ -72,6 +72,14 @@ struct PerMessageDeflateCompressorTests {
         let c = PerMessageDeflateCompressor()
         let empty = try #require(deflated([], c))
         #expect(try inflated(empty, PerMessageDeflateDecompressor()).get() == [])
+        // With context takeover, an empty message after another one: zlib has nothing to flush, and
+        // the message is an empty stored block (found by FuzzInflate).
+        let ct = PerMessageDeflateCompressor(contextTakeover: true)
+        let d = PerMessageDeflateDecompressor(contextTakeover: true)
+        for message in [Array("Hello".utf8), [], [], Array("Hello".utf8)] {
+            let out = try #require(deflated(message, ct))
+            #expect(try inflated(out, d).get() == message)
+        }
         var rng = TestRandom(seed: 3)
         let noise = (0..<100_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let out = try #require(deflated(noise, c))

@@ -79,6 +79,12 @@ public final class PerMessageDeflateCompressor {
             output.reserve(output.capacity * 2)
         }
         s.pointee.next_in = nil
+        if output.count == 0 && message.isEmpty {
+            // An empty message right after another flush: zlib has nothing to flush (Z_BUF_ERROR, no
+            // output). An empty stored block says "nothing" (RFC 7692 §7.2.3.6): 0x00 once the tail is off.
+            let empty: UInt8 = 0
+            return withUnsafeBytes(of: empty) { body($0) }
+        }
         let produced = output.bytes
         guard produced.count >= 4, produced.suffix(4).elementsEqual(PerMessageDeflate.tail) else { return failed(s) }
         let result = body(UnsafeRawBufferPointer(rebasing: produced[..<(produced.count - 4)]))

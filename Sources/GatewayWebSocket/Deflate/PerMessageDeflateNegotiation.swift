@@ -9,6 +9,9 @@ public struct PerMessageDeflatePolicy: Sendable, Equatable {
     /// The largest LZ77 window either side may use, 9–15 (zlib's raw deflate cannot do 8).
     public var maxWindowBits: Int
 
+    /// Creates a policy. Defaults: no context takeover (DESIGN §9's default, for the reason above)
+    /// and 15 window bits (the best ratio; the window is per loop then, not per connection).
+    /// `maxWindowBits` is clamped to 9–15.
     public init(contextTakeover: Bool = false, maxWindowBits: Int = 15) {
         self.contextTakeover = contextTakeover
         self.maxWindowBits = min(15, max(9, maxWindowBits))

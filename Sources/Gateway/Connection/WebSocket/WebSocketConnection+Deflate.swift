@@ -20,9 +20,10 @@ extension WebSocketConnection {
     /// is to go plain: zlib failed, or a compressor without context was no help (output not
     /// smaller). A compressor with context always sends what it made: the client's window follows.
     func writeDeflated(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) -> Bool {
-        guard deflate != nil else { return false }
         let ctx = context
-        let compressor = deflate!.compressor(loop: ctx.deflate, level: module.config.compression.level)
+        // Optional chaining calls the mutating method in place (a connection's own compressor is
+        // created on first use and stored).
+        guard let compressor = deflate?.compressor(loop: ctx.deflate, level: module.config.compression.level) else { return false }
         let sent: Bool? = compressor.compress(payload) { compressed in
             if !compressor.contextTakeover && compressed.count >= payload.count { return false }
             tcp.write { WebSocketFrameEncoder.writeFrame(opcode: opcode, rsv1: true, payload: compressed, into: &$0) }
