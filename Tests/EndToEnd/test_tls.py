@@ -360,14 +360,28 @@ class _EchoHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def https_backend(certs):
+def _start_https_backend(certs, client_ca=None):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(*certs["b"])
+    if client_ca:
+        ctx.verify_mode = ssl.CERT_REQUIRED   # mutual TLS: a client certificate signed by client_ca
+        ctx.load_verify_locations(client_ca)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def https_backend(certs):
+    server = _start_https_backend(certs)
+    yield server.server_address[1]
+    server.shutdown()
+
+
+@pytest.fixture
+def mtls_backend(certs):
+    server = _start_https_backend(certs, client_ca=certs["a"][0])
     yield server.server_address[1]
     server.shutdown()
 
@@ -390,5 +404,23 @@ def test_https_backend_with_an_unknown_ca_is_an_error(gateway_factory, backend, 
     async def body():
         async with ws_connect(g.url()) as ws:
             r = await call(ws, {"cmd": "secure", "id": 1, "data": {}})
+            assert "error" in r, r
+    run(body())
+
+
+def test_https_backend_with_a_client_certificate(gateway_factory, backend, certs, mtls_backend):
+    """io.backendTLS cert/key: the gateway presents a client certificate to a backend that requires one;
+    without it the same backend refuses the call."""
+    routes = {"secure": f"https://localhost:{mtls_backend}/echo"}
+    with_cert = gateway_factory(modules=[backend.module(routes=routes)], io={"backendTLS": {
+        "caFile": certs["b"][0], "cert": certs["a"][0], "key": certs["a"][1]}})
+    without = gateway_factory(modules=[backend.module(routes=routes)], io={"backendTLS": {"caFile": certs["b"][0]}})
+
+    async def body():
+        async with ws_connect(with_cert.url()) as ws:
+            r = await call(ws, {"cmd": "secure", "id": 1, "data": {"mutual": True}})
+            assert r == {"cmd": "secure", "id": 1, "data": {"mutual": True}}
+        async with ws_connect(without.url()) as ws:
+            r = await call(ws, {"cmd": "secure", "id": 2, "data": {}})
             assert "error" in r, r
     run(body())
