@@ -40,6 +40,9 @@ def test_a_killed_node_has_its_hooks_sent_once_by_a_survivor(redis, gateway_fact
         assert (await call(sockets[0], {"cmd": "join", "data": {}}))["data"] == {"ok": True}
         wait_until(lambda: len(redis.command("HKEYS", "t:conns:h2").split(b"\r\n")) >= 5, timeout=5,
                    what="both sessions recorded in Redis")
+        # The join's user and room reach the record in a later write than the session itself.
+        wait_until(lambda: b"u-1" in redis.command("HGET", "t:conns:h2", ids[0]), timeout=5,
+                   what="the joined session's user recorded in Redis")
         killed = time.monotonic()
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait(5)
