@@ -112,10 +112,8 @@ static const char *cgw_tls12_ciphers =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
 static void cgw_common(SSL_CTX *ctx) {
-    // No SSL_MODE_RELEASE_BUFFERS: it frees and re-allocates the 16 KiB+ read and write buffers
-    // around every record (about 5 heap allocations per echoed message). The loop frees the buffers
-    // of connections that went idle instead (SSL_free_buffers from its sweep, EventLoop+TLS.swift).
-    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    // Idle connections give their 16 KiB+ read and write buffers back (memory per idle connection).
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set1_groups_list(ctx, "X25519:P-256:P-384");
 }

@@ -275,7 +275,6 @@ public final class EventLoop: @unchecked Sendable {
         for case let c? in connections {
             switch c.closeState {
             case .open:
-                if c.usesTLS, let t = c.tls { tlsSweep(t) }
                 if c.deadline != 0 && now >= c.deadline {
                     c.deadline = 0
                     c.handler?.connectionDidTimeOut(c)

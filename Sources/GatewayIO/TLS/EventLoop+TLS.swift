@@ -41,8 +41,6 @@ extension EventLoop {
     /// record in its own buffer, so nothing is left over when it asks for more.
     func tlsReceive(_ c: TCPConnection, _ t: TLSSession, _ bytes: UnsafeMutableRawBufferPointer) {
         guard !t.failed else { return }
-        t.active = true
-        t.buffersFreed = false
         cgw_tls_set_input(t.ssl, bytes.baseAddress, bytes.count)
         defer {
             cgw_tls_set_input(t.ssl, nil, 0)
@@ -99,10 +97,6 @@ extension EventLoop {
     /// A graceful close sends `close_notify` after the last byte.
     func tlsEncrypt(_ c: TCPConnection, _ t: TLSSession) {
         guard !t.failed, t.handshakeDone else { return }
-        if !t.plaintext.isEmpty {
-            t.active = true
-            t.buffersFreed = false
-        }
         while !t.plaintext.isEmpty {
             var wrote: Int32 = 0
             _ = t.plaintext.withSpans(max: 1, lock: false) { span, _ in
@@ -131,19 +125,6 @@ extension EventLoop {
             c.close(lingerNanos: Self.tlsFailureLingerNanos)
         } else {
             beginClose(engine, c)
-        }
-    }
-
-    /// From the loop's sweep: a TLS connection that moved no record since the last sweep (a quarter
-    /// to half a second) gives OpenSSL's read and write buffers back, about 33 KB, so idle
-    /// connections cost what `SSL_MODE_RELEASE_BUFFERS` would make them cost, while busy ones keep
-    /// their buffers and allocate nothing per record. OpenSSL keeps buffers holding a partial record.
-    @inline(__always)
-    func tlsSweep(_ t: TLSSession) {
-        if t.active {
-            t.active = false
-        } else if !t.buffersFreed && t.handshakeDone && !t.failed {
-            t.buffersFreed = SSL_free_buffers(t.ssl) == 1
         }
     }
 

@@ -19,11 +19,6 @@ final class TLSSession {
     /// A fatal TLS error happened; nothing more is read or encrypted (OpenSSL forbids further calls),
     /// only the alert already queued is sent.
     var failed = false
-    /// Records went in or out since the loop's last sweep.
-    var active = true
-    /// OpenSSL's record buffers were handed back while idle (`SSL_free_buffers`); the next record
-    /// allocates them again.
-    var buffersFreed = false
 
     init(ssl: OpaquePointer) {
         self.ssl = ssl
