@@ -206,11 +206,6 @@ void cgw_tls_set_input(SSL *ssl, const void *bytes, size_t count) {
     io->in_len = count;
 }
 
-size_t cgw_tls_input_left(SSL *ssl) {
-    cgw_tls_io *io = BIO_get_data(SSL_get_rbio(ssl));
-    return io->in_len;
-}
-
 void cgw_tls_alpn(SSL *ssl, char *out, size_t out_len) {
     const unsigned char *p = NULL;
     unsigned int n = 0;

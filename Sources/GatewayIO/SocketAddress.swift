@@ -125,7 +125,7 @@ public struct SocketAddress: Sendable, Equatable, CustomStringConvertible {
             withUnsafeMutableBytes(of: &a) { raw in for i in 0..<min(16, bytes.count) { raw[i] = bytes[i] } }
             var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
             _ = inet_ntop(AF_INET6, &a, &buf, socklen_t(buf.count))
-            return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return String(nulTerminated: buf)
         }
     }
 

@@ -200,9 +200,6 @@ SSL *cgw_tls_new(SSL_CTX *ctx, int is_server, cgw_tls_write_fn write, void *writ
 /// in the following SSL calls; what it does not need yet it keeps in its own record buffer.
 void cgw_tls_set_input(SSL *ssl, const void *bytes, size_t count);
 
-/// Received bytes not yet consumed by OpenSSL.
-size_t cgw_tls_input_left(SSL *ssl);
-
 /// The negotiated ALPN protocol into `out` (NUL-terminated, empty when none).
 void cgw_tls_alpn(SSL *ssl, char *out, size_t out_len);
 

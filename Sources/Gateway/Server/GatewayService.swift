@@ -52,10 +52,8 @@ public final class GatewayService: Sendable {
         } catch {
             throw .io(error)
         }
-        let tls: TLSServerContext?
-        let adminTLS: TLSServerContext?
-        tls = try Self.tlsContext(config.tls, "tls")
-        adminTLS = try Self.tlsContext(config.admin?.tls, "admin.tls")
+        let tls = try Self.tlsContext(config.tls, "tls")
+        let adminTLS = try Self.tlsContext(config.admin?.tls, "admin.tls")
         let bound = sockets.first?.address ?? config.listen
         let adminBox = adminSocket.map { SocketList([$0]) }
         BackendClient.globalInit()

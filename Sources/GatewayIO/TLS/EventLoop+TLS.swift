@@ -16,19 +16,16 @@ extension EventLoop {
 
     /// Gives `c` a server-side TLS session from `context`. False when OpenSSL cannot make one (memory).
     func attachTLS(_ c: TCPConnection, server context: TLSServerContext) -> Bool {
-        guard let ssl = context.makeConnection(writer: tlsRecordWriter, context: Unmanaged.passUnretained(c).toOpaque()) else {
-            ERR_clear_error()
-            return false
-        }
-        c.tls = TLSSession(ssl: ssl)
-        return true
+        attach(c, context.makeConnection(writer: tlsRecordWriter, context: Unmanaged.passUnretained(c).toOpaque()))
     }
 
     /// Gives `c` a client-side TLS session; the handshake starts once the TCP connect completes.
     func attachTLS(_ c: TCPConnection, client context: TLSClientContext, serverName: String?) -> Bool {
-        guard let ssl = context.makeConnection(
-            writer: tlsRecordWriter, context: Unmanaged.passUnretained(c).toOpaque(), serverName: serverName)
-        else {
+        attach(c, context.makeConnection(writer: tlsRecordWriter, context: Unmanaged.passUnretained(c).toOpaque(), serverName: serverName))
+    }
+
+    private func attach(_ c: TCPConnection, _ ssl: OpaquePointer?) -> Bool {
+        guard let ssl else {
             ERR_clear_error()
             return false
         }
@@ -42,10 +39,9 @@ extension EventLoop {
     func tlsReceive(_ c: TCPConnection, _ t: TLSSession, _ bytes: UnsafeMutableRawBufferPointer) {
         guard !t.failed else { return }
         cgw_tls_set_input(t.ssl, bytes.baseAddress, bytes.count)
-        defer {
-            cgw_tls_set_input(t.ssl, nil, 0)
-            if !c.outbound.isEmpty { c.markDirty() }
-        }
+        // Records OpenSSL writes meanwhile (handshake, tickets, alerts) mark `c` dirty as they are
+        // appended (`appendCiphertext`).
+        defer { cgw_tls_set_input(t.ssl, nil, 0) }
         if !t.handshakeDone && !tlsHandshake(c, t) { return }
         let scratch = tlsScratch()
         while c.handler != nil {
@@ -83,10 +79,7 @@ extension EventLoop {
             c.markDirty()  // plaintext written during the handshake (a client's request) can go now
             return true
         }
-        if SSL_get_error(t.ssl, r) == SSL_ERROR_WANT_READ {
-            if !c.outbound.isEmpty { c.markDirty() }
-            return false
-        }
+        if SSL_get_error(t.ssl, r) == SSL_ERROR_WANT_READ { return false }
         tlsHandshakeFailures &+= 1
         tlsFailed(c, t, "TLS handshake")
         return false

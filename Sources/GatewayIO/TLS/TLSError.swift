@@ -12,7 +12,7 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Reads the NUL-terminated reason a C shim wrote into `buffer`.
     init(cString buffer: [CChar]) {
-        message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        message = String(nulTerminated: buffer)
     }
 
     /// The message.

@@ -32,7 +32,7 @@ final class TLSSession {
     var alpn: String {
         var out = [CChar](repeating: 0, count: 32)
         cgw_tls_alpn(ssl, &out, out.count)
-        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(nulTerminated: out)
     }
 }
 
