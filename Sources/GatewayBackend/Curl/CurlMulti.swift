@@ -20,6 +20,9 @@ final class CurlMulti: FDWatcher {
     private var closed = false
     /// CA and client certificate for `https://` backends, set on every handle made.
     var tls: BackendTLS?
+    /// Roles of h2c transfers (`CurlMulti+H2c.swift`); nil where libcurl reuses prior-knowledge
+    /// connections correctly (8.0 and later), and h2c transfers simply ask for prior knowledge.
+    var h2c: H2cConnectionTracker? = H2cConnectionTracker.neededByLoadedLibcurl ? H2cConnectionTracker() : nil
 
     /// `GATEWAY_CURL_VERBOSE=1` makes libcurl trace every backend exchange to stderr (debugging aid).
     static let verbose: Bool = getenv("GATEWAY_CURL_VERBOSE").map { String(cString: $0) == "1" } ?? false
@@ -49,6 +52,11 @@ final class CurlMulti: FDWatcher {
         if maxConnectionsPerHost > 0 {
             cgw_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
         }
+        // HTTP/2 calls (`protocol` h2c/h2) share a connection per origin, up to the server's
+        // SETTINGS_MAX_CONCURRENT_STREAMS (and libcurl's own 100) streams each; HTTP/1.1 transfers
+        // are not affected (libcurl has no HTTP/1.1 pipelining). Already libcurl's default since
+        // 7.62, set so the intent does not hang on a default.
+        cgw_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
         // Keep enough idle connections for a busy loop's backends (default is 4 × easy handles).
         cgw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
     }
@@ -61,6 +69,7 @@ final class CurlMulti: FDWatcher {
     func takeEasy(for owner: any CurlTransfer) -> CurlEasy? {
         guard let e = easyPool.popLast() ?? CurlEasy(tls: tls) else { return nil }
         e.owner = owner
+        e.multi = self
         return e
     }
 
@@ -72,6 +81,7 @@ final class CurlMulti: FDWatcher {
             return .cancelled
         }
         easy.activeIndex = active.append(easy)
+        applyConnectionRole(easy)
         let rc = curl_multi_add_handle(multi, easy.handle)
         guard rc == CURLM_OK else {
             deactivate(easy)
@@ -117,6 +127,15 @@ final class CurlMulti: FDWatcher {
         easyPool.removeAll()
     }
 
+    /// Adds `easy` again, as a new transfer with the options it has (the h2c work-around's restart).
+    func readd(_ easy: CurlEasy) -> BackendError? {
+        let rc = curl_multi_add_handle(multi, easy.handle)
+        guard rc == CURLM_OK else {
+            return .badResponse("curl_multi_add_handle: \(String(cString: curl_multi_strerror(rc)))")
+        }
+        return nil
+    }
+
     private func deactivate(_ easy: CurlEasy) {
         guard active.remove(at: easy.activeIndex, if: { $0 === easy }, reindex: { $0.activeIndex = $1 }) else { return }
         easy.activeIndex = -1
@@ -129,6 +148,7 @@ final class CurlMulti: FDWatcher {
 
     /// Removes `easy` from the active set, tells its owner, and pools the handle.
     private func finish(_ easy: CurlEasy, error: BackendError?) {
+        h2cTransferEnded(easy)
         deactivate(easy)
         let owner = easy.owner
         owner?.curlDone(easy, error: error)
@@ -193,6 +213,11 @@ final class CurlMulti: FDWatcher {
             curl_multi_remove_handle(multi, handle)
             guard let priv else { continue }
             let easy = Unmanaged<CurlEasy>.fromOpaque(priv).takeUnretainedValue()
+            if easy.vetoedConnect {
+                // An h2c joiner found no connection: nothing was sent, start it again as an opener.
+                if let e = restartAsOpener(easy) { finish(easy, error: e) }
+                continue
+            }
             guard code == CURLE_OK else {
                 finish(easy, error: easy.error(for: code))
                 continue
