@@ -244,7 +244,8 @@ final class CurlEasy {
             // answers the connection preface with an HTTP/1.1 error or closes it.
             return .unavailable("no HTTP/2 response (\(detail)); does the backend speak h2c with prior knowledge?")
         case CURLE_HTTP2, CURLE_PARTIAL_FILE:
-            return .badResponse("HTTP/2: \(detail)")
+            // A connection closed under an open stream, or a framing error: libcurl's message says which.
+            return .badResponse(detail)
         default:
             return nil
         }
