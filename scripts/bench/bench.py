@@ -669,6 +669,7 @@ class Bench:
         self.redis_bin = None
         self.nghttpd = None       # S1h2c's h2c backend
         self.h2c_port = None
+        self.curl_config = os.path.join(self.run_dir, "gateway-curl.json")  # S1h2c: io.backendClient curl
         if "S1h2c" in args.scenarios:
             nb = os.environ.get("NGHTTPD_BIN") or "nghttpd"
             self.nghttpd = shutil.which(nb)
@@ -812,6 +813,12 @@ class Bench:
         err = self.check_config(self.config, cfg)
         if err:
             raise BenchError(f"bench config rejected by gateway check-config:\n{err}")
+        if "S1h2c" in a.scenarios:
+            # S1h2c's third case: the same /backend route through libcurl's HTTP/1.1, which tells the
+            # cost of libcurl from the cost of HTTP/2.
+            err = self.check_config(self.curl_config, dict(cfg, io=dict(cfg["io"], backendClient="curl")))
+            if err:
+                raise BenchError(f"S1h2c curl config rejected by gateway check-config:\n{err}")
         if "S7" in a.scenarios:
             # S7's nodes: the same config plus the cluster section; Redis' port and the node id
             # come from the environment too.
@@ -1231,9 +1238,10 @@ class Bench:
         raise BenchError("nghttpd did not start; see logs/")
 
     def scenario_s1h2c(self):
-        """S1 through the native HTTP/1.1 client and through an h2c route, in the same gateway start
-        (the order alternates per run); the backends' CPU is sampled too, and the gateway's connections
-        to each backend are counted in the middle of the window."""
+        """S1 through the native HTTP/1.1 client and through an h2c route, in the same gateway start,
+        and through libcurl's HTTP/1.1 in a second start (`io.backendClient: curl`); the order of the
+        starts and of the cases alternates per run. The backends' CPU is sampled too, and the gateway's
+        connections to each backend are counted in the middle of the window."""
         if not self.nghttpd:
             return
         a = self.args
@@ -1244,33 +1252,42 @@ class Bench:
                 k = (run - 1) % len(servers)
                 for server in servers[k:] + servers[:k]:
                     tag = f"S1h2c-r{run}"
-                    try:
-                        p, info = self.start_server(server, tag)
-                    except BenchError as e:
-                        self.record({"scenario": "S1h2c", "server": server, "client": "-", "run": run, "error": str(e)})
-                        continue
-                    try:
-                        cases = [("http1", "/backend", self.backend_port), ("h2c", S1H2C_PATH, self.h2c_port)]
-                        if run % 2 == 0:
-                            cases.reverse()
-                        for case, path, bport in cases:
-                            gw_pid = p.pid
-
-                            def count(proc, bport=bport):
-                                time.sleep(a.warmup + a.duration / 2 + 0.3)
-                                return {"backend_connections": peer_connections(gw_pid, bport)}
-                            argv = self.wsload_rtt(f"ws://127.0.0.1:{info['port']}{path}", 100, 1)
-                            rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
-                                                  name=f"{tag}-{server}-{case}", during=count,
-                                                  extra_groups={"h2c_backend": [ngh.pid]})
-                            rec.update({"scenario": "S1h2c", "case": case, "server": server, "client": "wsload",
-                                        "run": run, "connections": 100, "pipeline": 1,
-                                        "server_command": info["command"]})
-                            self.record(rec)
-                    finally:
-                        p.stop()
+                    starts = [(self.config, [("http1", "/backend", self.backend_port), ("h2c", S1H2C_PATH, self.h2c_port)]),
+                              (self.curl_config, [("curl-http1", "/backend", self.backend_port)])]
+                    if run % 2 == 0:
+                        starts.reverse()
+                    for config, cases in starts:
+                        self.s1h2c_start(server, run, tag, config, cases, ngh)
         finally:
             ngh.stop()
+
+    def s1h2c_start(self, server, run, tag, config, cases, ngh):
+        """One gateway start of S1h2c and its cases (order alternating per run)."""
+        a = self.args
+        try:
+            p, info = self.start_server(server, tag, config=config)
+        except BenchError as e:
+            self.record({"scenario": "S1h2c", "server": server, "client": "-", "run": run, "error": str(e)})
+            return
+        try:
+            if run % 2 == 0:
+                cases = list(reversed(cases))
+            for case, path, bport in cases:
+                gw_pid = p.pid
+
+                def count(proc, bport=bport):
+                    time.sleep(a.warmup + a.duration / 2 + 0.3)
+                    return {"backend_connections": peer_connections(gw_pid, bport)}
+                argv = self.wsload_rtt(f"ws://127.0.0.1:{info['port']}{path}", 100, 1)
+                rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                      name=f"{tag}-{server}-{case}", during=count,
+                                      extra_groups={"h2c_backend": [ngh.pid]})
+                rec.update({"scenario": "S1h2c", "case": case, "server": server, "client": "wsload",
+                            "run": run, "connections": 100, "pipeline": 1,
+                            "server_command": info["command"]})
+                self.record(rec)
+        finally:
+            p.stop()
 
     def scenario_fanout(self):
         a = self.args
@@ -2022,11 +2039,12 @@ def s9_report(A, args, engines, refs, target, chart):
 def s1h2c_report(A, args, engines):
     """S1h2c's section: the same round trip over HTTP/1.1 (native client) and h2c (libcurl), same run."""
     out = [f"## S1h2c — S1 through an h2c route (`\"protocol\": \"h2c\"`, libcurl + nghttp2)\n",
-           "One gateway start per run and engine carries both cases, in alternating order: `/backend` through the "
-           "native HTTP/1.1 client to the C backend's `POST /echo`, and `" + S1H2C_PATH + "` through libcurl's HTTP/2 "
+           "One gateway start per run and engine carries two cases, in alternating order: `http1`, `/backend` through "
+           "the native HTTP/1.1 client to the C backend's `POST /echo`, and `h2c`, `" + S1H2C_PATH + "` through libcurl's HTTP/2 "
            "(prior knowledge) to nghttpd `--no-tls` (Debian's nghttp2-server, one worker), which answers `POST /echo` "
            "with a 64-byte file (the message's size; its `--echo-upload` spools each body to a temporary file and "
-           "was the bottleneck). wsload rtt, "
+           "was the bottleneck). A second start per run (`io.backendClient: curl`) gives `curl-http1`: `/backend` through "
+           "libcurl's HTTP/1.1, which separates what libcurl costs from what HTTP/2 adds. wsload rtt, "
            "100 connections, depth 1, 64-byte messages. Backend connections: the gateway's established connections "
            "to that backend in the middle of the window. Backend CPU: the backend process's utime+stime per "
            "message (C backend for HTTP/1.1, nghttpd for h2c), not included in the gateway's.\n"]
@@ -2035,7 +2053,8 @@ def s1h2c_report(A, args, engines):
     out += table_head("server", "case", "msg/s median (min–max)", "latency p50 / p99 ms", "gateway CPU µs/msg",
                       "backend CPU µs/msg", "backend connections", "errors", "runs")
     for server in engines:
-        for case, bcpu in (("http1", m_backend_cpu_us), ("h2c", lambda r: cpu_us_per(r, "h2c_backend_s", "measured"))):
+        for case, bcpu in (("http1", m_backend_cpu_us), ("curl-http1", m_backend_cpu_us),
+                           ("h2c", lambda r: cpu_us_per(r, "h2c_backend_s", "measured"))):
             recs = A.select("S1h2c", server, case=case)
             good = [r for r in recs if ok_run(r)]
             rates = [m_rate(r) for r in good]
@@ -2046,10 +2065,11 @@ def s1h2c_report(A, args, engines):
                        f"{fmt(med([m_cpu_us(r) for r in good]))} | {fmt(med([bcpu(r) for r in good]))} | "
                        f"{fmt(conns)} | {errs(recs)} | {len(good)}/{len(recs)} |")
     out.append("")
-    out.append("h2c ÷ HTTP/1.1, median of same-run ratios: " + "; ".join(
-        f"{LABEL[server]}: throughput {fmt_ratio(A.ratio(A.by_run(A.select('S1h2c', server, case='h2c'), m_rate), A.by_run(A.select('S1h2c', server, case='http1'), m_rate)))}, "
-        f"gateway CPU per round trip {fmt_ratio(A.ratio(A.by_run(A.select('S1h2c', server, case='h2c'), m_cpu_us), A.by_run(A.select('S1h2c', server, case='http1'), m_cpu_us)))}"
-        for server in engines) + "\n")
+    for base, what in (("http1", "the native HTTP/1.1 client"), ("curl-http1", "libcurl's HTTP/1.1")):
+        out.append(f"h2c ÷ {what}, median of same-run ratios: " + "; ".join(
+            f"{LABEL[server]}: throughput {fmt_ratio(A.ratio(A.by_run(A.select('S1h2c', server, case='h2c'), m_rate), A.by_run(A.select('S1h2c', server, case=base), m_rate)))}, "
+            f"gateway CPU per round trip {fmt_ratio(A.ratio(A.by_run(A.select('S1h2c', server, case='h2c'), m_cpu_us), A.by_run(A.select('S1h2c', server, case=base), m_cpu_us)))}"
+            for server in engines) + "\n")
     return out
 
 
