@@ -12,6 +12,7 @@ Paths (any method):
   /info              JSON {"method", "path", "version": "2", "body"}
   /slow/<ms>         waits <ms>, then {"ok":true}
   /respond?h=name:value&...&body=B   200 with those response fields and body B ({} by default)
+  /refuse-once       the first request (since clear()) gets RST_STREAM (REFUSED_STREAM), later ones 200
   /reset             RST_STREAM (INTERNAL_ERROR) on this stream, no response
   /goaway            response head and part of a body, then GOAWAY; the connection closes once its
                      other streams are answered (this one stays incomplete)
@@ -36,6 +37,7 @@ class H2Backend:
         self.records = []          # {"conn", "method", "path", "headers", "body", "alpn"}
         self.connections = 0       # TCP connections accepted
         self.protocol_errors = 0   # connections closed because the peer did not speak HTTP/2
+        self.refused = 0           # requests to /refuse-once so far
         self.port = None
         self._loop = None
         self._server = None
@@ -78,6 +80,7 @@ class H2Backend:
             self.records.clear()
             self.connections = 0
             self.protocol_errors = 0
+            self.refused = 0
 
     def snapshot(self, path=None):
         with self.lock:
@@ -165,6 +168,17 @@ class H2Backend:
                 name, _, value = item.partition(":")
                 fields.append((name.lower(), value))
             body = q.get("body", ["{}"])[0].encode()
+        elif path == "/refuse-once":
+            with self.lock:
+                self.refused += 1
+                first = self.refused == 1
+            if first:
+                # REFUSED_STREAM: the request was not processed and may be sent again (RFC 9113 §8.7).
+                conn.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
+                state.streams.pop(stream_id, None)
+                self._flush(state)
+                return
+            body = b'{"ok":"second attempt"}'
         elif path == "/reset":
             conn.reset_stream(stream_id, error_code=h2.errors.ErrorCodes.INTERNAL_ERROR)
             state.streams.pop(stream_id, None)

@@ -3,15 +3,17 @@
 few connections. The backend is h2backend.py, a real HTTP/2 server on python3-h2 that records each
 request with the connection it came on."""
 import asyncio
+import http.server
 import json
 import ssl
 import subprocess
+import threading
 
 import pytest
 
 from h2backend import H2Backend
 from helpers import GATEWAY_BIN, call, expect_closed, run, ws_connect
-from test_tls import make_certificate
+from test_tls import _EchoHandler, make_certificate
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +151,21 @@ def test_stream_reset_fails_that_call_and_others_go_on(gateway_factory, backend,
     assert h2c.connections == 1, "the reset stream took its connection down"
 
 
+def test_refused_stream_is_sent_again(gateway_factory, backend, h2c):
+    """REFUSED_STREAM means the backend did not process the request: libcurl sends it again, on a new
+    connection, and the client sees only the answer."""
+    g = gateway_factory(modules=[h2_module(backend, {"refuse": route(h2c, "/refuse-once")})], io={"loops": 1})
+
+    async def body():
+        async with ws_connect(g.url()) as ws:
+            r = await call(ws, {"cmd": "refuse", "id": 1, "data": {"n": 1}})
+            assert r == {"cmd": "refuse", "id": 1, "data": {"ok": "second attempt"}}
+    run(body())
+    recs = h2c.snapshot(path="/refuse-once")
+    assert len(recs) == 2 and recs[0]["headers"]["gateway-request-id"] == recs[1]["headers"]["gateway-request-id"]
+    assert [r["conn"] for r in recs] == [1, 2], "the refused request was not sent again on a new connection"
+
+
 def test_goaway_mid_call_fails_that_call_others_finish_then_a_new_connection(gateway_factory, backend, h2c):
     routes = {"slow": route(h2c, "/slow/400"), "goaway": route(h2c, "/goaway"), "h2echo": route(h2c, "/echo")}
     g = gateway_factory(modules=[h2_module(backend, routes)], io={"loops": 1})
@@ -190,7 +207,7 @@ def h2tls(tmp_path_factory):
     ctx.load_cert_chain(cert, key)
     ctx.set_alpn_protocols(["h2"])
     b = H2Backend(ctx).start()
-    b.ca = cert
+    b.ca, b.key = cert, key
     yield b
     b.stop()
 
@@ -244,3 +261,23 @@ def test_check_config_rejects_a_proxy_route_protocol_mismatch_and_accepts_good_o
     assert rc == 0, out
     rc, out = _check(tmp_path, {"url": "http://127.0.0.1:9000/x", "protocol": "http1"})
     assert rc == 0, out
+
+
+def test_h2_route_to_an_https_server_without_h2_falls_back_to_http1(gateway_factory, backend, h2tls):
+    """ALPN decides: a TLS server that offers no h2 is spoken to in HTTP/1.1, and the call works."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoHandler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(h2tls.ca, h2tls.key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        routes = {"secure": {"url": f"https://localhost:{server.server_address[1]}/echo", "protocol": "h2"}}
+        g = gateway_factory(modules=[h2_module(backend, routes)], io={"backendTLS": {"caFile": h2tls.ca}})
+
+        async def body():
+            async with ws_connect(g.url()) as ws:
+                r = await call(ws, {"cmd": "secure", "id": 1, "data": {"over": "http/1.1 over TLS"}})
+                assert r["data"] == {"over": "http/1.1 over TLS"}
+        run(body())
+    finally:
+        server.shutdown()
