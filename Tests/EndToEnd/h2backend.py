@@ -27,21 +27,25 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+import h2.settings
 import hyperframe.frame
 
 
 class H2Backend:
-    def __init__(self, ssl_context=None):
+    def __init__(self, ssl_context=None, max_streams=None):
         self.ssl_context = ssl_context
+        self.max_streams = max_streams   # SETTINGS_MAX_CONCURRENT_STREAMS to announce (None: h2's default)
         self.lock = threading.Lock()
         self.records = []          # {"conn", "method", "path", "headers", "body", "alpn"}
         self.connections = 0       # TCP connections accepted
         self.protocol_errors = 0   # connections closed because the peer did not speak HTTP/2
         self.refused = 0           # requests to /refuse-once so far
+        self.refused_over_limit = 0  # streams refused past max_streams
         self.port = None
         self._loop = None
         self._server = None
         self._thread = None
+        self._open = set()         # _Connection of every open connection (the server's thread only)
 
     # lifecycle ------------------------------------------------------------------------------
 
@@ -66,9 +70,34 @@ class H2Backend:
         return self
 
     def stop(self):
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(10)
+        """Closes the listener and every connection, ends their tasks, then the loop."""
+        if self._loop is None:
+            return
+
+        async def shutdown():
+            self._server.close()
+            for state in list(self._open):
+                state.writer.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def drop_connections(self, goaway=False):
+        """Closes every open connection, as a server's idle timeout does: with a GOAWAY first, or not."""
+        def drop():
+            for state in list(self._open):
+                if goaway:
+                    state.conn.close_connection()
+                    self._flush(state)
+                state.closing = True
+                state.writer.close()
+        done = threading.Event()
+        self._loop.call_soon_threadsafe(lambda: (drop(), done.set()))
+        assert done.wait(5)
 
     def url(self, path):
         scheme = "https" if self.ssl_context else "http"
@@ -96,8 +125,18 @@ class H2Backend:
         alpn = ssl_object.selected_alpn_protocol() if ssl_object else None
         conn = h2.connection.H2Connection(config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
         conn.initiate_connection()
-        writer.write(conn.data_to_send())
+        preface = conn.data_to_send()
+        if self.max_streams is not None:
+            # Announce the limit but enforce it here (below) the way nghttp2 and Go do, with REFUSED_STREAM
+            # for the streams past it: h2 itself would drop the whole connection. So the SETTINGS frame
+            # h2 wrote is rewritten with the limit, and h2 keeps its own (higher) one.
+            frame, length = hyperframe.frame.Frame.parse_frame_header(memoryview(preface[:9]))
+            frame.parse_body(memoryview(preface[9:9 + length]))
+            frame.settings[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = self.max_streams
+            preface = frame.serialize() + preface[9 + length:]
+        writer.write(preface)
         state = _Connection(conn, writer)
+        self._open.add(state)
         try:
             while not state.closing:
                 data = await reader.read(65536)
@@ -112,6 +151,11 @@ class H2Backend:
                     break
                 for ev in events:
                     if isinstance(ev, h2.events.RequestReceived):
+                        if self.max_streams is not None and len(state.streams) >= self.max_streams:
+                            with self.lock:
+                                self.refused_over_limit += 1
+                            conn.reset_stream(ev.stream_id, error_code=h2.errors.ErrorCodes.REFUSED_STREAM)
+                            continue
                         state.streams[ev.stream_id] = {"headers": dict(ev.headers), "body": bytearray()}
                     elif isinstance(ev, h2.events.DataReceived):
                         s = state.streams.get(ev.stream_id)
@@ -134,6 +178,7 @@ class H2Backend:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._open.discard(state)
             for t in state.tasks:
                 t.cancel()
             writer.close()

@@ -106,6 +106,28 @@ def test_fifty_concurrent_clients_share_few_connections(gateway_factory, backend
     assert h2c.connections <= 2, f"{h2c.connections} connections for {len(recs)} calls"
 
 
+def test_more_calls_than_the_backend_allows_streams_open_more_connections(gateway_factory, backend):
+    """A backend that allows 10 concurrent streams per connection, 30 calls at once on one loop: the calls
+    past the limit open further connections (each with prior knowledge) and every call succeeds."""
+    b = H2Backend(max_streams=10).start()
+    try:
+        g = gateway_factory(modules=[h2_module(backend, {"slow": route(b, "/slow/300")})], io={"loops": 1})
+
+        async def one(i):
+            async with ws_connect(g.url()) as ws:
+                r = await call(ws, {"cmd": "slow", "id": i, "data": {}}, timeout=10)
+                assert r == {"cmd": "slow", "id": i, "data": {"ok": True}}, r
+
+        async def body():
+            # A first call opens the connection and learns the limit; then 30 at once.
+            await one(-1)
+            await asyncio.gather(*[one(i) for i in range(30)])
+        run(body())
+        assert 3 <= b.connections <= 5, b.connections
+    finally:
+        b.stop()
+
+
 def test_post_module_path_over_h2c(gateway_factory, backend, h2c):
     g = gateway_factory(modules=[h2_module(backend, {"h2echo": route(h2c, "/echo")})])
     status, _, data = g.http("POST", "/ws", body=json.dumps({"cmd": "h2echo", "id": "p", "data": {"via": "http"}}),
@@ -183,6 +205,32 @@ def test_goaway_mid_call_fails_that_call_others_finish_then_a_new_connection(gat
     run(body())
     recs = h2c.snapshot()
     assert recs[-1]["path"] == "/echo" and recs[-1]["conn"] == 2, recs
+
+
+@pytest.mark.parametrize("goaway", [False, True], ids=["fin", "goaway"])
+def test_a_connection_the_backend_closed_while_idle_is_replaced(gateway_factory, backend, h2c, goaway):
+    """The backend closes idle connections (its idle timeout). The next calls find the cached connection
+    dead and open a new one; with libcurl 7.88 they are joiners that get vetoed and restarted as the
+    opener, and none of them fails."""
+    g = gateway_factory(modules=[h2_module(backend, {"h2echo": route(h2c, "/echo")})], io={"loops": 1})
+
+    async def burst(ws, tag):
+        for i in range(5):
+            await ws.send(json.dumps({"cmd": "h2echo", "id": i, "data": {"t": tag, "i": i}}))
+        got = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(5)]
+        assert [r.get("data") for r in got] == [{"t": tag, "i": i} for i in range(5)], got
+
+    async def body():
+        async with ws_connect(g.url()) as ws:
+            await burst(ws, "before")
+            h2c.drop_connections(goaway=goaway)
+            await asyncio.sleep(0.2)
+            await burst(ws, "after")
+            h2c.drop_connections(goaway=goaway)
+            await asyncio.sleep(0.2)
+            await burst(ws, "again")
+    run(body())
+    assert h2c.connections == 3, h2c.connections
 
 
 def test_proxy_route_over_h2c(gateway_factory, backend, h2c):

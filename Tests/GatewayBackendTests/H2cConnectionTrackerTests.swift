@@ -2,62 +2,87 @@
 import Testing
 
 /// The roles of h2c transfers under libcurl before 8.0 (`H2cConnectionTracker`): one opener per
-/// origin at a time, joiners while a connection is open or being opened.
+/// origin at a time, transfers held while it gets ready, joiners once it is.
 @Suite struct H2cConnectionTrackerTests {
     let a = "http://127.0.0.1:9000"
     let b = "http://127.0.0.1:9001"
 
-    @Test func aBurstHasOneOpenerAndTheRestJoin() {
+    @Test func aBurstHasOneOpenerTheRestWaitThenJoin() {
         var t = H2cConnectionTracker()
         #expect(t.roleForNewTransfer(origin: a) == .opener)
-        for _ in 0..<49 { #expect(t.roleForNewTransfer(origin: a) == .joiner) }
+        for _ in 0..<49 { #expect(t.roleForNewTransfer(origin: a) == .wait) }
         // Another origin is independent.
         #expect(t.roleForNewTransfer(origin: b) == .opener)
+        t.socketOpened(fd: 7, origin: a)
+        #expect(t.roleForNewTransfer(origin: a) == .wait, "connected is not ready: the request is not sent yet")
+        t.openerReady(origin: a)
+        #expect(!t.isOpening(origin: a))
+        for _ in 0..<49 { #expect(t.roleForNewTransfer(origin: a) == .joiner) }
     }
 
-    @Test func joinersWhileAConnectionIsOpenAndAnOpenerAfterItCloses() {
+    @Test func anOpenerAfterTheLastConnectionCloses() {
         var t = H2cConnectionTracker()
         #expect(t.roleForNewTransfer(origin: a) == .opener)
-        t.socketOpened(fd: 7, origin: a, firstForTransfer: true)
+        t.socketOpened(fd: 7, origin: a)
+        t.openerReady(origin: a)
         #expect(t.openSockets(origin: a) == 1)
-        #expect(t.roleForNewTransfer(origin: a) == .joiner)
         t.socketClosed(fd: 7)
         #expect(t.openSockets(origin: a) == 0)
         #expect(t.roleForNewTransfer(origin: a) == .opener)
     }
 
-    @Test func anOpenerThatEndsWithoutASocketLetsTheNextOneOpen() {
+    @Test func anOpenerThatEndsWithoutGettingReadyLetsTheNextOneOpen() {
         var t = H2cConnectionTracker()
         #expect(t.roleForNewTransfer(origin: a) == .opener)
-        t.openerEnded(origin: a)
+        #expect(t.roleForNewTransfer(origin: a) == .wait)
+        t.openerEnded(origin: a)  // connect refused
         #expect(t.roleForNewTransfer(origin: a) == .opener)
     }
 
-    @Test func aVetoedJoinerPromotedToOpenerCountsAsOpening() {
+    @Test func vetoedJoinersOfADeadConnectionRestartAsOneOpenerAndWait() {
         var t = H2cConnectionTracker()
         #expect(t.roleForNewTransfer(origin: a) == .opener)
-        t.socketOpened(fd: 3, origin: a, firstForTransfer: true)
+        t.socketOpened(fd: 3, origin: a)
+        t.openerReady(origin: a)
+        // A burst joins the open connection; the backend had closed it, so libcurl closes the socket
+        // and every joiner is vetoed. Restarted, one of them opens and the others wait for it.
+        let burst = (0..<5).map { _ in t.roleForNewTransfer(origin: a) }
+        #expect(burst == Array(repeating: .joiner, count: 5))
         t.socketClosed(fd: 3)
-        // A joiner added before the close found no connection and was vetoed: it opens now.
-        t.promoteToOpener(origin: a)
+        let again = (0..<5).map { _ in t.roleForRestart(origin: a) }
+        #expect(again == [.opener, .wait, .wait, .wait, .wait])
+        t.socketOpened(fd: 4, origin: a)
+        t.openerReady(origin: a)
         #expect(t.roleForNewTransfer(origin: a) == .joiner)
-        t.socketOpened(fd: 4, origin: a, firstForTransfer: true)
-        t.socketClosed(fd: 4)
-        #expect(t.roleForNewTransfer(origin: a) == .opener)
     }
 
-    @Test func secondSocketsOfOneTransferAndUnknownClosesAreCountedRight() {
+    @Test func vetoedJoinersOfAFullConnectionOpenASecondOne() {
         var t = H2cConnectionTracker()
         #expect(t.roleForNewTransfer(origin: a) == .opener)
-        t.socketOpened(fd: 5, origin: a, firstForTransfer: true)
-        t.socketOpened(fd: 6, origin: a, firstForTransfer: false)  // another address of the same name
-        t.socketClosed(fd: 99)  // not ours: ignored
+        t.socketOpened(fd: 3, origin: a)
+        t.openerReady(origin: a)
+        // The connection is open but has all the streams the server allows: joiners are vetoed while
+        // it stays open, and restarting them opens one more connection, which the rest wait for.
+        #expect(t.roleForNewTransfer(origin: a) == .joiner)
+        #expect(t.roleForRestart(origin: a) == .opener)
+        #expect(t.roleForRestart(origin: a) == .wait)
+        t.socketOpened(fd: 4, origin: a)
+        t.openerReady(origin: a)
+        #expect(t.openSockets(origin: a) == 2)
+        #expect(t.roleForRestart(origin: a) == .opener)
+    }
+
+    @Test func unknownAndRepeatedClosesAreIgnored() {
+        var t = H2cConnectionTracker()
+        #expect(t.roleForNewTransfer(origin: a) == .opener)
+        t.socketOpened(fd: 5, origin: a)
+        t.socketOpened(fd: 6, origin: a)  // another address of the same name
+        t.socketClosed(fd: 99)  // not ours
         t.socketClosed(fd: 5)
         #expect(t.openSockets(origin: a) == 1)
         t.socketClosed(fd: 6)
-        t.socketClosed(fd: 6)  // twice: still not negative
+        t.socketClosed(fd: 6)
         #expect(t.openSockets(origin: a) == 0)
-        #expect(t.roleForNewTransfer(origin: a) == .opener)
     }
 
     @Test func originIsSchemeHostAndPortLowerCased() {

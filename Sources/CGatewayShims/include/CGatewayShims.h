@@ -135,6 +135,8 @@ typedef curl_socket_t (*cgw_curl_opensocket_fn)(void *clientp, curlsocktype purp
 typedef int (*cgw_curl_closesocket_fn)(void *clientp, curl_socket_t fd);
 static inline CURLcode cgw_easy_setopt_opensocket_fn(CURL *h, cgw_curl_opensocket_fn v) { return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, v); }
 static inline CURLcode cgw_easy_setopt_closesocket_fn(CURL *h, cgw_curl_closesocket_fn v) { return curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, v); }
+typedef int (*cgw_curl_prereq_fn)(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port);
+static inline CURLcode cgw_easy_setopt_prereq_fn(CURL *h, cgw_curl_prereq_fn v) { return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, v); }
 /// What libcurl's own open-socket step does, for an open-socket callback that lets the connection
 /// go ahead (the h2c work-around in `CurlMulti` only watches and vetoes).
 static inline curl_socket_t cgw_curl_open_socket(const struct curl_sockaddr *a) { return socket(a->family, a->socktype, a->protocol); }

@@ -34,12 +34,17 @@ final class CurlEasy {
     var url = ""
     /// The multi handle this handle belongs to (it owns the pool, so it outlives the handle's use).
     unowned(unsafe) var multi: CurlMulti?
+    /// When the transfer was first added (`EventLoop.now`): a transfer held back or started again
+    /// gets what is left of its timeout, not all of it anew.
+    var addedAt: UInt64 = 0
     /// h2c work-around (`H2cConnectionTracker`): the origin, the transfer's role, whether an opener
-    /// has yet to open its socket, whether libcurl's attempt to open one was vetoed (a joiner that
-    /// found no connection), and how often the transfer was started again after a veto.
+    /// has yet to send its request, whether it is held back, whether libcurl's attempt to open a
+    /// socket for it was vetoed (a joiner that found no connection), and how often it was started
+    /// again after a veto.
     var h2cOrigin: String?
     var h2cRole = H2cConnectionTracker.Role.opener
     var h2cOpening = false
+    var h2cHeld = false
     var vetoedConnect = false
     var restarts = 0
     /// The socket callbacks of the work-around are set on this handle (cleared for other transfers).
@@ -84,6 +89,7 @@ final class CurlEasy {
         errorBuffer[0] = 0
         h2cOrigin = nil
         h2cOpening = false
+        h2cHeld = false
         vetoedConnect = false
         restarts = 0
         if let l = headerList {

@@ -23,6 +23,11 @@ final class CurlMulti: FDWatcher {
     /// Roles of h2c transfers (`CurlMulti+H2c.swift`); nil where libcurl reuses prior-knowledge
     /// connections correctly (8.0 and later), and h2c transfers simply ask for prior knowledge.
     var h2c: H2cConnectionTracker? = H2cConnectionTracker.neededByLoadedLibcurl ? H2cConnectionTracker() : nil
+    /// h2c transfers held back while their origin's opener gets ready, by origin, oldest first.
+    var h2cHeld: [String: [CurlEasy]] = [:]
+    /// Origins whose held transfers go on at the next tick, and the timer that does it.
+    var h2cReleases: [String] = []
+    var h2cReleaseTimer: LoopTimer?
 
     /// `GATEWAY_CURL_VERBOSE=1` makes libcurl trace every backend exchange to stderr (debugging aid).
     static let verbose: Bool = getenv("GATEWAY_CURL_VERBOSE").map { String(cString: $0) == "1" } ?? false
@@ -81,7 +86,9 @@ final class CurlMulti: FDWatcher {
             return .cancelled
         }
         easy.activeIndex = active.append(easy)
-        applyConnectionRole(easy)
+        easy.addedAt = loop.now
+        // Held back (an h2c connection to its origin is being opened): started when it is ready.
+        if applyConnectionRole(easy) { return nil }
         let rc = curl_multi_add_handle(multi, easy.handle)
         guard rc == CURLM_OK else {
             deactivate(easy)
@@ -118,6 +125,7 @@ final class CurlMulti: FDWatcher {
         guard !closed else { return }
         closed = true
         timer?.cancel()
+        h2cReleaseTimer?.cancel()
         let pending = active.elements
         for e in pending {
             curl_multi_remove_handle(multi, e.handle)
@@ -127,8 +135,12 @@ final class CurlMulti: FDWatcher {
         easyPool.removeAll()
     }
 
-    /// Adds `easy` again, as a new transfer with the options it has (the h2c work-around's restart).
+    /// Adds `easy` again, or for the first time after it was held, as a new transfer with the options
+    /// it has and what is left of its timeout (the h2c work-around).
     func readd(_ easy: CurlEasy) -> BackendError? {
+        let elapsedMs = Int((loop.now &- easy.addedAt) / 1_000_000)
+        guard elapsedMs < easy.timeoutMs else { return .timeout(milliseconds: easy.timeoutMs) }
+        cgw_easy_setopt_long(easy.handle, CURLOPT_TIMEOUT_MS, easy.timeoutMs - elapsedMs)
         let rc = curl_multi_add_handle(multi, easy.handle)
         guard rc == CURLM_OK else {
             return .badResponse("curl_multi_add_handle: \(String(cString: curl_multi_strerror(rc)))")
@@ -147,7 +159,7 @@ final class CurlMulti: FDWatcher {
     }
 
     /// Removes `easy` from the active set, tells its owner, and pools the handle.
-    private func finish(_ easy: CurlEasy, error: BackendError?) {
+    func finish(_ easy: CurlEasy, error: BackendError?) {
         h2cTransferEnded(easy)
         deactivate(easy)
         let owner = easy.owner
@@ -214,8 +226,8 @@ final class CurlMulti: FDWatcher {
             guard let priv else { continue }
             let easy = Unmanaged<CurlEasy>.fromOpaque(priv).takeUnretainedValue()
             if easy.vetoedConnect {
-                // An h2c joiner found no connection: nothing was sent, start it again as an opener.
-                if let e = restartAsOpener(easy) { finish(easy, error: e) }
+                // An h2c joiner found no connection: nothing was sent, start it again.
+                if let e = restartVetoed(easy) { finish(easy, error: e) }
                 continue
             }
             guard code == CURLE_OK else {
