@@ -5,6 +5,7 @@ request with the connection it came on."""
 import asyncio
 import http.server
 import json
+import socket
 import ssl
 import subprocess
 import threading
@@ -126,6 +127,44 @@ def test_more_calls_than_the_backend_allows_streams_open_more_connections(gatewa
         assert 3 <= b.connections <= 5, b.connections
     finally:
         b.stop()
+
+
+def test_a_call_held_for_a_slow_opener_times_out_at_its_own_timeout(gateway_factory, backend):
+    """A call made while the first call to the same backend is still connecting waits for that
+    connection (libcurl 7.88 work-around), but no longer than its own timeoutMs. The backend's accept
+    queue is full, so the first call's connect hangs (its SYNs are dropped)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fill = []
+    for _ in range(3):
+        c = socket.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.1", port))
+        except BlockingIOError:
+            pass
+        fill.append(c)
+    try:
+        url = f"http://127.0.0.1:{port}/x"
+        routes = {"first": {"url": url, "protocol": "h2c", "timeoutMs": 2500},
+                  "second": {"url": url, "protocol": "h2c", "timeoutMs": 300}}
+        g = gateway_factory(modules=[h2_module(backend, routes)], io={"loops": 1})
+
+        async def body():
+            async with ws_connect(g.url()) as ws1, ws_connect(g.url()) as ws2:
+                await ws1.send(json.dumps({"cmd": "first", "id": 1, "data": {}}))
+                await asyncio.sleep(0.1)
+                r = await call(ws2, {"cmd": "second", "id": 2, "data": {}}, timeout=2.0)
+                assert r["error"]["code"] == "backend_timeout" and "300 ms" in r["error"]["message"], r
+                r = json.loads(await asyncio.wait_for(ws1.recv(), 5))
+                assert r["error"]["code"] in ("backend_timeout", "backend_unavailable"), r
+        run(body())
+    finally:
+        for c in fill:
+            c.close()
+        listener.close()
 
 
 def test_post_module_path_over_h2c(gateway_factory, backend, h2c):

@@ -66,6 +66,34 @@ extension CurlMulti {
     private func hold(_ easy: CurlEasy, origin: String) {
         easy.h2cHeld = true
         h2cHeld[origin, default: []].append(easy)
+        armExpiry()
+    }
+
+    /// Arms the expiry timer for the earliest deadline among held transfers (none: cancelled).
+    private func armExpiry() {
+        var earliest = UInt64.max
+        for queue in h2cHeld.values {
+            for easy in queue { earliest = min(earliest, easy.addedAt &+ UInt64(easy.timeoutMs) * 1_000_000) }
+        }
+        guard earliest != .max else {
+            h2cExpiryTimer?.cancel()
+            return
+        }
+        if h2cExpiryTimer == nil {
+            h2cExpiryTimer = loop.makeTimer { [unowned(unsafe) self] in self.expireHeld() }
+        }
+        h2cExpiryTimer?.schedule(at: earliest)
+    }
+
+    /// Ends held transfers whose timeout has passed (their opener is slower than their timeout).
+    private func expireHeld() {
+        let now = loop.now
+        var expired: [CurlEasy] = []
+        for queue in h2cHeld.values {
+            for easy in queue where now >= easy.addedAt &+ UInt64(easy.timeoutMs) * 1_000_000 { expired.append(easy) }
+        }
+        for easy in expired { finish(easy, error: .timeout(milliseconds: easy.timeoutMs)) }
+        armExpiry()
     }
 
     /// An opener is about to send its request (libcurl's pre-request callback, inside

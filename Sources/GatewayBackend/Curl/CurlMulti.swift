@@ -28,6 +28,8 @@ final class CurlMulti: FDWatcher {
     /// Origins whose held transfers go on at the next tick, and the timer that does it.
     var h2cReleases: [String] = []
     var h2cReleaseTimer: LoopTimer?
+    /// Fails held transfers whose timeout passes while they wait (libcurl does not time them).
+    var h2cExpiryTimer: LoopTimer?
 
     /// `GATEWAY_CURL_VERBOSE=1` makes libcurl trace every backend exchange to stderr (debugging aid).
     static let verbose: Bool = getenv("GATEWAY_CURL_VERBOSE").map { String(cString: $0) == "1" } ?? false
@@ -126,6 +128,7 @@ final class CurlMulti: FDWatcher {
         closed = true
         timer?.cancel()
         h2cReleaseTimer?.cancel()
+        h2cExpiryTimer?.cancel()
         let pending = active.elements
         for e in pending {
             curl_multi_remove_handle(multi, e.handle)
