@@ -31,11 +31,14 @@ struct Serve: ParsableCommand {
     @Option(help: "Number of event loops (threads). Overrides io.loops; default one per core.")
     var loops: Int?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: GATEWAY_LOG_LEVEL or info).")
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default: GATEWAY_LOG_LEVEL or notice; info adds a line per handshake and per close).")
     var logLevel: String?
 
+    @Option(name: .customLong("log-format"), help: "text or json (one object per line). Overrides GATEWAY_LOG_FORMAT; default text.")
+    var logFormat: String?
+
     func run() throws {
-        let logger = makeLogger(logLevel)
+        let logger = try makeLogger(logLevel, format: logFormat)
         let cfg: GatewayConfig
         do {
             cfg = try GatewayConfig.load(path: config)
@@ -89,13 +92,30 @@ func printError(_ s: String) {
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
-func makeLogger(_ level: String?) -> Logger {
-    let text = level ?? getenv("GATEWAY_LOG_LEVEL").map { String(cString: $0) } ?? "info"
-    let parsed = Logger.Level(rawValue: text.lowercased()) ?? .info
+/// The process's logger: level from `--log-level` / `GATEWAY_LOG_LEVEL` (default `notice`: the
+/// per-handshake and per-close access lines are `info`, opt-in, since at thousands of connections a
+/// second they would dominate the output), format from `--log-format` / `GATEWAY_LOG_FORMAT`.
+func makeLogger(_ level: String?, format: String?) throws -> Logger {
+    func env(_ name: String) -> String? { getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } }
+    let levelText = level ?? env("GATEWAY_LOG_LEVEL") ?? "notice"
+    guard let parsed = Logger.Level(rawValue: levelText.lowercased()) else {
+        printError("gateway: unknown log level \"\(levelText)\" (use trace, debug, info, notice, warning, error or critical)")
+        throw ExitCode(2)
+    }
+    let formatText = format ?? env("GATEWAY_LOG_FORMAT") ?? "text"
+    guard let kind = LogFormat(rawValue: formatText.lowercased()) else {
+        printError("gateway: unknown log format \"\(formatText)\" (use text or json)")
+        throw ExitCode(2)
+    }
     LoggingSystem.bootstrap { label in
-        var h = StreamLogHandler.standardError(label: label)
-        h.logLevel = parsed
-        return h
+        switch kind {
+        case .text:
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = parsed
+            return h
+        case .json:
+            return JSONLogHandler(label: label, level: parsed)
+        }
     }
     return Logger(label: "gateway")
 }
