@@ -13,7 +13,7 @@ struct GatewayCommand: ParsableCommand {
         commandName: "gateway",
         abstract: "WebSocket and HTTP gateway in front of HTTP microservices.",
         version: GatewayVersion.current,
-        subcommands: [Serve.self, CheckConfig.self],
+        subcommands: [Serve.self, CheckConfig.self, Routes.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -58,6 +58,7 @@ struct Serve: ParsableCommand {
             printError("gateway: --loops must be between 1 and 256")
             throw ExitCode(2)
         }
+        for w in cfg.warnings { logger.warning("config: \(w)") }
         let service = GatewayService(config: cfg, configPath: config, logger: logger, engine: engine, loops: loops)
         do {
             try service.run()
@@ -80,9 +81,47 @@ struct CheckConfig: ParsableCommand {
         do {
             let cfg = try GatewayConfig.load(path: config)
             print("\(config): ok (listen \(cfg.listen), \(cfg.modules.count) module(s), \(cfg.http.count) HTTP route(s))")
+            // Risky but valid settings: reported, never fatal.
+            for w in cfg.warnings { printError("warning: \(w)") }
         } catch {
             printError("\(config): invalid\n\(error)")
             throw ExitCode(2)
+        }
+    }
+}
+
+/// `gateway routes`: each module's resolved command map, or what one command hits.
+struct Routes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print each module's command map (exact, wildcards, catch-all, default) and what each maps to.")
+
+    @Option(name: .shortAndLong, help: "Path of the configuration file.")
+    var config = "gateway.json"
+
+    @Option(name: .customLong("command"), help: "Show only where this command goes, in each module.")
+    var command: String?
+
+    func run() throws {
+        let cfg: GatewayConfig
+        do {
+            cfg = try GatewayConfig.load(path: config)
+        } catch {
+            printError("\(config): invalid\n\(error)")
+            throw ExitCode(2)
+        }
+        let table = RouteTable(cfg)
+        guard let command else {
+            print(table.render(), terminator: "")
+            return
+        }
+        for (module, entry) in table.resolve(command, in: cfg) {
+            guard let entry else {
+                print("\(module): \(command) -> unknown_command (no route, no default)")
+                continue
+            }
+            let via = entry.kind == "exact" ? "exact" : "\(entry.kind)\(entry.pattern.isEmpty ? "" : " \(entry.pattern)")"
+            let notes = entry.notes.isEmpty ? "" : "  (\(entry.notes.joined(separator: ", ")))"
+            print("\(module): \(command) -> \(entry.target)  [\(via)]\(notes)")
         }
     }
 }
