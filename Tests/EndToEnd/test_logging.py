@@ -74,3 +74,23 @@ def test_text_is_the_default_and_bad_format_is_refused(gateway_factory, backend,
     assert p.returncode == 2 and 'unknown log format "xml"' in p.stderr
     p = subprocess.run([GATEWAY_BIN, "serve", "--log-level", "loud", "--config", "/nonexistent"], capture_output=True, text=True)
     assert p.returncode == 2 and 'unknown log level "loud"' in p.stderr
+
+
+def test_call_warnings_carry_request_trace_command_and_route(gateway_factory, backend):
+    """A warning about one message's call names the call: connectionId, requestId (the
+    Gateway-Request-Id the backend got), traceId (the client's traceparent), module, command, route."""
+    routes = {"do.*": backend.url("/respond?h=Gateway-Deliver:everyone")}
+    g = gateway_factory(modules=[backend.module(routes=routes)], args=["--log-format", "json"])
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    async def body():
+        async with ws_connect(g.url("/ws"), extra_headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"}) as ws:
+            r = await call(ws, {"cmd": "do.it", "id": 1, "data": {"a": 1}})
+            assert r["data"] == {"a": 1}   # the reply still goes to the sender
+    run(body())
+    sent = backend.records(prefix="/respond")[-1]["headers"]
+    sent = {k.lower(): v for k, v in sent.items()} if isinstance(sent, dict) else {k.lower(): v for k, v in sent}
+    line = wait_until(lambda: next((l for l in json_lines(g) if "Gateway-Deliver" in l["msg"]), None), what="the warning")
+    assert line["level"] == "warning"
+    assert line["requestId"] == sent["gateway-request-id"] and line["connectionId"] == sent["gateway-connection-id"]
+    assert line["traceId"] == trace and line["command"] == "do.it" and line["route"] == "do.*" and line["module"] == "/ws"

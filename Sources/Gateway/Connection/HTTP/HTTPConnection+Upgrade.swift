@@ -59,7 +59,8 @@ extension HTTPConnection {
     func handshakeHookCompleted(_ call: BackendCall, _ upgrade: PendingUpgrade) {
         guard isAnswering else { return }
         if let e = call.error {
-            context.logger.warning("handshake hook \(upgrade.module.config.handshake ?? "") failed: \(e)")
+            context.logger.warning("handshake hook \(upgrade.module.config.handshake ?? "") failed: \(e)",
+                                   metadata: ["connectionId": "\(identity.key.string)", "module": "\(upgrade.module.config.path)"])
             respond(status: 503, body: "{\"error\":\"handshake hook unavailable\"}", contentType: "application/json", close: true)
             return
         }

@@ -348,7 +348,8 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     private func enforceSendQueueLimit() {
         guard tcp.queuedBytes > context.limits.sendQueueBytes, !machine.isEnded else { return }
         context.metrics.slowConsumersClosed += 1
-        context.logger.warning("closing slow consumer \(identity.id): \(tcp.queuedBytes) bytes queued (limit \(context.limits.sendQueueBytes))")
+        context.logger.warning("closing slow consumer \(identity.id): \(tcp.queuedBytes) bytes queued (limit \(context.limits.sendQueueBytes))",
+                               metadata: ["connectionId": "\(identity.key.string)", "module": "\(module.config.path)"])
         perform(machine.sendQueueOverflow())
     }
 
