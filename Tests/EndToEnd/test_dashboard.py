@@ -12,6 +12,7 @@ import pytest
 
 from browser import Browser, open_browser
 from helpers import ADMIN_TOKEN, call, run, ws_connect
+from test_cluster import redis  # noqa: F401  (fixture)
 
 CLIENTS = 25
 
@@ -108,3 +109,32 @@ def test_dashboard_live_under_load(gateway_factory, backend, browser):
             await asyncio.gather(*tasks, return_exceptions=True)
             await conn.close()
     run(body(), timeout=90)
+
+
+def test_stream_in_a_cluster_names_the_nodes_and_redis(gateway_factory, backend, redis, browser):  # noqa: F811
+    from helpers import free_port, wait_until
+    admin_port = free_port()
+    g = gateway_factory(config={
+        "listen": "127.0.0.1:0", "modules": [backend.module()],
+        "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
+        "cluster": {"redis": redis.url, "node": "dash1", "prefix": "t"}})
+    g.admin_port = admin_port
+    wait_until(lambda: "up (publisher)" in g.log(), timeout=10, what="Redis connected")
+    data = _raw_get(admin_port, "/v1/stream?intervalMs=250", f"Authorization: Bearer {ADMIN_TOKEN}\r\n").decode()
+    frame = json.loads(data.split("\n\ndata: ", 1)[1].split("\n\n", 1)[0])
+    assert frame["cluster"]["node"] == "dash1"
+    assert [n["id"] for n in frame["cluster"]["nodes"]] == ["dash1"]
+    assert frame["cluster"]["redis"] and frame["cluster"]["redis"][0]["state"] == "up"
+
+    async def page_shows_cluster():
+        conn = await open_browser(browser)
+        try:
+            page = await conn.new_page()
+            await page.goto(f"http://127.0.0.1:{admin_port}/dashboard#token={ADMIN_TOKEN}")
+            text = await page.wait_for("(() => { const t = document.getElementById('cluster').textContent;"
+                                       " return t.includes('dash1') ? t : null; })()", what="cluster table")
+            assert "up" in text and "redis://" in text, text
+            assert "dash1" in await page.eval("document.getElementById('about').textContent")
+        finally:
+            await conn.close()
+    run(page_shows_cluster(), timeout=60)

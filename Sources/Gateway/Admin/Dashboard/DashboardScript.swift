@@ -208,10 +208,10 @@ function renderCluster(c) {
   }
   const t = document.createElement("table");
   t.innerHTML = "<thead><tr><th>node</th><th>WebSockets</th><th>state</th></tr></thead><tbody></tbody>";
-  rows(t.tBodies[0], c.nodes.map((n) => [n.id, n.connections, n.degraded ? "degraded" : "ok"]));
+  rows(t.tBodies[0], c.nodes.map((n) => [n.id, n.connections, n.state]));
   const r = document.createElement("table");
-  r.innerHTML = "<thead><tr><th>Redis</th><th>state</th><th>queued</th></tr></thead><tbody></tbody>";
-  rows(r.tBodies[0], c.redis.map((x) => [x.url, x.up ? "up" : "down", x.queued]));
+  r.innerHTML = "<thead><tr><th>Redis</th><th>state</th></tr></thead><tbody></tbody>";
+  rows(r.tBodies[0], c.redis.map((x) => [x.url, x.state]));
   el.className = "";
   el.replaceChildren(t, r);
 }
