@@ -3,7 +3,8 @@
 
 Serves a small chat page and the HTTP endpoints that gateway.json points at:
 
-  GET  /               the demo page (connects to ws://<page host>:8080/chat)
+  GET  /               the demo page (connects to ws://<page host>:8080/chat with clients/js)
+  GET  /gateway-client.js  the JavaScript client the page imports
   POST /ws/handshake   handshake hook: accepts, names the user guest-<n>, joins room "lobby"
   POST /ws/disconnect  disconnect hook: logs it
   POST /messages       chat.send: {"text": ...} -> {"text", "from", "at"}
@@ -15,11 +16,17 @@ Serves a small chat page and the HTTP endpoints that gateway.json points at:
 import argparse
 import itertools
 import json
+import os
 import signal
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The JavaScript client the page imports: clients/js in the repository, or $GATEWAY_CLIENT_JS
+# (the compose files mount it).
+CLIENT_JS = os.environ.get("GATEWAY_CLIENT_JS") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "clients", "js", "gateway-client.js")
 
 _guests = itertools.count(1)
 _guests_lock = threading.Lock()
@@ -53,15 +60,16 @@ PAGE = """<!doctype html>
   <button id="echo" type="button" title="the gateway answers this itself (local echo route)">echo</button>
   <button id="whoami" type="button" title="user.whoami, routed by the user.* wildcard">whoami</button>
 </form>
-<script>
-"use strict";
+<script type="module">
+// The page uses the JavaScript client (clients/js/gateway-client.js, served by this backend).
+import { connect } from "/gateway-client.js";
+
 const params = new URLSearchParams(location.search);
 const url = params.get("ws") || ("ws://" + (location.hostname || "127.0.0.1") + ":__GATEWAY_PORT__/chat");
 document.getElementById("url").textContent = url;
 const logEl = document.getElementById("log");
 const stateEl = document.getElementById("state");
-let ws = null;
-let nextId = 1;
+let gw = null;
 
 function show(cls, text) {
   const line = document.createElement("div");
@@ -71,55 +79,44 @@ function show(cls, text) {
   logEl.scrollTop = logEl.scrollHeight;
 }
 
-function connect() {
-  if (ws && ws.readyState <= 1) ws.close(1000, "reconnect");
-  ws = new WebSocket(url);
-  stateEl.textContent = "connecting\\u2026";
-  ws.onopen = () => { stateEl.textContent = "connected"; show("sys", "connected"); };
-  ws.onclose = (e) => {
-    stateEl.textContent = "closed";
-    show("sys", "closed: code " + e.code + (e.reason ? " (" + e.reason + ")" : ""));
-  };
-  ws.onerror = () => show("err", "WebSocket error (is the gateway running on " + url + "?)");
-  ws.onmessage = (e) => {
-    let msg;
-    try { msg = JSON.parse(e.data); } catch (_) { show("in", "\\u2190 " + e.data); return; }
-    if (msg.error) {
-      show("err", "\\u2190 #" + (msg.id ?? "-") + " " + (msg.cmd ?? "") + " error " + msg.error.code +
-           (msg.error.status ? " (" + msg.error.status + ")" : "") + ": " + msg.error.message);
-    } else if (msg.cmd === "chat.send" && msg.data && typeof msg.data === "object") {
-      // With an id: the reply to our own message; without: a message someone else sent to the room.
-      show("in", "\\u2190 " + (msg.id !== undefined ? "#" + msg.id + " " : "") + msg.data.from + ": " +
-           msg.data.text + "  [" + msg.data.at + "]");
-    } else {
-      show("in", "\\u2190 " + e.data);
-    }
-  };
+function chatLine(d) {
+  return d && typeof d === "object" ? d.from + ": " + d.text + "  [" + d.at + "]" : JSON.stringify(d);
 }
 
-function send(cmd, data) {
-  if (!ws || ws.readyState !== WebSocket.OPEN) { show("err", "not connected"); return; }
-  const msg = { cmd: cmd, id: nextId++ };
-  if (data !== undefined) msg.data = data;
-  const text = JSON.stringify(msg);
-  ws.send(text);
-  show("out", "\\u2192 " + text);
+function start() {
+  if (gw) gw.close(1000, "reconnect");
+  gw = connect(url);
+  window.gatewayClient = gw;   // for the browser test and the curious
+  gw.on("state", (s) => { stateEl.textContent = s; show("sys", s); });
+  gw.on("welcome", (m) => show("in", "\u2190 " + JSON.stringify(m)));
+  gw.on("chat.send", (d) => show("in", "\u2190 " + chatLine(d)));   // others in the room
+  gw.on("message", (m) => show("in", "\u2190 " + JSON.stringify(m)));
+}
+
+async function request(cmd, data) {
+  show("out", "\u2192 " + cmd + (data === undefined ? "" : " " + JSON.stringify(data)));
+  try {
+    const reply = await gw.request(cmd, data);
+    show("in", "\u2190 " + cmd + " " + (cmd === "chat.send" ? chatLine(reply) : JSON.stringify(reply)));
+  } catch (e) {
+    show("err", "\u2190 " + cmd + " error " + e.code + (e.status ? " (" + e.status + ")" : "") + ": " + e.message);
+  }
 }
 
 document.getElementById("form").addEventListener("submit", (e) => {
   e.preventDefault();
   const input = document.getElementById("text");
   if (input.value === "") return;
-  send("chat.send", { text: input.value });
+  request("chat.send", { text: input.value });
   input.value = "";
 });
 document.getElementById("echo").addEventListener("click", () => {
   const input = document.getElementById("text");
-  send("echo", { text: input.value || "ping" });
+  request("echo", { text: input.value || "ping" });
 });
-document.getElementById("whoami").addEventListener("click", () => send("user.whoami"));
-document.getElementById("reconnect").addEventListener("click", connect);
-connect();
+document.getElementById("whoami").addEventListener("click", () => request("user.whoami"));
+document.getElementById("reconnect").addEventListener("click", start);
+start();
 </script>
 </body>
 </html>
@@ -162,6 +159,12 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.split("?", 1)[0] in ("/", "/index.html"):
             self._send(200, self.page, "text/html; charset=utf-8")
             log(f"GET {self.path} (demo page)")
+        elif self.path.split("?", 1)[0] == "/gateway-client.js":
+            try:
+                with open(CLIENT_JS, "rb") as f:
+                    self._send(200, f.read(), "text/javascript; charset=utf-8")
+            except OSError as e:
+                self._send_json(404, {"error": f"client not found: {e}"})
         elif self.path == "/favicon.ico":
             self._send(204)
         else:
@@ -214,7 +217,7 @@ def main():
     server.daemon_threads = True
     # Exit cleanly on SIGTERM too (as process 1 in a container, SIGTERM is otherwise ignored).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log(f"demo backend on http://{args.host}:{args.port}/")
+    log(f"demo backend on http://{args.host}:{server.server_address[1]}/")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -11,12 +11,15 @@
 #   S5jwt   the same on a module with auth.jwt (HS256, issuer and audience required, the token in
 #           ?token=, made as scripts/bench's S5 makes it: sub, iss, aud, iat, nbf, exp)
 #   S5hook  the same on a module with a handshake hook to the C backend's /size/0 (200, empty body)
+#   S8  local echo over TLS (wss://): S2 on a gateway whose listener has `tls` (a self-signed EC
+#       P-256 certificate made with openssl for the run); the TLS handshakes are in the warm-up
 #   For S5*, --messages counts handshakes (sequential, one connection at a time; --connections
 #   and --size do not apply) and the output says instructions/handshake.
 #
 # Per run: start the gateway under `valgrind --tool=callgrind` (--loops 1, --io-engine ENGINE),
 # open the client connections, send a warm-up, zero the counters (callgrind_control -z), send
-# EXACTLY --messages messages (depth 1 per connection: send, await the reply, send the next),
+# EXACTLY --messages messages (--depth in flight per connection, 1 by default: send, await the
+# reply, send the next),
 # dump (callgrind_control -d), and divide the dump's total Ir by the messages. Only the gateway
 # runs under valgrind; the client (an embedded Python stdlib client) and the backend do not, so
 # their instructions are not counted. Every run starts a fresh gateway.
@@ -40,7 +43,7 @@
 #
 # Exit status: 0 all runs measured; 1 a run failed; 3 only io_uring was not measurable; 64 usage.
 #
-# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S2|S5|S5jwt|S5hook|all]
+# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S2|S5|S5jwt|S5hook|S8|all]
 #                             [--messages N] [--warmup N] [--connections C] [--runs R]
 #                             [--size BYTES] [--keep DIR]
 set -euo pipefail
@@ -54,6 +57,7 @@ MESSAGES=20000
 WARMUP=2000
 CONNS=1
 RUNS=1
+DEPTH=1
 SIZE=64
 KEEP=""
 TOOLS="${BENCH_TOOLS_DIR:-$(realpath -m "$ROOT/../shared/bench")}"
@@ -66,7 +70,7 @@ usage() {
 Options:
   --bin PATH        gateway binary (default $ROOT/.build/release/gateway)
   --engine E        epoll | io_uring | all (= io_uring epoll); comma list allowed (default epoll)
-  --scenario S      S1 | S2 | S5 | S5jwt | S5hook | all (= S2 S1; comma list allowed; default all)
+  --scenario S      S1 | S2 | S5 | S5jwt | S5hook | S8 | all (= S2 S1; comma list allowed; default all)
   --messages N      measured messages per run (default $MESSAGES)
   --warmup N        warm-up messages per run, before the counters are zeroed (default $WARMUP)
   --connections C   client connections, 1-10 (default $CONNS); messages are split evenly. With 1
@@ -74,6 +78,8 @@ Options:
                     messages one loop wake-up handles depends on timing, so the count is lower
                     (wake-ups amortized) and varies by up to ~1.5 % between runs
   --runs R          runs per scenario and engine (default $RUNS)
+  --depth D         messages in flight per connection, 1-64 (default $DEPTH): with more than 1 a loop
+                    wake-up sees several frames of one connection (pipelined load, as wsload -d)
   --size BYTES      message size, 'x' * BYTES text frames (default $SIZE, as scripts/bench)
   --keep DIR        keep config, logs and callgrind.out files in DIR (default: temp dir, removed)
 Environment: BENCH_TOOLS_DIR (default ../shared/bench) for backend; VALGRIND (default valgrind);
@@ -91,6 +97,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP="$2"; shift 2 ;;
     --connections|-c) CONNS="$2"; shift 2 ;;
     --runs) RUNS="$2"; shift 2 ;;
+    --depth|-d) DEPTH="$2"; shift 2 ;;
     --size) SIZE="$2"; shift 2 ;;
     --keep) KEEP="$2"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -102,12 +109,13 @@ done
 SCENARIOS="$(for s in $SCENARIOS; do case "${s^^}" in S5JWT) echo S5jwt ;; S5HOOK) echo S5hook ;; *) echo "${s^^}" ;; esac; done | xargs)"
 for e in $ENGINES; do [[ $e == epoll || $e == io_uring ]] || { echo "bad engine: $e" >&2; exit 64; }; done
 for s in $SCENARIOS; do
-  case "$s" in S1|S2|S5|S5jwt|S5hook) ;; *) echo "bad scenario: $s" >&2; exit 64 ;; esac
+  case "$s" in S1|S2|S5|S5jwt|S5hook|S8) ;; *) echo "bad scenario: $s" >&2; exit 64 ;; esac
 done
-for v in MESSAGES WARMUP CONNS RUNS SIZE; do
+for v in MESSAGES WARMUP CONNS RUNS SIZE DEPTH; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "--${v,,} must be a number" >&2; exit 64; }
 done
 (( CONNS >= 1 && CONNS <= 10 )) || { echo "--connections must be 1-10" >&2; exit 64; }
+(( DEPTH >= 1 && DEPTH <= 64 )) || { echo "--depth must be 1-64" >&2; exit 64; }
 (( MESSAGES >= CONNS )) || { echo "--messages must be >= --connections" >&2; exit 64; }
 BIN="$(realpath "$BIN")"
 [[ -x $BIN ]] || { echo "not executable: $BIN" >&2; exit 1; }
@@ -222,13 +230,27 @@ cat >"$WORK/gateway.json" <<'EOF'
 EOF
 CG_GATEWAY_PORT=1 CG_BACKEND_PORT=1 "$GW" check-config --config "$WORK/gateway.json" >"$WORK/check-config.log" 2>&1 \
   || { echo "gateway check-config rejected the config:" >&2; cat "$WORK/check-config.log" >&2; exit 1; }
+if [[ " $SCENARIOS " == *" S8 "* ]]; then
+  # S8: the same gateway with a TLS listener (scripts/bench's S8 certificate: self-signed EC P-256).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+    -keyout "$WORK/tls.key" -out "$WORK/tls.crt" >/dev/null 2>&1 || { echo "openssl req failed" >&2; exit 1; }
+  "$PY" -c "import json, sys; c = json.load(open(sys.argv[1])); c['tls'] = {'cert': sys.argv[2], 'key': sys.argv[3]}; \
+json.dump(c, open(sys.argv[4], 'w'), indent=1)" "$WORK/gateway.json" "$WORK/tls.crt" "$WORK/tls.key" "$WORK/gateway-tls.json"
+  CG_GATEWAY_PORT=1 CG_BACKEND_PORT=1 "$GW" check-config --config "$WORK/gateway-tls.json" >"$WORK/check-config.log" 2>&1 \
+    || { echo "gateway check-config rejected the TLS config:" >&2; cat "$WORK/check-config.log" >&2; exit 1; }
+fi
 
 # ---- the client: exactly N messages, depth 1 per connection; drives callgrind_control itself
 cat >"$WORK/client.py" <<'EOF'
-import base64, hashlib, hmac, json, os, selectors, socket, struct, subprocess, sys, time
+import base64, hashlib, hmac, json, os, selectors, socket, ssl, struct, subprocess, sys, time
 
-port, path, conns, warmup, n, size, vgpid, prefix, outdir, mode = sys.argv[1:11]
-port, conns, warmup, n, size = int(port), int(conns), int(warmup), int(n), int(size)
+port, path, conns, warmup, n, size, vgpid, prefix, outdir, mode, tls, depth = sys.argv[1:13]
+port, conns, warmup, n, size, tls, depth = int(port), int(conns), int(warmup), int(n), int(size), tls == "1", int(depth)
+TLS_CTX = None
+if tls:
+    TLS_CTX = ssl.create_default_context()
+    TLS_CTX.check_hostname = False
+    TLS_CTX.verify_mode = ssl.CERT_NONE
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 PAYLOAD = b"x" * size
 TIMEOUT = 600.0
@@ -256,6 +278,8 @@ class Conn:
         target = target or path
         s = socket.create_connection(("127.0.0.1", port), timeout=60)
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if TLS_CTX:
+            s = TLS_CTX.wrap_socket(s, server_hostname="127.0.0.1")
         key = base64.b64encode(os.urandom(16))
         s.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                   b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
@@ -294,14 +318,17 @@ class Conn:
         return out
 
 def phase(cs, total):
-    """Send exactly `total` messages over the connections (depth 1 each) and await every reply."""
+    """Send exactly `total` messages over the connections (`depth` in flight each) and await every reply."""
     per, extra = divmod(total, len(cs))
     sel = selectors.DefaultSelector()
     active = 0
     for c in cs:
         c.left = per + (1 if c.i < extra else 0)
+        c.unsent = c.left
         if c.left:
-            c.s.sendall(frame(0x1, PAYLOAD))
+            first = min(depth, c.unsent)
+            c.s.sendall(frame(0x1, PAYLOAD) * first)
+            c.unsent -= first
             sel.register(c.s, selectors.EVENT_READ, c)
             active += 1
     replies = 0
@@ -314,7 +341,9 @@ def phase(cs, total):
             c = key.data
             try:
                 d = c.s.recv(65536)
-            except BlockingIOError:
+                while TLS_CTX and c.s.pending():     # records already decrypted by the ssl module
+                    d += c.s.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError):
                 continue
             if not d:
                 die(f"connection {c.i} closed by the gateway")
@@ -330,9 +359,10 @@ def phase(cs, total):
                     die(f"connection {c.i}: reply is not the echo: {payload[:80]!r}")
                 replies += 1
                 c.left -= 1
-                if c.left:
+                if c.unsent:
                     c.s.sendall(frame(0x1, PAYLOAD))
-                else:
+                    c.unsent -= 1
+                if not c.left:
                     sel.unregister(c.s)
                     active -= 1
     sel.close()
@@ -430,7 +460,10 @@ measure() {  # measure SCENARIO ENGINE RUN
     S5) path=/echo; mode=handshakes ;;
     S5jwt) path=/s5jwt; mode=handshakes ;;
     S5hook) path=/s5hook; mode=handshakes ;;
+    S8) path=/echo ;;
   esac
+  local config="$WORK/gateway.json" tls=0
+  [[ $sc == S8 ]] && { config="$WORK/gateway-tls.json"; tls=1; }
   local log="$WORK/$tag.gateway.log"
   for try in 1 2 3 4 5; do
     port=$(pick_port) && [[ -n $port ]] || { echo "$tag: no free port" >&2; return 1; }
@@ -439,12 +472,12 @@ measure() {  # measure SCENARIO ENGINE RUN
     CG_GATEWAY_PORT=$port CG_BACKEND_PORT=$BACKEND_PORT setsid "$VALGRIND" --tool=callgrind \
       --callgrind-out-file="$WORK/callgrind.out.$tag.%p" --vgdb=yes --vgdb-prefix="$VGDB_PREFIX" \
       ${VALGRIND_OPTS_EXTRA:-} \
-      "$GW" serve --config "$WORK/gateway.json" --io-engine "$engine" --loops 1 --log-level notice \
+      "$GW" serve --config "$config" --io-engine "$engine" --loops 1 --log-level notice \
       >"$log" 2>&1 &
     pid=$!; PIDS+=("$pid")
     up=0
     for ((i = 0; i < 1200; i++)); do    # valgrind start-up is slow: up to 60 s (about 1 s here)
-      if grep -q "listening on 127.0.0.1:$port" "$log" 2>/dev/null; then up=1; break; fi
+      if grep -Eq "listening on (tls://)?127.0.0.1:$port" "$log" 2>/dev/null; then up=1; break; fi
       kill -0 "$pid" 2>/dev/null || break
       if [[ $engine == io_uring ]] && (( i >= 20 && i % 10 == 0 )); then
         # Wake the loop thread out of io_uring_enter (see the top of this file) so that the main
@@ -474,7 +507,7 @@ measure() {  # measure SCENARIO ENGINE RUN
   fi
   # In the background + wait, so that a signal to this script is handled at once.
   "$PY" "$WORK/client.py" "$port" "$path" "$CONNS" "$WARMUP" "$MESSAGES" "$SIZE" "$pid" \
-    "$VGDB_PREFIX" "$WORK" "$mode" >"$WORK/$tag.client.out" 2>"$WORK/$tag.client.log" &
+    "$VGDB_PREFIX" "$WORK" "$mode" "$tls" "$DEPTH" >"$WORK/$tag.client.out" 2>"$WORK/$tag.client.log" &
   cpid=$!; PIDS+=("$cpid")
   if ! wait "$cpid"; then
     forget "$cpid"
@@ -496,7 +529,7 @@ measure() {  # measure SCENARIO ENGINE RUN
 }
 
 [[ -n $NEED_BACKEND ]] && start_backend
-echo "# gateway $BIN (sha256 $BIN_SHA…, run as a copy without debug sections), $CONNS connection(s), warm-up $WARMUP, ${SIZE}-byte text messages, depth 1, --loops 1; $("$VALGRIND" --version)" >&2
+echo "# gateway $BIN (sha256 $BIN_SHA…, run as a copy without debug sections), $CONNS connection(s), warm-up $WARMUP, ${SIZE}-byte text messages, depth $DEPTH, --loops 1; $("$VALGRIND" --version)" >&2
 status=0
 for engine in $ENGINES; do
   for sc in $SCENARIOS; do

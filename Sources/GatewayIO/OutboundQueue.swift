@@ -36,6 +36,9 @@ package struct OutboundQueue {
     /// Whether nothing is queued.
     package var isEmpty: Bool { count == 0 }
 
+    /// Chunks not fully sent yet.
+    package var chunkCount: Int { chunks.count - head }
+
     /// Appends bytes produced by `body` into the unlocked tail buffer.
     package mutating func append<R>(pool: inout BufferPool, _ body: (inout ByteBuffer) throws -> R) rethrows -> R {
         let tail = chunks.count - 1

@@ -278,6 +278,10 @@ def test_admin_api_matches_openapi_document(gateway_factory, backend):
                 assert c.call("GET", "/v1/cluster", 200) == {"node": None, "nodes": [], "redis": []}
                 metrics = c.call("GET", "/metrics", 200)
                 assert "# TYPE" in metrics
+                # --- the dashboard page (no token) and its stream's refusal (the stream itself:
+                # test_dashboard.py, since its 200 never ends)
+                assert "<title>gateway dashboard</title>" in c.call("GET", "/dashboard", 200, token=None)
+                c.call("GET", "/v1/stream", 401, token=None)
 
                 # --- POST /v1/connections/{id}/close
                 for body in ({"code": 1234}, {"code": 5000}, {"code": "4000"}, {"reason": 7},
@@ -322,7 +326,8 @@ def test_admin_api_matches_openapi_document(gateway_factory, backend):
     assert g.proc.wait(15) == 0
     # Answers only a cluster gives are exercised, against this same document, in test_cluster_presence.py.
     cluster_only = {("/v1/connections/{id}", "get", 503)}
-    missing = sorted(c.documented() - c.covered - cluster_only)
+    streamed = {("/v1/stream", "get", 200)}   # test_dashboard.py reads it
+    missing = sorted(c.documented() - c.covered - cluster_only - streamed)
     assert not missing, f"documented but never exercised (document and test drifted apart): {missing}"
     extra = sorted(c.covered - c.documented())
     assert not extra, f"exercised but not documented: {extra}"

@@ -167,6 +167,32 @@ def test_two_hundred_concurrent_wss_clients(gateway_factory, backend, certs):
     assert counts["full"] + counts["resumed"] >= 201 and counts["failed"] == 0, counts
 
 
+def test_wss_fan_out_burst_arrives_whole_and_in_order(gateway_factory, backend, certs):
+    """A burst of broadcasts queues many small shared frames per recipient; the gateway gathers
+    them into few TLS records. Every recipient still gets every message, whole and in order."""
+    routes = dict(backend.routes(), all={"local": "echo", "deliver": "all"})
+    g = gateway_factory(tls=tls_settings(certs["a"]), modules=[backend.module(routes=routes)])
+    ctx = client_context(certs["a"][0])
+    count, receivers = 300, 5
+
+    async def body():
+        url = g.url().replace("127.0.0.1", "localhost")
+        listeners = [await ws_connect(url, ssl=ctx).__aenter__() for _ in range(receivers)]
+        async with ws_connect(url, ssl=ctx) as sender:
+            for i in range(count):
+                await sender.send(json.dumps({"cmd": "all", "data": {"n": i, "pad": "p" * (i % 97)}}))
+            for ws in listeners:
+                got = []
+                while len(got) < count:
+                    m = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                    got.append(m["data"]["n"])
+                    assert m["data"]["pad"] == "p" * (m["data"]["n"] % 97)
+                assert got == list(range(count))
+        for ws in listeners:
+            await ws.close()
+    run(body(), timeout=120)
+
+
 def test_admin_listener_over_tls(gateway_factory, certs):
     g = gateway_factory(admin=True, admin_tls=tls_settings(certs["b"]))
     assert not g.tls and g.admin_tls

@@ -16,6 +16,24 @@ extension AdminConnection {
             guard method == .GET || method == .HEAD else { return fail(405, "use GET", allow: "GET, HEAD") }
             return server.context.draining ? respond(503, json: "{\"status\":\"draining\"}") : respond(200, json: "{\"status\":\"ready\"}")
         }
+        if path == "/dashboard.js" || path == "/dashboard.css" {
+            guard method == .GET || method == .HEAD else { return fail(405, "use GET", allow: "GET, HEAD") }
+            var headers = HTTPHeaders()
+            headers.add(name: "Cache-Control", value: "no-cache")
+            let js = path.hasSuffix(".js")
+            return respond(200, body: js ? DashboardPage.script : DashboardPage.style,
+                           contentType: js ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8", headers: headers)
+        }
+        if path == "/dashboard" || path == "/dashboard/" {
+            // The page holds no data: it asks for the token and reads /v1/stream with it.
+            guard method == .GET || method == .HEAD else { return fail(405, "use GET", allow: "GET, HEAD") }
+            var headers = HTTPHeaders()
+            headers.add(name: "Cache-Control", value: "no-cache")
+            headers.add(name: "Content-Security-Policy", value: DashboardPage.contentSecurityPolicy)
+            headers.add(name: "X-Frame-Options", value: "DENY")
+            headers.add(name: "Referrer-Policy", value: "no-referrer")
+            return respond(200, body: DashboardPage.html, contentType: "text/html; charset=utf-8", headers: headers)
+        }
         guard server.authorized(h.headers["authorization"]) else {
             return fail(401, "missing or invalid bearer token")
         }
@@ -31,6 +49,8 @@ extension AdminConnection {
             stats()
         case (.GET, 2, "v1") where segments[1] == "cluster", (.HEAD, 2, "v1") where segments[1] == "cluster":
             cluster()
+        case (.GET, 2, "v1") where segments[1] == "stream":
+            stream(query: AdminQuery(String(h.query)))
         case (.GET, 2, "v1") where segments[1] == "connections", (.HEAD, 2, "v1") where segments[1] == "connections":
             listConnections(query: AdminQuery(String(h.query)))
         case (.GET, 3, "v1") where segments[1] == "connections", (.HEAD, 3, "v1") where segments[1] == "connections":
@@ -42,6 +62,8 @@ extension AdminConnection {
         case (_, 2, "v1") where segments[1] == "publish",
              (_, 4, "v1") where segments[1] == "connections" && ["close", "rooms"].contains(segments[3]):
             fail(405, "method \(method) not allowed on \(path)", allow: "POST")
+        case (_, 2, "v1") where segments[1] == "stream":
+            fail(405, "method \(method) not allowed on \(path)", allow: "GET")
         case (_, 2, "v1") where ["stats", "connections", "cluster"].contains(segments[1]),
              (_, 3, "v1") where segments[1] == "connections":
             fail(405, "method \(method) not allowed on \(path)", allow: "GET, HEAD")

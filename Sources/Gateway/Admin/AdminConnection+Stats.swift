@@ -90,6 +90,10 @@ enum PrometheusText {
         metric("gateway_connections_refused_total", "counter", "Connections refused by maxConnections or maxConnectionsPerIP.", ["gateway_connections_refused_total \(total.connectionsRefused)"])
         metric("gateway_messages_rate_limited_total", "counter", "Messages answered with rate_limited.", ["gateway_messages_rate_limited_total \(total.rateLimited)"])
         metric("gateway_websockets_opened_total", "counter", "WebSocket handshakes completed.", ["gateway_websockets_opened_total \(total.websocketsOpened)"])
+        metric("gateway_websocket_handshakes_total", "counter", "WebSocket handshakes by the status that ended them (101 accepted, or the refusal).",
+               total.handshakeStatuses.keys.sorted().map { "gateway_websocket_handshakes_total{status=\"\($0)\"} \(total.handshakeStatuses[$0] ?? 0)" })
+        metric("gateway_websocket_closes_total", "counter", "WebSocket sessions ended, by close code (3xxx/4xxx: application ranges; 1006: dropped without a close frame).",
+               total.closeCodes.keys.sorted().map { "gateway_websocket_closes_total{code=\"\($0)\"} \(total.closeCodes[$0] ?? 0)" })
         metric("gateway_messages_received_total", "counter", "WebSocket messages received from clients.", ["gateway_messages_received_total \(total.messagesReceived)"])
         metric("gateway_messages_sent_total", "counter", "WebSocket data frames sent to clients.", ["gateway_messages_sent_total \(total.messagesSent)"])
         metric("gateway_fanout_deliveries_total", "counter", "Push frames written by fan-out, one per recipient.", ["gateway_fanout_deliveries_total \(total.fanoutDeliveries)"])

@@ -10,6 +10,10 @@ final class AdminConnection: ConnectionHandler {
     unowned let server: AdminServer
     let tcp: TCPConnection
     var exchange: HTTPServerExchange
+    /// Serving `GET /v1/stream`: the exchange is done with, input is ignored, and the timer writes
+    /// a frame per interval until the connection closes.
+    var streaming = false
+    var streamTimer: LoopTimer?
     /// An admin request that waits for other loops gets this long more at each timeout.
     static let answerGraceNanos: UInt64 = 5_000_000_000
 
@@ -30,16 +34,21 @@ final class AdminConnection: ConnectionHandler {
     var body: ByteBuffer { exchange.requestBody }
 
     func connectionDidReceive(_ connection: TCPConnection, _ bytes: UnsafeMutableRawBufferPointer) {
+        if streaming { return }
         feed(UnsafeRawBufferPointer(bytes))
     }
 
     func connectionDidReachEOF(_ connection: TCPConnection) {
-        if exchange.peerClosed() == .closeNow { tcp.close() }
+        if streaming || exchange.peerClosed() == .closeNow { tcp.close() }
     }
 
     func connectionDidDrain(_ connection: TCPConnection) {}
 
     func connectionDidTimeOut(_ connection: TCPConnection) {
+        if streaming {
+            tcp.close()   // the stream's ticks push the deadline on; reaching it means the loop stalled them
+            return
+        }
         if exchange.timedOut(now: server.context.loop.now) == .waitForResponse {
             tcp.deadline = server.context.loop.now &+ Self.answerGraceNanos
         } else {
@@ -47,7 +56,9 @@ final class AdminConnection: ConnectionHandler {
         }
     }
 
-    func connectionDidClose(_ connection: TCPConnection, error: IOError?) {}
+    func connectionDidClose(_ connection: TCPConnection, error: IOError?) {
+        endStream()
+    }
 
     private func feed(_ input: UnsafeRawBufferPointer) {
         var rest = input

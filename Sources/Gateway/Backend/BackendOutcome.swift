@@ -20,7 +20,7 @@ extension GatewayReplyError {
 }
 
 extension GatewayMetrics.Outcome {
-    /// How a finished call counts in `gateway_backend_calls_total`.
+    /// How a finished call counts in `gateway_backend_requests_total`.
     init(_ call: BackendCall) {
         switch call.error {
         case nil:

@@ -7,7 +7,9 @@ internal import Glibc
 
 extension ConfigDecoder {
     mutating func decodeRoot(_ root: JSONValue) -> GatewayConfig? {
-        guard let o = object(root, "", allowed: ["listen", "io", "admin", "limits", "modules", "http", "cluster", "tls"]) else { return nil }
+        // `$schema` names the JSON Schema for editors (docs/gateway.schema.json); the loader ignores it.
+        guard let o = object(root, "", allowed: ["$schema", "listen", "io", "admin", "limits", "modules", "http", "cluster", "tls"]) else { return nil }
+        if let s = o["$schema"], s.stringValue == nil { fail("$schema", "expected a string (the schema's URL or path)") }
         var listen: SocketAddress?
         if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
         var io = GatewayConfig.IOSettings()

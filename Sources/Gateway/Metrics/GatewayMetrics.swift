@@ -33,6 +33,11 @@ struct GatewayMetrics: Sendable {
     /// Backend call latency histogram per route: counts per bucket (+Inf last), sum in seconds.
     var backendLatencyBuckets: [[Int]] = []
     var backendLatencySum: [Double] = []
+    /// WebSocket handshakes by the status that ended them (101, or the refusal): at most one key per
+    /// HTTP status, so the label's cardinality stays bounded.
+    var handshakeStatuses: [Int: Int] = [:]
+    /// WebSocket closes by code label (`closeLabel`).
+    var closeCodes: [String: Int] = [:]
     /// Hooks delivered / failed attempts / dropped.
     var hooksDelivered = 0
     var hookFailures = 0
@@ -78,6 +83,28 @@ struct GatewayMetrics: Sendable {
         backendLatencySum = Array(repeating: 0, count: count)
     }
 
+    /// Records a handshake's outcome.
+    mutating func recordHandshake(status: Int) {
+        handshakeStatuses[min(max(status, 100), 599), default: 0] += 1
+    }
+
+    /// Records a WebSocket close.
+    mutating func recordClose(code: UInt16) {
+        closeCodes[Self.closeLabel(code), default: 0] += 1
+    }
+
+    /// The `code` label of a close: the code itself below 3000 (the protocol's codes, a small set),
+    /// `3xxx` / `4xxx` for the registered and private ranges (any client may send any of 2,000
+    /// values there; an exact label would let clients grow the metric without bound).
+    static func closeLabel(_ code: UInt16) -> String {
+        switch code {
+        case 3000..<4000: "3xxx"
+        case 4000..<5000: "4xxx"
+        case 1000..<3000: String(code)
+        default: "other"
+        }
+    }
+
     /// Records one finished backend call.
     mutating func recordCall(route: Int, outcome: Outcome, seconds: Double) {
         guard route >= 0 && route < backendCalls.count else { return }
@@ -106,6 +133,8 @@ struct GatewayMetrics: Sendable {
         hooksDelivered += o.hooksDelivered
         hookFailures += o.hookFailures
         hooksDropped += o.hooksDropped
+        handshakeStatuses.merge(o.handshakeStatuses, uniquingKeysWith: +)
+        closeCodes.merge(o.closeCodes, uniquingKeysWith: +)
         for r in 0..<min(backendCalls.count, o.backendCalls.count) {
             for k in 0..<backendCalls[r].count { backendCalls[r][k] += o.backendCalls[r][k] }
             for k in 0..<backendLatencyBuckets[r].count { backendLatencyBuckets[r][k] += o.backendLatencyBuckets[r][k] }

@@ -2,7 +2,13 @@
 /// copy of the route's strings and arrays.
 final class RouteRef: Sendable {
     let route: Route
-    init(_ route: Route) { self.route = route }
+    /// The command pattern it was configured under (`chat.send`, `user.*`, `*`; empty for the
+    /// module's `default`), for `gateway routes`.
+    let pattern: String
+    init(_ route: Route, pattern: String) {
+        self.route = route
+        self.pattern = pattern
+    }
 }
 
 /// Maps a command to its route: the exact command first, then the longest matching `prefix.*`
@@ -21,17 +27,17 @@ final class CommandRouter: Sendable {
         var star: RouteRef?
         for (cmd, route) in routes {
             if cmd == "*" {
-                star = RouteRef(route)
+                star = RouteRef(route, pattern: cmd)
             } else if cmd.hasSuffix(".*") {
-                wild.append((String(cmd.dropLast(1)), RouteRef(route)))
+                wild.append((String(cmd.dropLast(1)), RouteRef(route, pattern: cmd)))
             } else {
-                exact[cmd] = RouteRef(route)
+                exact[cmd] = RouteRef(route, pattern: cmd)
             }
         }
         self.exact = exact
         self.wildcards = wild.sorted { $0.0.utf8.count > $1.0.utf8.count }.map { (prefix: $0.0, route: $0.1) }
         self.catchAll = star
-        self.fallback = defaultRoute.map(RouteRef.init)
+        self.fallback = defaultRoute.map { RouteRef($0, pattern: "") }
     }
 
     /// The route for `command`, or nil (`unknown_command`).

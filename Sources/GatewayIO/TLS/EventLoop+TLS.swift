@@ -43,7 +43,7 @@ extension EventLoop {
         // appended (`appendCiphertext`).
         defer { cgw_tls_set_input(t.ssl, nil, 0) }
         if !t.handshakeDone && !tlsHandshake(c, t) { return }
-        let scratch = tlsScratch()
+        let scratch = tlsScratch(write: false)
         while c.handler != nil {
             switch c.closeState {
             case .open, .flushing, .lingering: break
@@ -85,15 +85,60 @@ extension EventLoop {
         return false
     }
 
-    /// Encrypts what the handler queued (called by `flush` before the engine writes). Each queued
-    /// chunk is encrypted from where it lies, so a shared fan-out frame is never copied in plaintext.
+    /// Encrypts what the handler queued (called by `flush` before the engine writes). A lone chunk
+    /// is encrypted from where it lies, so a shared fan-out frame is never copied in plaintext.
+    /// Several small chunks (pipelined replies, a burst of pushes) are gathered into one record
+    /// first: every `SSL_write` costs a record's fixed work (cipher setup, header, tag, OpenSSL's
+    /// allocations), far more than copying a few hundred bytes.
     /// A graceful close sends `close_notify` after the last byte.
     func tlsEncrypt(_ c: TCPConnection, _ t: TLSSession) {
         guard !t.failed, t.handshakeDone else { return }
         while !t.plaintext.isEmpty {
             var wrote: Int32 = 0
-            _ = t.plaintext.withSpans(max: 1, lock: false) { span, _ in
-                wrote = SSL_write(t.ssl, span.baseAddress, Int32(clamping: span.count))
+            let out = tlsScratch(write: true)
+            var gathered = 0
+            var gathering = false
+            var done = false
+            let chunks = t.plaintext.chunkCount
+            _ = t.plaintext.withSpans(max: Self.tlsGatherSpans, lock: false) { span, i in
+                if done { return }
+                if i == 0 {
+                    // Gathered only if a second chunk follows and fits (decided on the next span).
+                    if chunks < 2 || span.count >= out.count {
+                        wrote = SSL_write(t.ssl, span.baseAddress, Int32(clamping: span.count))
+                        done = true
+                        return
+                    }
+                    gathered = span.count
+                    return
+                }
+                if !gathering {
+                    guard gathered + span.count <= out.count else {
+                        // The second chunk does not fit: the first goes alone, in place.
+                        done = true
+                        return
+                    }
+                    gathering = true
+                }
+                guard gathered + span.count <= out.count else {
+                    done = true
+                    return
+                }
+                gathered += span.count
+            }
+            if wrote == 0 && !gathering {
+                // First chunk alone (the second did not fit).
+                _ = t.plaintext.withSpans(max: 1, lock: false) { span, _ in
+                    wrote = SSL_write(t.ssl, span.baseAddress, Int32(clamping: span.count))
+                }
+            } else if gathering {
+                var at = 0
+                _ = t.plaintext.withSpans(max: Self.tlsGatherSpans, lock: false) { span, _ in
+                    guard at + span.count <= gathered, let base = span.baseAddress, let dst = out.baseAddress else { return }
+                    (dst + at).copyMemory(from: base, byteCount: span.count)
+                    at += span.count
+                }
+                wrote = SSL_write(t.ssl, out.baseAddress, Int32(at))
             }
             guard wrote > 0 else {
                 tlsFailed(c, t, "TLS write")
@@ -128,10 +173,21 @@ extension EventLoop {
         c.tls = nil
     }
 
-    private func tlsScratch() -> UnsafeMutableRawBufferPointer {
-        if let s = tlsPlaintextScratch { return s }
-        let s = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.tlsRecordPlaintextBytes, alignment: 16)
-        tlsPlaintextScratch = s
-        return s
+    /// Most queued chunks gathered into one record; beyond it the rest waits for the next record.
+    static let tlsGatherSpans = 64
+
+    /// One of the loop's two scratch halves: decrypted records land in the read half before the
+    /// handler sees them; small chunks are gathered in the write half (separate, because a handler
+    /// may flush while it still reads the decrypted bytes). Allocated by the first TLS connection.
+    private func tlsScratch(write: Bool) -> UnsafeMutableRawBufferPointer {
+        let s: UnsafeMutableRawBufferPointer
+        if let existing = tlsPlaintextScratch {
+            s = existing
+        } else {
+            s = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * Self.tlsRecordPlaintextBytes, alignment: 16)
+            tlsPlaintextScratch = s
+        }
+        let half = Self.tlsRecordPlaintextBytes
+        return UnsafeMutableRawBufferPointer(rebasing: write ? s[half...] : s[..<half])
     }
 }

@@ -9,6 +9,7 @@ internal import Logging
 /// hook, then the 101 and the hand-over of the socket to a `WebSocketConnection`.
 extension HTTPConnection {
     func handleUpgrade(_ head: HTTPRequestHead, _ module: ModuleRuntime) {
+        handshakeModule = module.config.path
         let request: WebSocketHandshakeRequest
         do {
             request = try WebSocketHandshake.validate(head)
@@ -58,7 +59,8 @@ extension HTTPConnection {
     func handshakeHookCompleted(_ call: BackendCall, _ upgrade: PendingUpgrade) {
         guard isAnswering else { return }
         if let e = call.error {
-            context.logger.warning("handshake hook \(upgrade.module.config.handshake ?? "") failed: \(e)")
+            context.logger.warning("handshake hook \(upgrade.module.config.handshake ?? "") failed: \(e)",
+                                   metadata: ["connectionId": "\(identity.key.string)", "module": "\(upgrade.module.config.path)"])
             respond(status: 503, body: "{\"error\":\"handshake hook unavailable\"}", contentType: "application/json", close: true)
             return
         }
@@ -88,6 +90,7 @@ extension HTTPConnection {
                 }
             }
         }
+        handshakeFinished(status: 101, module: upgrade.module.config.path, user: user)
         let accept = upgrade.request.acceptValue
         var extra = HTTPHeaders()
         if let deflate = upgrade.deflate { extra.add(name: "Sec-WebSocket-Extensions", value: deflate.responseHeader) }
@@ -101,5 +104,20 @@ extension HTTPConnection {
         context.handOver(self, to: ws)
         ws.start(user: user, rooms: join, firstMessage: firstMessage, leftover: leftover)
         if let exp = upgrade.claims?.expiresAt { ws.expire(atUnixSeconds: exp) }
+    }
+
+    /// A handshake ended with `status` (101, or the refusal sent instead): counted by status, and
+    /// one access-log line at `info` (opt-in: the default level is `notice`).
+    func handshakeFinished(status: Int, module: String, user: String?) {
+        handshakeModule = nil
+        context.metrics.recordHandshake(status: status)
+        guard context.logger.logLevel <= .info else { return }
+        var meta: Logger.Metadata = [
+            "event": "handshake", "connectionId": "\(identity.key.string)", "module": "\(module)", "status": .stringConvertible(status),
+            "durationMs": .stringConvertible((context.loop.now &- identity.acceptedAt) / 1_000_000),
+            "remoteAddress": "\(tcp.remoteAddress?.hostString ?? "")",
+        ]
+        if let user { meta["user"] = "\(user)" }
+        context.logger.info("handshake \(module) \(status)", metadata: meta)
     }
 }

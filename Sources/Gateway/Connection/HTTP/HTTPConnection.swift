@@ -36,6 +36,9 @@ final class HTTPConnection: ClientHandler, BackendCallHandler {
     var pending: Pending?
     /// The handler the socket went to at the upgrade.
     var upgradedTo: WebSocketConnection?
+    /// The module whose WebSocket handshake is being answered (nil otherwise): the response that
+    /// ends it counts in the handshake metrics and the access log.
+    var handshakeModule: String?
     private var socketClosed = false
 
     init(context: LoopContext, tcp: TCPConnection, identity: ClientIdentity) {
@@ -205,6 +208,7 @@ final class HTTPConnection: ClientHandler, BackendCallHandler {
     ) {
         var headers = extraHeaders
         headers.add(name: "Content-Type", value: contentType)
+        if let module = handshakeModule { handshakeFinished(status: status, module: module, user: nil) }
         let keepAlive = exchange.respond(close: close || context.draining, now: context.loop.now)
         tcp.write { buf in
             HTTPResponseWriter.writeHead(status: status, headers: headers, contentLength: body.utf8.count, keepAlive: keepAlive, into: &buf)

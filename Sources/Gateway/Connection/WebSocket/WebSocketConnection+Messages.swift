@@ -98,13 +98,14 @@ extension WebSocketConnection {
             return
         }
         // Session changes first, then delivery, then Gateway-Close.
-        let close = applySessionHeaders(call.response)
+        let close = applySessionHeaders(call.response, log: callLog(command: pending.command, seq: seq, route: pending.route.pattern))
         var deliver = pending.route.route.deliver
         if let h = call.response.header("gateway-deliver") {
             if let d = Route.Deliver(header: h) {
                 deliver = d
             } else {
-                context.logger.warning("ignoring invalid Gateway-Deliver \"\(h)\" from \(call.spec.url)")
+                context.logger.warning("ignoring invalid Gateway-Deliver \"\(h)\" from \(call.spec.url)",
+                                       metadata: callLog(command: pending.command, seq: seq, route: pending.route.pattern))
             }
         }
         if status == 204 {
@@ -122,9 +123,21 @@ extension WebSocketConnection {
         }
     }
 
+    /// The context of a log line about one message's call: the ids that find the call in the
+    /// backend's own logs (`requestId` is the `Gateway-Request-Id` sent, `traceId` the client's trace
+    /// when it sent a `traceparent`).
+    func callLog(command: String, seq: UInt64, route: String) -> Logger.Metadata {
+        var m: Logger.Metadata = [
+            "connectionId": "\(identity.key.string)", "requestId": "\(identity.key.string)-\(seq)", "module": "\(module.config.path)",
+            "command": "\(command)", "route": "\(route.isEmpty ? "default" : route)",
+        ]
+        if let t = traceID { m["traceId"] = "\(t)" }
+        return m
+    }
+
     /// Applies `Gateway-Set-User`, `Gateway-Join` and `Gateway-Leave` from a backend response to this
     /// connection's session. Returns the `Gateway-Close` request, if any (applied after delivery).
-    func applySessionHeaders(_ r: BackendResponse) -> (WebSocketCloseCode, String)? {
+    func applySessionHeaders(_ r: BackendResponse, log: @autoclosure () -> Logger.Metadata) -> (WebSocketCloseCode, String)? {
         guard let h = handle else { return nil }
         if let u = r.header("gateway-set-user") {
             let v = HeaderValue.safe(u).trimmingOWS()
@@ -139,7 +152,7 @@ extension WebSocketConnection {
         if let first = parts.first, let n = UInt16(first), n == 1000 || (3000...4999).contains(n) {
             code = WebSocketCloseCode(rawValue: n)
         } else {
-            context.logger.warning("ignoring invalid close code in Gateway-Close: \(c) (use 1000 or 3000-4999)")
+            context.logger.warning("ignoring invalid close code in Gateway-Close: \(c) (use 1000 or 3000-4999)", metadata: log())
         }
         return (code, parts.count > 1 ? String(parts[1]) : "")
     }

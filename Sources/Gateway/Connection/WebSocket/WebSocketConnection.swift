@@ -277,9 +277,23 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
         let user = h.user, rooms = h.rooms
         roomsAtEnd = rooms
         context.sessions.remove(h)
+        recordClose(user: user)
         // Not `replies.removeAll()`: this can run from inside the reply queue's own write callback (a
         // reply that overflowed the send queue); queued replies go with the connection.
         sendDisconnectHook(user: user, rooms: rooms)
+    }
+
+    /// Counts the close code and writes the access-log line of the close (`info`, opt-in).
+    private func recordClose(user: String?) {
+        let code = (machine.closeCode ?? .abnormal).rawValue
+        context.metrics.recordClose(code: code)
+        guard context.logger.logLevel <= .info else { return }
+        var meta: Logger.Metadata = [
+            "event": "close", "connectionId": "\(identity.key.string)", "module": "\(module.config.path)", "code": .stringConvertible(code),
+            "reason": "\(machine.closeReason ?? "")", "durationMs": .stringConvertible((context.loop.now &- openedAt) / 1_000_000),
+        ]
+        if let user { meta["user"] = "\(user)" }
+        context.logger.info("close \(module.config.path) \(code)", metadata: meta)
     }
 
     /// Queues the module's disconnect hook. `code` is the close code the client sent, or the one the
@@ -334,7 +348,8 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     private func enforceSendQueueLimit() {
         guard tcp.queuedBytes > context.limits.sendQueueBytes, !machine.isEnded else { return }
         context.metrics.slowConsumersClosed += 1
-        context.logger.warning("closing slow consumer \(identity.id): \(tcp.queuedBytes) bytes queued (limit \(context.limits.sendQueueBytes))")
+        context.logger.warning("closing slow consumer \(identity.id): \(tcp.queuedBytes) bytes queued (limit \(context.limits.sendQueueBytes))",
+                               metadata: ["connectionId": "\(identity.key.string)", "module": "\(module.config.path)"])
         perform(machine.sendQueueOverflow())
     }
 
