@@ -340,6 +340,18 @@ def test_check_config_rejects_bad_protocols(tmp_path, value, message):
     assert rc != 0 and message in out, out
 
 
+def test_gateway_routes_names_the_protocol(tmp_path):
+    cfg = {"listen": "127.0.0.1:8080", "modules": [{"path": "/ws", "routes": {
+        "a": {"url": "http://127.0.0.1:9000/a", "protocol": "h2c", "timeoutMs": 500},
+        "b": "http://127.0.0.1:9000/b"}}]}
+    p = tmp_path / "gateway.json"
+    p.write_text(json.dumps(cfg))
+    r = subprocess.run([GATEWAY_BIN, "routes", "--config", str(p)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = {line.split()[1]: line for line in r.stdout.splitlines() if line.strip().startswith("exact")}
+    assert "(timeout 500 ms, h2c)" in lines["a"] and "h2c" not in lines["b"], r.stdout
+
+
 def test_check_config_rejects_a_proxy_route_protocol_mismatch_and_accepts_good_ones(tmp_path):
     rc, out = _check(tmp_path, "http://127.0.0.1:9000/x", {"prefix": "/api/", "url": "http://127.0.0.1:9000/", "protocol": "h2"})
     assert rc != 0 and "http[0].protocol" in out, out
