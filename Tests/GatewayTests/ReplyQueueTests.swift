@@ -73,7 +73,7 @@ struct ReplyQueueTests {
 extension ReplyQueue {
     /// Marks `seq` waiting with a placeholder of what its answer needs.
     mutating func markWaiting(_ seq: UInt64) {
-        markWaiting(seq, PendingReply(command: "cmd\(seq)", id: "\(seq)", binary: false, route: RouteRef(Route(target: .local(.echo)), pattern: "cmd\(seq)")))
+        markWaiting(seq, PendingReply(command: "cmd\(seq)", id: "\(seq)", binary: false, route: RouteRef(Route(target: .local(.echo)), pattern: "cmd")))
     }
 }
 
