@@ -11,6 +11,9 @@ public struct BackendCallSpec {
     public var method: String = "POST"
     /// Absolute http(s) URL.
     public var url: String = ""
+    /// HTTP version to speak. HTTP/1.1 by default (every backend speaks it, and the native client
+    /// carries it); `.h2c` and `.h2` send the call through libcurl's HTTP/2.
+    public var httpProtocol = BackendProtocol.http1
     /// Content type of `body`, sent when `hasBody`.
     public var contentType: String = "application/json"
     /// The request body. Must not change while the call is in flight (libcurl reads it in place).
@@ -69,6 +72,7 @@ public struct BackendCallSpec {
     public mutating func reset() {
         method = "POST"
         url = ""
+        httpProtocol = .http1
         contentType = "application/json"
         body.clear()
         body.releaseCapacityIfEmpty(above: 64 * 1024)

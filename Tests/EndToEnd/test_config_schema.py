@@ -22,7 +22,8 @@ VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 LOADER_ONLY = ("cannot read", "duplicate path", "must be less than idleTimeoutSeconds", "go together",
                "is not set", "also a module path", "must differ from listen", "no public key", "lists the same Redis",
                "required for HS256", "required for RS256", "duplicate key", "unterminated ${", "at least 32 bytes",
-               "not an absolute http(s) URL", "not a listen address", "must be 1–", "a wildcard must be", "needs \"routes\"")
+               "not an absolute http(s) URL", "not a listen address", "must be 1–", "a wildcard must be", "needs \"routes\"",
+               "URL needs \"h2", "applies to url routes only")
 
 
 def repo_configs():

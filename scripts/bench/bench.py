@@ -19,6 +19,9 @@ the reference servers, with wsload as the neutral client:
   S9  compression (not in the default set): fan-out of a 2 KB JSON message to 10,000 subscribers with
       permessage-deflate: gateway vs uWS broadcast with its shared compressor (needs gateway-bench
       with permessage-deflate; skipped until then)
+  S1h2c  S1 through an h2c route (not in the default set): the same load (wsload rtt, 100 connections,
+      depth 1) through `"protocol": "h2c"` to nghttpd (Debian's nghttp2-server) vs through the native
+      HTTP/1.1 client to the C backend, both in one gateway start; throughput and CPU ratios
   allocations per message in steady state (S1/S2, gateway under scripts/bench/malloc_count.c)
 
 Every scenario runs --runs times per server; the report gives medians and the median of ratios
@@ -64,6 +67,7 @@ S5_JWT_SECRET = "bench-jwt-secret-0123456789abcdef-0123456789"   # HS256 key (>=
 S5_JWT_ISSUER = "https://bench.invalid"
 S5_JWT_AUDIENCE = "bench"
 S5_HOOK_TARGET = "/size/0"              # the backend answers 200 with an empty body: accept, no first message
+S1H2C_PATH = "/backend-h2c"              # S1h2c's module: /backend's route with "protocol": "h2c" to nghttpd
 S9_PATH = "/s9fanout"                   # S9's module: {"local": "echo", "deliver": "all"} + compression
 # gateway-bench gets a TLS client and permessage-deflate with issue 10 (not yet). S8/S9 run only when its
 # `rtt --help` shows these markers; the options are what the bench will pass. Adjust all three to what
@@ -175,6 +179,33 @@ def descendants(pid):
             out.append(c)
             todo.append(c)
     return out
+
+
+def peer_connections(pid, port):
+    """Established TCP connections of process `pid` to remote port `port` (loopback backends)."""
+    inodes = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    parts = line.split()
+                    if parts[3] == "01" and int(parts[2].rsplit(":", 1)[1], 16) == int(port):
+                        inodes.add(parts[9])
+        except (OSError, StopIteration):
+            pass
+    n = 0
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:[") and target[8:-1] in inodes:
+                n += 1
+    except OSError:
+        return None
+    return n
 
 
 def rss_kb(pid):
@@ -636,6 +667,15 @@ class Bench:
         self.tls_cert = self.tls_key = None
         self._gbench_caps = None
         self.redis_bin = None
+        self.nghttpd = None       # S1h2c's h2c backend
+        self.h2c_port = None
+        self.curl_config = os.path.join(self.run_dir, "gateway-curl.json")  # S1h2c: io.backendClient curl
+        if "S1h2c" in args.scenarios:
+            nb = os.environ.get("NGHTTPD_BIN") or "nghttpd"
+            self.nghttpd = shutil.which(nb)
+            if not self.nghttpd:
+                self.note(f"S1h2c skipped: {nb!r} not found (NGHTTPD_BIN or `nghttpd` on PATH; "
+                          "apt-get install nghttp2-server)")
         if "S7" in args.scenarios:
             rb = os.environ.get("REDIS_SERVER_BIN") or "redis-server"
             self.redis_bin = shutil.which(rb)
@@ -745,6 +785,10 @@ class Bench:
                 {"path": "/fanout", "parser": "raw", "default": {"local": "echo", "deliver": "all"}},
             ],
         }
+        if "S1h2c" in a.scenarios:
+            # S1h2c: the same raw module as /backend, through HTTP/2 with prior knowledge (libcurl).
+            cfg["modules"].append({"path": S1H2C_PATH, "parser": "raw",
+                                   "default": {"url": "http://127.0.0.1:${BENCH_H2C_PORT}/echo", "protocol": "h2c"}})
         if "S5" in a.scenarios and "jwt" in a.s5_auth:
             # S5 jwt: the gateway checks an HS256 token from the query at every handshake (no backend
             # call); issuer and audience are required, as a deployment would.
@@ -769,6 +813,12 @@ class Bench:
         err = self.check_config(self.config, cfg)
         if err:
             raise BenchError(f"bench config rejected by gateway check-config:\n{err}")
+        if "S1h2c" in a.scenarios:
+            # S1h2c's third case: the same /backend route through libcurl's HTTP/1.1, which tells the
+            # cost of libcurl from the cost of HTTP/2.
+            err = self.check_config(self.curl_config, dict(cfg, io=dict(cfg["io"], backendClient="curl")))
+            if err:
+                raise BenchError(f"S1h2c curl config rejected by gateway check-config:\n{err}")
         if "S7" in a.scenarios:
             # S7's nodes: the same config plus the cluster section; Redis' port and the node id
             # come from the environment too.
@@ -802,7 +852,7 @@ class Bench:
         with open(path, "w") as f:
             json.dump(cfg, f, indent=2)
             f.write("\n")
-        env = dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3")
+        env = dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3", BENCH_H2C_PORT="4")
         env.update(extra_env or {})
         r = subprocess.run([self.gateway, "check-config", "--config", path], env=env,
                            capture_output=True, text=True, timeout=30)
@@ -884,7 +934,7 @@ class Bench:
                 engine = server.split("-", 1)[1]
                 gport, aport = free_port(), free_port()
                 env = {"BENCH_GATEWAY_PORT": str(gport), "BENCH_ADMIN_PORT": str(aport),
-                       "BENCH_BACKEND_PORT": str(self.backend_port)}
+                       "BENCH_BACKEND_PORT": str(self.backend_port), "BENCH_H2C_PORT": str(self.h2c_port or 0)}
                 if preload_file:
                     env["MALLOC_COUNT_FILE"] = preload_file
                     env["LD_PRELOAD"] = self.preload
@@ -1165,6 +1215,79 @@ class Bench:
             if server.startswith("gateway-") and not self.args.no_alloc:
                 self.rtt_block(scenario, server, run, path, alloc=True)
         self.run_servers(scenario, body)
+
+    def start_h2c_backend(self):
+        """S1h2c's backend: nghttpd with `--no-tls` (h2c, prior knowledge accepted), one worker like the C
+        backend. `POST /echo` is answered with the file `echo` of its document root: 64 bytes, as long as
+        S1's message, so the reply is the same size as the C backend's echo. (`--echo-upload` would echo
+        the body, but it spools every body to a temporary file: ~85 µs of nghttpd CPU per request, which
+        made nghttpd the bottleneck at ~10,000 requests/s.)"""
+        root = os.path.join(self.run_dir, "nghttpd-root")
+        os.makedirs(root, exist_ok=True)
+        with open(os.path.join(root, "echo"), "w") as f:
+            f.write("x" * 64)
+        for attempt in range(3):
+            port = free_port()
+            p = Proc("nghttpd", [self.nghttpd, "--no-tls", "-d", root, "-a", "127.0.0.1", port],
+                     log_path=self.next_log("nghttpd"))
+            if self.wait_ready(p, lambda: tcp_ready(port)):
+                log(f"nghttpd on 127.0.0.1:{port} (pid {p.pid})")
+                return p, port
+            p.stop()
+            log(f"nghttpd did not start on port {port} (attempt {attempt + 1}): {log_tail(p.log_path, 3)}")
+        raise BenchError("nghttpd did not start; see logs/")
+
+    def scenario_s1h2c(self):
+        """S1 through the native HTTP/1.1 client and through an h2c route, in the same gateway start,
+        and through libcurl's HTTP/1.1 in a second start (`io.backendClient: curl`); the order of the
+        starts and of the cases alternates per run. The backends' CPU is sampled too, and the gateway's
+        connections to each backend are counted in the middle of the window."""
+        if not self.nghttpd:
+            return
+        a = self.args
+        ngh, self.h2c_port = self.start_h2c_backend()
+        servers = [f"gateway-{e}" for e in a.engines]
+        try:
+            for run in range(1, a.runs + 1):
+                k = (run - 1) % len(servers)
+                for server in servers[k:] + servers[:k]:
+                    tag = f"S1h2c-r{run}"
+                    starts = [(self.config, [("http1", "/backend", self.backend_port), ("h2c", S1H2C_PATH, self.h2c_port)]),
+                              (self.curl_config, [("curl-http1", "/backend", self.backend_port)])]
+                    if run % 2 == 0:
+                        starts.reverse()
+                    for config, cases in starts:
+                        self.s1h2c_start(server, run, tag, config, cases, ngh)
+        finally:
+            ngh.stop()
+
+    def s1h2c_start(self, server, run, tag, config, cases, ngh):
+        """One gateway start of S1h2c and its cases (order alternating per run)."""
+        a = self.args
+        try:
+            p, info = self.start_server(server, tag, config=config)
+        except BenchError as e:
+            self.record({"scenario": "S1h2c", "server": server, "client": "-", "run": run, "error": str(e)})
+            return
+        try:
+            if run % 2 == 0:
+                cases = list(reversed(cases))
+            for case, path, bport in cases:
+                gw_pid = p.pid
+
+                def count(proc, bport=bport):
+                    time.sleep(a.warmup + a.duration / 2 + 0.3)
+                    return {"backend_connections": peer_connections(gw_pid, bport)}
+                argv = self.wsload_rtt(f"ws://127.0.0.1:{info['port']}{path}", 100, 1)
+                rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                      name=f"{tag}-{server}-{case}", during=count,
+                                      extra_groups={"h2c_backend": [ngh.pid]})
+                rec.update({"scenario": "S1h2c", "case": case, "server": server, "client": "wsload",
+                            "run": run, "connections": 100, "pipeline": 1,
+                            "server_command": info["command"]})
+                self.record(rec)
+        finally:
+            p.stop()
 
     def scenario_fanout(self):
         a = self.args
@@ -1913,6 +2036,43 @@ def s9_report(A, args, engines, refs, target, chart):
     return out
 
 
+def s1h2c_report(A, args, engines):
+    """S1h2c's section: the same round trip over HTTP/1.1 (native client) and h2c (libcurl), same run."""
+    out = [f"## S1h2c — S1 through an h2c route (`\"protocol\": \"h2c\"`, libcurl + nghttp2)\n",
+           "One gateway start per run and engine carries two cases, in alternating order: `http1`, `/backend` through "
+           "the native HTTP/1.1 client to the C backend's `POST /echo`, and `h2c`, `" + S1H2C_PATH + "` through libcurl's HTTP/2 "
+           "(prior knowledge) to nghttpd `--no-tls` (Debian's nghttp2-server, one worker), which answers `POST /echo` "
+           "with a 64-byte file (the message's size; its `--echo-upload` spools each body to a temporary file and "
+           "was the bottleneck). A second start per run (`io.backendClient: curl`) gives `curl-http1`: `/backend` through "
+           "libcurl's HTTP/1.1, which separates what libcurl costs from what HTTP/2 adds. wsload rtt, "
+           "100 connections, depth 1, 64-byte messages. Backend connections: the gateway's established connections "
+           "to that backend in the middle of the window. Backend CPU: the backend process's utime+stime per "
+           "message (C backend for HTTP/1.1, nghttpd for h2c), not included in the gateway's.\n"]
+    if no_runs(A, "S1h2c"):
+        return out + no_runs(A, "S1h2c")
+    out += table_head("server", "case", "msg/s median (min–max)", "latency p50 / p99 ms", "gateway CPU µs/msg",
+                      "backend CPU µs/msg", "backend connections", "errors", "runs")
+    for server in engines:
+        for case, bcpu in (("http1", m_backend_cpu_us), ("curl-http1", m_backend_cpu_us),
+                           ("h2c", lambda r: cpu_us_per(r, "h2c_backend_s", "measured"))):
+            recs = A.select("S1h2c", server, case=case)
+            good = [r for r in recs if ok_run(r)]
+            rates = [m_rate(r) for r in good]
+            p50 = med([r["result"]["latency_us"]["p50"] / 1000 for r in good])
+            p99 = med([r["result"]["latency_us"]["p99"] / 1000 for r in good])
+            conns = med([r.get("backend_connections") for r in good])
+            out.append(f"| {LABEL[server]} | {case} | {fmt(med(rates))}{spread(rates)} | {fmt(p50)} / {fmt(p99)} | "
+                       f"{fmt(med([m_cpu_us(r) for r in good]))} | {fmt(med([bcpu(r) for r in good]))} | "
+                       f"{fmt(conns)} | {errs(recs)} | {len(good)}/{len(recs)} |")
+    out.append("")
+    for base, what in (("http1", "the native HTTP/1.1 client"), ("curl-http1", "libcurl's HTTP/1.1")):
+        out.append(f"h2c ÷ {what}, median of same-run ratios: " + "; ".join(
+            f"{LABEL[server]}: throughput {fmt_ratio(A.ratio(A.by_run(A.select('S1h2c', server, case='h2c'), m_rate), A.by_run(A.select('S1h2c', server, case=base), m_rate)))}, "
+            f"gateway CPU per round trip {fmt_ratio(A.ratio(A.by_run(A.select('S1h2c', server, case='h2c'), m_cpu_us), A.by_run(A.select('S1h2c', server, case=base), m_cpu_us)))}"
+            for server in engines) + "\n")
+    return out
+
+
 def s5_auth_table(A, args, engines, auth):
     """S5's auth variants on each engine: handshakes/s and gateway CPU per handshake, with the same-run
     ratios against the module without auth and against the hook (the variants of one run share one
@@ -2172,6 +2332,8 @@ def build_report(bench, meta):
 
     if "S8" in scen:
         out.extend(s8_report(A, args, engines, bench.refs, target, chart))
+    if "S1h2c" in scen:
+        out.extend(s1h2c_report(A, args, engines))
     if "S9" in scen:
         out.extend(s9_report(A, args, engines, bench.refs, target, chart))
 
@@ -2611,7 +2773,8 @@ def parse_args(argv):
     p.add_argument("--quick", action="store_true", help="smoke test: 1 run, 2 s windows, 1 s warm-up, 2 s idle in S4")
     p.add_argument("--scenarios", default="S1,S2,S3,S4,S5",
                    help="comma-separated subset of S1..S9 (S6 = CPU per message, derived from S1/S2: selects both; "
-                        "not in the default set: S7 = cross-node fan-out on Redis, S8 = TLS vs UWS_ECHO_SSL_BIN, "
+                        "not in the default set: S1h2c = S1 through an h2c route to nghttpd, same run as over the "
+                        "native HTTP/1.1 client, S7 = cross-node fan-out on Redis, S8 = TLS vs UWS_ECHO_SSL_BIN, "
                         "S9 = fan-out with permessage-deflate vs UWS_BROADCAST_DEFLATE_BIN; S8/S9 need a "
                         "gateway-bench with wss:// / permessage-deflate and are skipped with a note until then)")
     p.add_argument("--engines", default="io_uring,epoll", help="gateway engines")
@@ -2687,13 +2850,13 @@ def parse_args(argv):
         a.runs, a.duration, a.warmup, a.s4_idle = 1, 2.0, 1.0, 2.0
     if a.runs < 1:
         p.error("--runs must be ≥ 1")
-    sc = [s.strip().upper() for s in a.scenarios.split(",") if s.strip()]
-    bad = [s for s in sc if s not in ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")]
+    sc = [s.strip().upper().replace("H2C", "h2c") for s in a.scenarios.split(",") if s.strip()]
+    bad = [s for s in sc if s not in ("S1", "S1h2c", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")]
     if bad:
         p.error(f"unknown scenario(s): {', '.join(bad)}")
     if "S6" in sc:
         sc += ["S1", "S2"]
-    a.scenarios = [s for s in ("S1", "S2", "S3", "S4", "S5", "S7", "S8", "S9") if s in sc]
+    a.scenarios = [s for s in ("S1", "S1h2c", "S2", "S3", "S4", "S5", "S7", "S8", "S9") if s in sc]
     if bool(a.s8_cert) != bool(a.s8_key):
         p.error("--s8-cert and --s8-key go together")
     a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
@@ -2777,6 +2940,8 @@ def main(argv):
                 bench.scenario_memory()
             elif s == "S5":
                 bench.scenario_handshakes()
+            elif s == "S1h2c":
+                bench.scenario_s1h2c()
             elif s == "S7":
                 bench.scenario_cluster()
             elif s == "S8":

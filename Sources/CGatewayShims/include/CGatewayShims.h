@@ -131,6 +131,18 @@ static inline CURLMcode cgw_multi_setopt_ptr(CURLM *m, CURLMoption o, void *v) {
 static inline CURLMcode cgw_multi_setopt_socket_fn(CURLM *m, cgw_curl_socket_fn v) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, v); }
 static inline CURLMcode cgw_multi_setopt_timer_fn(CURLM *m, cgw_curl_timer_fn v) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, v); }
 
+typedef curl_socket_t (*cgw_curl_opensocket_fn)(void *clientp, curlsocktype purpose, struct curl_sockaddr *address);
+typedef int (*cgw_curl_closesocket_fn)(void *clientp, curl_socket_t fd);
+static inline CURLcode cgw_easy_setopt_opensocket_fn(CURL *h, cgw_curl_opensocket_fn v) { return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, v); }
+static inline CURLcode cgw_easy_setopt_closesocket_fn(CURL *h, cgw_curl_closesocket_fn v) { return curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, v); }
+typedef int (*cgw_curl_prereq_fn)(void *clientp, char *primary_ip, char *local_ip, int primary_port, int local_port);
+static inline CURLcode cgw_easy_setopt_prereq_fn(CURL *h, cgw_curl_prereq_fn v) { return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, v); }
+/// What libcurl's own open-socket step does, for an open-socket callback that lets the connection
+/// go ahead (the h2c work-around in `CurlMulti` only watches and vetoes).
+static inline curl_socket_t cgw_curl_open_socket(const struct curl_sockaddr *a) { return socket(a->family, a->socktype, a->protocol); }
+/// `LIBCURL_VERSION_NUM` of the libcurl loaded at run time (0xXXYYZZ).
+static inline unsigned int cgw_curl_version_num(void) { return curl_version_info(CURLVERSION_NOW)->version_num; }
+
 /// `CURLMsg.data` is a union; Swift imports it, but this keeps the accessor obvious.
 static inline CURLcode cgw_msg_result(CURLMsg *m) { return m->data.result; }
 

@@ -130,6 +130,7 @@ extension BackendCallSpec {
     /// says otherwise; a GET has no body), the timeout and the response limit.
     private mutating func fillRoute(url: String, route: Route, body: UnsafeRawBufferPointer, contentType: String, limits: Limits) {
         self.url = url
+        httpProtocol = route.httpProtocol
         method = route.method
         hasBody = route.method != "GET"
         timeoutMs = route.timeoutMs ?? limits.backendTimeoutMs
@@ -181,6 +182,7 @@ extension BackendCallSpec {
         var url = route.url + rest
         if !head.query.isEmpty { url += "?" + head.query }
         self.url = url
+        httpProtocol = route.httpProtocol
         method = head.method.description
         timeoutMs = route.timeoutMs ?? limits.backendTimeoutMs
         maxResponseBytes = limits.maxProxyBodyBytes

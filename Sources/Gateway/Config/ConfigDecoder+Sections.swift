@@ -332,7 +332,7 @@ extension ConfigDecoder {
             guard let u = url(v, p) else { return nil }
             return Route(target: .url(u))
         }
-        guard let o = object(v, p, allowed: ["url", "local", "deliver", "method", "timeoutMs", "forwardHeaders"]) else { return nil }
+        guard let o = object(v, p, allowed: ["url", "local", "deliver", "method", "timeoutMs", "forwardHeaders", "protocol"]) else { return nil }
         var target: Route.Target?
         switch (o["url"], o["local"]) {
         case (let u?, nil):
@@ -372,12 +372,19 @@ extension ConfigDecoder {
             }
             route.forwardHeaders = list.map { $0.lowercased() }
         }
+        if let x = o["protocol"] {
+            switch target {
+            case .url(let u)?: route.httpProtocol = backendProtocol(x, "\(p).protocol", urls: [u]) ?? .http1
+            case .local?: fail("\(p).protocol", "applies to url routes only (a local handler makes no backend call)")
+            case nil: _ = backendProtocol(x, "\(p).protocol", urls: [])
+            }
+        }
         if target == nil { return nil }
         return route
     }
 
     mutating func decodeProxyRoute(_ v: JSONValue, _ p: String) -> HTTPProxyRoute? {
-        guard let o = object(v, p, allowed: ["prefix", "url", "timeoutMs"]) else { return nil }
+        guard let o = object(v, p, allowed: ["prefix", "url", "timeoutMs", "protocol"]) else { return nil }
         var prefix: String?
         if let x = o["prefix"], let s = string(x, "\(p).prefix") {
             if s.hasPrefix("/") { prefix = s } else { fail("\(p).prefix", "must start with /") }
@@ -385,7 +392,8 @@ extension ConfigDecoder {
         var target: String?
         if let x = o["url"] { target = url(x, "\(p).url") } else { fail("\(p).url", "required") }
         let timeout = o["timeoutMs"].flatMap { int($0, "\(p).timeoutMs", min: 1, max: 3_600_000) }
+        let proto = o["protocol"].flatMap { backendProtocol($0, "\(p).protocol", urls: target.map { [$0] } ?? []) }
         guard let prefix, let target else { return nil }
-        return HTTPProxyRoute(prefix: prefix, url: target, timeoutMs: timeout)
+        return HTTPProxyRoute(prefix: prefix, url: target, timeoutMs: timeout, httpProtocol: proto ?? .http1)
     }
 }

@@ -239,6 +239,9 @@ public struct Route: Sendable, Equatable {
     public var timeoutMs: Int?
     /// Extra handshake headers forwarded on this route's calls (added to the module's), lower-cased.
     public var forwardHeaders: [String] = []
+    /// HTTP version of this route's calls (`protocol`). HTTP/1.1 by default: every backend speaks
+    /// it and the gateway's own client carries it fastest; h2c/h2 go through libcurl's HTTP/2.
+    public var httpProtocol = BackendProtocol.http1
     /// Index of this route's metrics (assigned when the config is put in force; -1 before).
     var metricsIndex = -1
 }
@@ -251,4 +254,7 @@ public struct HTTPProxyRoute: Sendable {
     public var url: String
     /// Timeout for proxied calls; nil uses `limits.backendTimeoutMs`.
     public var timeoutMs: Int?
+    /// HTTP version spoken to the backend (`protocol`); HTTP/1.1 unless the backend needs HTTP/2.
+    /// Proxied exchanges always go through libcurl, so h2c/h2 cost nothing extra here.
+    public var httpProtocol = BackendProtocol.http1
 }

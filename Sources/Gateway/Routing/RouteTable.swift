@@ -1,3 +1,5 @@
+internal import GatewayBackend
+
 /// What each module's command map resolves to, for `gateway routes`: people read it to see which
 /// backend a command will hit, in the order the router tries them (exact, the longest `prefix.*`,
 /// `*`, the module's `default`).
@@ -92,6 +94,7 @@ extension Route {
         case .none: n.append("deliver none")
         }
         if let t = timeoutMs { n.append("timeout \(t) ms") }
+        if httpProtocol != .http1 { n.append(httpProtocol.rawValue) }
         if !forwardHeaders.isEmpty { n.append("forwards \(forwardHeaders.joined(separator: ","))") }
         return n
     }

@@ -20,6 +20,16 @@ final class CurlMulti: FDWatcher {
     private var closed = false
     /// CA and client certificate for `https://` backends, set on every handle made.
     var tls: BackendTLS?
+    /// Roles of h2c transfers (`CurlMulti+H2c.swift`); nil where libcurl reuses prior-knowledge
+    /// connections correctly (8.0 and later), and h2c transfers simply ask for prior knowledge.
+    var h2c: H2cConnectionTracker? = H2cConnectionTracker.neededByLoadedLibcurl ? H2cConnectionTracker() : nil
+    /// h2c transfers held back while their origin's opener gets ready, by origin, oldest first.
+    var h2cHeld: [String: [CurlEasy]] = [:]
+    /// Origins whose held transfers go on at the next tick, and the timer that does it.
+    var h2cReleases: [String] = []
+    var h2cReleaseTimer: LoopTimer?
+    /// Fails held transfers whose timeout passes while they wait (libcurl does not time them).
+    var h2cExpiryTimer: LoopTimer?
 
     /// `GATEWAY_CURL_VERBOSE=1` makes libcurl trace every backend exchange to stderr (debugging aid).
     static let verbose: Bool = getenv("GATEWAY_CURL_VERBOSE").map { String(cString: $0) == "1" } ?? false
@@ -49,6 +59,11 @@ final class CurlMulti: FDWatcher {
         if maxConnectionsPerHost > 0 {
             cgw_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxConnectionsPerHost)
         }
+        // HTTP/2 calls (`protocol` h2c/h2) share a connection per origin, up to the server's
+        // SETTINGS_MAX_CONCURRENT_STREAMS (and libcurl's own 100) streams each; HTTP/1.1 transfers
+        // are not affected (libcurl has no HTTP/1.1 pipelining). Already libcurl's default since
+        // 7.62, set so the intent does not hang on a default.
+        cgw_multi_setopt_long(multi, CURLMOPT_PIPELINING, Int(CURLPIPE_MULTIPLEX))
         // Keep enough idle connections for a busy loop's backends (default is 4 × easy handles).
         cgw_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 256)
     }
@@ -61,6 +76,7 @@ final class CurlMulti: FDWatcher {
     func takeEasy(for owner: any CurlTransfer) -> CurlEasy? {
         guard let e = easyPool.popLast() ?? CurlEasy(tls: tls) else { return nil }
         e.owner = owner
+        e.multi = self
         return e
     }
 
@@ -72,6 +88,9 @@ final class CurlMulti: FDWatcher {
             return .cancelled
         }
         easy.activeIndex = active.append(easy)
+        easy.addedAt = loop.now
+        // Held back (an h2c connection to its origin is being opened): started when it is ready.
+        if applyConnectionRole(easy) { return nil }
         let rc = curl_multi_add_handle(multi, easy.handle)
         guard rc == CURLM_OK else {
             deactivate(easy)
@@ -108,6 +127,8 @@ final class CurlMulti: FDWatcher {
         guard !closed else { return }
         closed = true
         timer?.cancel()
+        h2cReleaseTimer?.cancel()
+        h2cExpiryTimer?.cancel()
         let pending = active.elements
         for e in pending {
             curl_multi_remove_handle(multi, e.handle)
@@ -115,6 +136,19 @@ final class CurlMulti: FDWatcher {
         }
         curl_multi_cleanup(multi)
         easyPool.removeAll()
+    }
+
+    /// Adds `easy` again, or for the first time after it was held, as a new transfer with the options
+    /// it has and what is left of its timeout (the h2c work-around).
+    func readd(_ easy: CurlEasy) -> BackendError? {
+        let elapsedMs = Int((loop.now &- easy.addedAt) / 1_000_000)
+        guard elapsedMs < easy.timeoutMs else { return .timeout(milliseconds: easy.timeoutMs) }
+        cgw_easy_setopt_long(easy.handle, CURLOPT_TIMEOUT_MS, easy.timeoutMs - elapsedMs)
+        let rc = curl_multi_add_handle(multi, easy.handle)
+        guard rc == CURLM_OK else {
+            return .badResponse("curl_multi_add_handle: \(String(cString: curl_multi_strerror(rc)))")
+        }
+        return nil
     }
 
     private func deactivate(_ easy: CurlEasy) {
@@ -128,7 +162,8 @@ final class CurlMulti: FDWatcher {
     }
 
     /// Removes `easy` from the active set, tells its owner, and pools the handle.
-    private func finish(_ easy: CurlEasy, error: BackendError?) {
+    func finish(_ easy: CurlEasy, error: BackendError?) {
+        h2cTransferEnded(easy)
         deactivate(easy)
         let owner = easy.owner
         owner?.curlDone(easy, error: error)
@@ -193,6 +228,11 @@ final class CurlMulti: FDWatcher {
             curl_multi_remove_handle(multi, handle)
             guard let priv else { continue }
             let easy = Unmanaged<CurlEasy>.fromOpaque(priv).takeUnretainedValue()
+            if easy.vetoedConnect {
+                // An h2c joiner found no connection: nothing was sent, start it again.
+                if let e = restartVetoed(easy) { finish(easy, error: e) }
+                continue
+            }
             guard code == CURLE_OK else {
                 finish(easy, error: easy.error(for: code))
                 continue

@@ -37,8 +37,9 @@ final class NativeHTTP1Transport: BackendTransport {
     }
 
     /// Starts a call on the pool of its origin; false (nothing done) unless it is plain http to an
-    /// IP address (or `localhost`).
+    /// IP address (or `localhost`) in HTTP/1.1 (HTTP/2 calls go through libcurl).
     func start(_ call: BackendCall) -> Bool {
+        guard call.spec.httpProtocol == .http1 else { return false }
         guard let target = target(for: call.spec.url) else { return false }
         let key = target.hostHeader
         let pool: OriginPool
