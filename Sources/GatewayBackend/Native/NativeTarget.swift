@@ -5,7 +5,12 @@ internal import GatewayHTTP1
 /// name the loop's `DNSResolver` resolves), the request target and the Host header. Every `http://`
 /// URL is served natively; `https://` (and streaming, and `io.backendClient: curl`) go through
 /// libcurl.
-struct NativeTarget {
+///
+/// A class, made once per URL and cached by the transport: each call carries it through the pool's
+/// queues and the connection's in-flight list, and a reference costs one retain per copy where a
+/// struct holding an enum and two strings cost outlined value-witness copies (about 1,500
+/// instructions per call, measured with callgrind on S1).
+final class NativeTarget {
     /// What the URL's host is.
     enum Origin {
         /// An IP literal (or `localhost`): connect there.
