@@ -7,8 +7,8 @@ the reference servers, with wsload as the neutral client:
 
   S1  round trip through the backend (/echo), 100 connections, depth 1 and 8: gateway vs Pushpin
   S1host  S1 with the backend behind a host name (not in the default set): the IP and the host-name
-      module in the same gateway start, same-run ratios; the name comes from a hosts file made for
-      the run (io.dns.hostsFile)
+      module, each in a fresh gateway start, back to back, same-run ratios; the name comes from a
+      hosts file made for the run (io.dns.hostsFile)
   S2  local echo route, 100 connections, depth 1 and 8: gateway vs uWS echo
   S3  fan-out to 10,000 subscribers, 20 publishes/s: gateway vs uWS broadcast
   S4  RSS per idle WebSocket at 15,000 connections: gateway vs uWS echo
@@ -1187,10 +1187,11 @@ class Bench:
     def scenario_s1host(self):
         """S1host, not in the default set: S1 (wsload rtt, 100 connections, depth 1 and 8) against the
         module that names the backend by IP (`/backend`) and the one that names it by host
-        (`/backendhost`, resolved from the run's hosts file), in one gateway start per run and engine,
-        variant order rotated per run. After each run the admin API's
-        `gateway_backend_client_calls_total{client="curl"}` must not have grown: the host-name calls went
-        through the gateway's own client, not libcurl."""
+        (`/backendhost`, resolved from the run's hosts file). Each variant gets a fresh gateway start
+        (the first variant's idle keep-alive connections, up to 256 per loop, must not weigh on the
+        second), the two back to back, order rotated per run. After each client run the admin API's
+        `gateway_backend_client_calls_total{client="curl"}` must not have grown: the calls went through
+        the gateway's own client, not libcurl."""
         a = self.args
 
         def curl_calls(admin):
@@ -1199,28 +1200,31 @@ class Bench:
             return int(m.group(1)) if m else None
 
         def body(server, run):
-            p, info = self.start_server(server, f"S1host-r{run}")
+            k = (run - 1) % len(S1HOST_VARIANTS)
+            for variant in S1HOST_VARIANTS[k:] + S1HOST_VARIANTS[:k]:
+                variant_run(server, run, variant)
+
+        def variant_run(server, run, variant):
+            p, info = self.start_server(server, f"S1host-r{run}-{variant}")
             admin = Admin(info["admin_port"])
             try:
                 port = info["port"]
-                k = (run - 1) % len(S1HOST_VARIANTS)
-                for variant in S1HOST_VARIANTS[k:] + S1HOST_VARIANTS[:k]:
-                    path = S1HOST_PATH if variant == "host" else "/backend"
-                    for depth in (1, 8):
-                        argv = self.wsload_rtt(f"ws://127.0.0.1:{port}{path}", 100, depth)
-                        before = curl_calls(admin)
-                        rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
-                                              name=f"S1host-r{run}-{server}-{variant}-d{depth}")
-                        after = curl_calls(admin)
-                        rec.update({"scenario": "S1host", "case": f"{variant}-d{depth}", "server": server,
-                                    "client": "wsload", "run": run, "connections": 100, "pipeline": depth,
-                                    "named_by": variant, "server_command": info["command"],
-                                    "curl_calls": None if before is None or after is None else after - before})
-                        if rec["curl_calls"] is None:
-                            rec["error"] = "no gateway_backend_client_calls_total in /metrics (a gateway without io.dns?)"
-                        elif rec["curl_calls"]:
-                            rec["error"] = f"{rec['curl_calls']} backend calls went through libcurl during the run"
-                        self.record(rec)
+                path = S1HOST_PATH if variant == "host" else "/backend"
+                for depth in (1, 8):
+                    argv = self.wsload_rtt(f"ws://127.0.0.1:{port}{path}", 100, depth)
+                    before = curl_calls(admin)
+                    rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                          name=f"S1host-r{run}-{server}-{variant}-d{depth}")
+                    after = curl_calls(admin)
+                    rec.update({"scenario": "S1host", "case": f"{variant}-d{depth}", "server": server,
+                                "client": "wsload", "run": run, "connections": 100, "pipeline": depth,
+                                "named_by": variant, "server_command": info["command"],
+                                "curl_calls": None if before is None or after is None else after - before})
+                    if rec["curl_calls"] is None:
+                        rec["error"] = "no gateway_backend_client_calls_total in /metrics (a gateway without io.dns?)"
+                    elif rec["curl_calls"]:
+                        rec["error"] = f"{rec['curl_calls']} backend calls went through libcurl during the run"
+                    self.record(rec)
             finally:
                 admin.close()
                 p.stop()
@@ -2119,12 +2123,12 @@ def build_report(bench, meta):
     # ---- S1host
     if "S1host" in scen:
         out.append("## S1host — S1 with the backend behind a host name\n")
-        out.append(f"The same gateway start serves module `/backend` (`http://127.0.0.1:PORT/echo`) and module "
-                   f"`{S1HOST_PATH}` (`http://{S1HOST_NAME}:PORT/echo`, resolved by the gateway's c-ares resolver from "
-                   "the run's own hosts file, `io.dns.hostsFile`); wsload, 100 connections, 64-byte messages, the two "
-                   "variants in turn (order rotated per run). Gateway CPU is utime+stime over the measured window per "
-                   "round trip. Ratios are medians of host ÷ IP ratios of the same run and gateway start. Every host run "
-                   "checks that libcurl carried no call (`gateway_backend_client_calls_total{client=\"curl\"}`).\n")
+        out.append(f"Module `/backend` (`http://127.0.0.1:PORT/echo`) against module `{S1HOST_PATH}` "
+                   f"(`http://{S1HOST_NAME}:PORT/echo`, resolved by the gateway's c-ares resolver from the run's own "
+                   "hosts file, `io.dns.hostsFile`), each in a fresh gateway start, back to back (order rotated per run); "
+                   "wsload, 100 connections, 64-byte messages. Gateway CPU is utime+stime over the measured window per "
+                   "round trip. Ratios are medians of host ÷ IP ratios of the same run. Every client run checks that "
+                   "libcurl carried no call (`gateway_backend_client_calls_total{client=\"curl\"}`).\n")
         out += no_runs(A, "S1host")
         out += table_head("depth", "server", "IP msg/s median (min–max)", "host msg/s median (min–max)",
                           "IP CPU µs/rt", "host CPU µs/rt", "errors", "runs", "host ÷ IP msg/s", "host ÷ IP CPU/rt")
