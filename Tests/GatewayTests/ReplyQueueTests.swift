@@ -73,7 +73,7 @@ struct ReplyQueueTests {
 extension ReplyQueue {
     /// Marks `seq` waiting with a placeholder of what its answer needs.
     mutating func markWaiting(_ seq: UInt64) {
-        markWaiting(seq, PendingReply(command: "cmd\(seq)", id: "\(seq)", binary: false, route: RouteRef(Route(target: .local(.echo)))))
+        markWaiting(seq, PendingReply(command: "cmd\(seq)", id: "\(seq)", binary: false, route: RouteRef(Route(target: .local(.echo)), pattern: "")))
     }
 }
 
@@ -82,7 +82,7 @@ struct ReplyQueuePendingTests {
     @Test func aWaitingMessageKeepsItsCommandAndIdUntilAnswered() {
         var q = ReplyQueue()
         let s0 = q.reserve(), s1 = q.reserve()
-        let route = RouteRef(Route(target: .local(.echo), deliver: .room("r")))
+        let route = RouteRef(Route(target: .local(.echo), deliver: .room("r")), pattern: "")
         q.markWaiting(s0, PendingReply(command: "a", id: "1", binary: true, route: route))
         q.markWaiting(s1)
         #expect(q.pending(s0)?.command == "a")
