@@ -29,11 +29,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
-        // C shims: the only module that includes liburing, libcurl, hiredis, OpenSSL, zlib and the Linux socket headers,
-        // so Clang sees glibc's headers through one module (see ../shared/notes/io_uring.md).
+        // C shims: the only module that includes liburing, libcurl, hiredis, OpenSSL, zlib, c-ares and the Linux socket
+        // headers, so Clang sees glibc's headers through one module (see ../shared/notes/io_uring.md).
         .target(
             name: "CGatewayShims",
-            linkerSettings: [.linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto"), .linkedLibrary("ssl"), .linkedLibrary("z")]
+            linkerSettings: [
+                .linkedLibrary("uring"), .linkedLibrary("curl"), .linkedLibrary("hiredis"), .linkedLibrary("crypto"), .linkedLibrary("ssl"),
+                .linkedLibrary("z"), .linkedLibrary("cares"),
+            ]
         ),
         .target(name: "GatewayBuffers", swiftSettings: swiftSettings),
         .target(name: "GatewayIO", dependencies: ["CGatewayShims", "GatewayBuffers"], swiftSettings: swiftSettings),

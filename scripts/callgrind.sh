@@ -4,6 +4,9 @@
 #
 #   S1  round trip through the C backend: raw module whose default route is POST /echo on
 #       ../shared/bench/backend (or $BENCH_TOOLS_DIR/backend)
+#   S1host  S1 with the backend behind a host name (http://cg-backend.test:PORT/echo), resolved by
+#       the native client's c-ares resolver from a hosts file made for the run (io.dns.hostsFile),
+#       not the system's; the per-call path must cost what S1's does
 #   S2  local echo: raw module with {"local":"echo"}
 #   S5      WebSocket handshakes on the echo module (no auth): per handshake, a fresh TCP
 #           connection, the upgrade, the 101, a close frame and the server's close (counted per
@@ -43,7 +46,7 @@
 #
 # Exit status: 0 all runs measured; 1 a run failed; 3 only io_uring was not measurable; 64 usage.
 #
-# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S2|S5|S5jwt|S5hook|S8|all]
+# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S1host|S2|S5|S5jwt|S5hook|S8|all]
 #                             [--messages N] [--warmup N] [--connections C] [--runs R]
 #                             [--size BYTES] [--keep DIR]
 set -euo pipefail
@@ -70,7 +73,7 @@ usage() {
 Options:
   --bin PATH        gateway binary (default $ROOT/.build/release/gateway)
   --engine E        epoll | io_uring | all (= io_uring epoll); comma list allowed (default epoll)
-  --scenario S      S1 | S2 | S5 | S5jwt | S5hook | S8 | all (= S2 S1; comma list allowed; default all)
+  --scenario S      S1 | S1host | S2 | S5 | S5jwt | S5hook | S8 | all (= S2 S1; comma list allowed; default all)
   --messages N      measured messages per run (default $MESSAGES)
   --warmup N        warm-up messages per run, before the counters are zeroed (default $WARMUP)
   --connections C   client connections, 1-10 (default $CONNS); messages are split evenly. With 1
@@ -106,10 +109,10 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $ENGINES == all ]] && ENGINES="io_uring epoll"
 [[ ${SCENARIOS^^} == ALL ]] && SCENARIOS="S2 S1"
-SCENARIOS="$(for s in $SCENARIOS; do case "${s^^}" in S5JWT) echo S5jwt ;; S5HOOK) echo S5hook ;; *) echo "${s^^}" ;; esac; done | xargs)"
+SCENARIOS="$(for s in $SCENARIOS; do case "${s^^}" in S5JWT) echo S5jwt ;; S5HOOK) echo S5hook ;; S1HOST) echo S1host ;; *) echo "${s^^}" ;; esac; done | xargs)"
 for e in $ENGINES; do [[ $e == epoll || $e == io_uring ]] || { echo "bad engine: $e" >&2; exit 64; }; done
 for s in $SCENARIOS; do
-  case "$s" in S1|S2|S5|S5jwt|S5hook|S8) ;; *) echo "bad scenario: $s" >&2; exit 64 ;; esac
+  case "$s" in S1|S1host|S2|S5|S5jwt|S5hook|S8) ;; *) echo "bad scenario: $s" >&2; exit 64 ;; esac
 done
 for v in MESSAGES WARMUP CONNS RUNS SIZE DEPTH; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "--${v,,} must be a number" >&2; exit 64; }
@@ -123,7 +126,7 @@ VALGRIND="${VALGRIND:-valgrind}"
 command -v "$VALGRIND" >/dev/null || { echo "valgrind not found ($VALGRIND)" >&2; exit 1; }
 command -v callgrind_control >/dev/null || { echo "callgrind_control not found" >&2; exit 1; }
 NEED_BACKEND=""
-[[ " $SCENARIOS " == *" S1 "* || " $SCENARIOS " == *" S5hook "* ]] && NEED_BACKEND=1
+[[ " $SCENARIOS " == *" S1 "* || " $SCENARIOS " == *" S1host "* || " $SCENARIOS " == *" S5hook "* ]] && NEED_BACKEND=1
 if [[ -n $NEED_BACKEND && ! -x $TOOLS/backend ]]; then
   make -C "$TOOLS" >/dev/null || { echo "could not build $TOOLS/backend" >&2; exit 1; }
 fi
@@ -228,6 +231,20 @@ cat >"$WORK/gateway.json" <<'EOF'
   ]
 }
 EOF
+if [[ " $SCENARIOS " == *" S1host "* ]]; then
+  # S1host: the same backend by name, from a hosts file made for the run (never the system's). Only
+  # then, so that S1 alone runs with a config an older binary (without io.dns) accepts.
+  echo "127.0.0.1 cg-backend.test" >"$WORK/hosts"
+  "$PY" - "$WORK/gateway.json" "$WORK/hosts" <<'EOF'
+import json, sys
+path, hosts = sys.argv[1], sys.argv[2]
+cfg = json.load(open(path))
+cfg["io"]["dns"] = {"hostsFile": hosts}
+cfg["modules"].append({"path": "/backendhost", "parser": "raw",
+                       "default": {"url": "http://cg-backend.test:${CG_BACKEND_PORT}/echo"}})
+json.dump(cfg, open(path, "w"), indent=2)
+EOF
+fi
 CG_GATEWAY_PORT=1 CG_BACKEND_PORT=1 "$GW" check-config --config "$WORK/gateway.json" >"$WORK/check-config.log" 2>&1 \
   || { echo "gateway check-config rejected the config:" >&2; cat "$WORK/check-config.log" >&2; exit 1; }
 if [[ " $SCENARIOS " == *" S8 "* ]]; then
@@ -456,6 +473,7 @@ measure() {  # measure SCENARIO ENGINE RUN
   local mode=messages
   case "$sc" in
     S1) path=/backend ;;
+    S1host) path=/backendhost ;;
     S2) path=/echo ;;
     S5) path=/echo; mode=handshakes ;;
     S5jwt) path=/s5jwt; mode=handshakes ;;

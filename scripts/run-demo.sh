@@ -14,7 +14,7 @@ source "$ROOT/scripts/lib.sh"
 
 step "system packages"
 # python3-websockets only provides the `python3 -m websockets` command-line client shown below.
-install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev zlib1g-dev python3 python3-websockets
+install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev zlib1g-dev libc-ares-dev python3 python3-websockets
 ensure_swift
 
 step "build (release)"

@@ -13,8 +13,8 @@ cd "$ROOT"
 source "$ROOT/scripts/lib.sh"
 
 step "system packages"
-install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev zlib1g-dev openssl redis-server \
-  python3 python3-websockets python3-pytest python3-jsonschema python3-seccomp python3-jwt python3-cryptography python3-h2 curl nodejs chromium
+install_packages build-essential pkg-config liburing-dev libcurl4-openssl-dev libhiredis-dev libssl-dev zlib1g-dev libc-ares-dev openssl redis-server \
+  python3 python3-dnslib python3-websockets python3-pytest python3-jsonschema python3-seccomp python3-jwt python3-cryptography python3-h2 curl nodejs chromium
 ensure_swift
 
 step "build"

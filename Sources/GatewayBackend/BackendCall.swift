@@ -41,6 +41,9 @@ public final class BackendCall {
     /// Native HTTP/1.1 transport: attempts made (a call that died on a reused keep-alive connection
     /// before any byte of its response arrived is retried once on a fresh one, as libcurl does).
     var nativeAttempts = 0
+    /// Native transport to a host name: connects that failed for this call (it moves to the name's
+    /// next address until `DNSCache.connectAttempts`).
+    var connectFailures = 0
     /// libcurl transport: the easy handle carrying this call while it is in flight there.
     var curl: CurlEasy?
 
@@ -63,6 +66,7 @@ public final class BackendCall {
         startedAt = 0
         phase = .idle
         nativeAttempts = 0
+        connectFailures = 0
         curl = nil
     }
 }

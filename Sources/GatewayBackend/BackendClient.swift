@@ -2,9 +2,9 @@ public import GatewayIO
 internal import CGatewayShims
 
 /// Backend calls made from one event loop. It keeps a pool of `BackendCall`s, picks a transport per
-/// call (the gateway's own HTTP/1.1 client for plain-http backends at IP addresses, libcurl for the
-/// rest), and reports every outcome to the call's handler on the loop, always after `start` has
-/// returned. Streamed reverse-proxy exchanges are a type of their own (`BackendStream`), made here
+/// call (the gateway's own HTTP/1.1 client for plain-http backends, at IP addresses or host names
+/// resolved on the loop; libcurl for https), and reports every outcome to the call's handler on the
+/// loop, always after `start` has returned. Streamed reverse-proxy exchanges are a type of their own (`BackendStream`), made here
 /// too because they share libcurl's connection cache.
 public final class BackendClient: BackendTransportSink {
     /// The loop that drives this client.
@@ -23,26 +23,41 @@ public final class BackendClient: BackendTransportSink {
     private var closed = false
     /// Calls in flight, all transports together (streams not included).
     public private(set) var inFlight = 0
+    /// Calls started on the gateway's own HTTP/1.1 client and on libcurl (streams not included).
+    private var nativeCalls = 0, curlCalls = 0
     /// Most calls kept in the pool; beyond this a burst's calls are freed after use.
     static let poolLimit = 1024
 
-    /// Initializes libcurl for the process. Call once, before any thread starts.
-    public static func globalInit() {
+    /// Initializes libcurl and c-ares for the process (with `dns.hostsFile`, c-ares's `CARES_HOSTS`).
+    /// Call once, before any thread starts.
+    public static func globalInit(dns: DNSSettings = DNSSettings()) {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        DNSResolver.prepareProcess(dns)
+    }
+
+    /// What this client has done so far, for metrics.
+    public var counters: BackendClientCounters {
+        let q = native?.dnsQueries ?? (answered: 0, failed: 0)
+        return BackendClientCounters(
+            nativeCalls: nativeCalls, curlCalls: curlCalls, dnsAnswered: q.answered, dnsFailed: q.failed,
+            connectFailovers: native?.connectFailovers ?? 0)
     }
 
     /// Creates a client on `loop`. Call on the loop's thread.
     /// - Parameters:
     ///   - maxConnectionsPerHost: cap on parallel connections to one backend origin (0 = no cap);
     ///     calls beyond it wait for a free connection.
-    ///   - nativeClient: use the gateway's own HTTP/1.1 client for plain-http backends at IP
-    ///     addresses (`io.backendClient: auto`); false sends everything through libcurl.
+    ///   - nativeClient: use the gateway's own HTTP/1.1 client for plain-http backends
+    ///     (`io.backendClient: auto`); false sends everything through libcurl.
     ///   - pipelineDepth: requests the native client may send on one connection before the first is
     ///     answered (1 = no pipelining, safe with any backend).
     ///   - tls: CA and client certificate for `https://` backends (nil: system CAs, no client certificate).
+    ///   - dns: how the native client resolves host names (`io.dns`; the defaults read the system's
+    ///     resolv.conf and hosts file).
     /// - Throws: `BackendError.unavailable` when libcurl cannot create its multi handle.
     public init(
-        loop: EventLoop, maxConnectionsPerHost: Int = 0, nativeClient: Bool = true, pipelineDepth: Int = 1, tls: BackendTLS? = nil
+        loop: EventLoop, maxConnectionsPerHost: Int = 0, nativeClient: Bool = true, pipelineDepth: Int = 1, tls: BackendTLS? = nil,
+        dns: DNSSettings = DNSSettings()
     ) throws(BackendError) {
         guard let multi = CurlMulti(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost) else {
             throw .unavailable("libcurl cannot create a multi handle")
@@ -50,7 +65,8 @@ public final class BackendClient: BackendTransportSink {
         multi.tls = tls
         self.loop = loop
         self.multi = multi
-        native = nativeClient ? NativeHTTP1Transport(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost, pipelineDepth: pipelineDepth) : nil
+        native = nativeClient
+            ? NativeHTTP1Transport(loop: loop, maxConnectionsPerHost: maxConnectionsPerHost, pipelineDepth: pipelineDepth, dns: dns) : nil
         fallback = CurlTransport(multi: multi)
         native?.sink = self
         fallback.sink = self
@@ -88,7 +104,11 @@ public final class BackendClient: BackendTransportSink {
             return
         }
         call.phase = .starting
-        if native?.start(call) != true && !fallback.start(call) {
+        if native?.start(call) == true {
+            nativeCalls &+= 1
+        } else if fallback.start(call) {
+            curlCalls &+= 1
+        } else {
             transport(fallback, didFinish: call, error: .badResponse("no transport for \(call.spec.url)"))
         }
         if call.phase == .starting { call.phase = .inFlight }

@@ -23,7 +23,7 @@ LOADER_ONLY = ("cannot read", "duplicate path", "must be less than idleTimeoutSe
                "is not set", "also a module path", "must differ from listen", "no public key", "lists the same Redis",
                "required for HS256", "required for RS256", "duplicate key", "unterminated ${", "at least 32 bytes",
                "not an absolute http(s) URL", "not a listen address", "must be 1–", "a wildcard must be", "needs \"routes\"",
-               "URL needs \"h2", "applies to url routes only")
+               "URL needs \"h2", "applies to url routes only", "must be at least minTtlSeconds")
 
 
 def repo_configs():
@@ -64,7 +64,8 @@ def test_every_repo_config_validates_and_loads(tmp_path, path):
 BASE = {
     "$schema": "./docs/gateway.schema.json",
     "listen": "127.0.0.1:8080",
-    "io": {"engine": "auto", "loops": 2, "backendClient": "auto"},
+    "io": {"engine": "auto", "loops": 2, "backendClient": "auto",
+           "dns": {"servers": ["127.0.0.1:5353", "10.0.0.2", "[::1]:53"], "minTtlSeconds": 1, "maxTtlSeconds": 60}},
     "admin": {"listen": "127.0.0.1:9090", "token": "0123456789abcdef0123"},
     "limits": {"maxMessageBytes": 65536, "backendTimeoutMs": "${GW_TIMEOUT:-3000}", "messagesPerSecond": 100},
     "modules": [{
@@ -104,6 +105,11 @@ INVALID = {
     "module without routes or default": lambda c: c["modules"][1].pop("default"),
     "Gateway-* forwarded": lambda c: c["modules"][0].update(forwardHeaders=["Gateway-User"]),
     "jwt without algorithms": lambda c: c["modules"][0].update(auth={"jwt": {"secret": "s" * 40}}),
+    "unknown key: io.dns": lambda c: c["io"]["dns"].update(ttl=5),
+    "dns server by name": lambda c: c["io"]["dns"].update(servers=["dns.example:53"]),
+    "no dns servers": lambda c: c["io"]["dns"].update(servers=[]),
+    "out of range: minTtlSeconds": lambda c: c["io"]["dns"].update(minTtlSeconds=0),
+    "empty hostsFile": lambda c: c["io"]["dns"].update(hostsFile=""),
 }
 
 

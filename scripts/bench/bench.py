@@ -6,6 +6,9 @@ malloc-counting preload, then runs the scenarios against the gateway under each 
 the reference servers, with wsload as the neutral client:
 
   S1  round trip through the backend (/echo), 100 connections, depth 1 and 8: gateway vs Pushpin
+  S1host  S1 with the backend behind a host name (not in the default set): the IP and the host-name
+      module, each in a fresh gateway start, back to back, same-run ratios; the name comes from a
+      hosts file made for the run (io.dns.hostsFile)
   S2  local echo route, 100 connections, depth 1 and 8: gateway vs uWS echo
   S3  fan-out to 10,000 subscribers, 20 publishes/s: gateway vs uWS broadcast
   S4  RSS per idle WebSocket at 15,000 connections: gateway vs uWS echo
@@ -69,6 +72,9 @@ S5_JWT_AUDIENCE = "bench"
 S5_HOOK_TARGET = "/size/0"              # the backend answers 200 with an empty body: accept, no first message
 S1H2C_PATH = "/backend-h2c"              # S1h2c's module: /backend's route with "protocol": "h2c" to nghttpd
 S9_PATH = "/s9fanout"                   # S9's module: {"local": "echo", "deliver": "all"} + compression
+S1HOST_NAME = "bench-backend.test"      # S1host: the backend's name, in the run's own hosts file
+S1HOST_PATH = "/backendhost"            # S1host: raw module whose default route is the backend by that name
+S1HOST_VARIANTS = ("ip", "host")        # S1host: the two modules measured in one gateway start
 # gateway-bench gets a TLS client and permessage-deflate with issue 10 (not yet). S8/S9 run only when its
 # `rtt --help` shows these markers; the options are what the bench will pass. Adjust all three to what
 # lands: TLS_MARKER (its -u help is expected to name wss://), CA_OPTION (trust S8's self-signed
@@ -801,6 +807,16 @@ class Bench:
             # first message, like the jwt variant).
             cfg["modules"].append({"path": S5_PATH["hook"], "parser": "raw", "default": {"local": "echo"},
                                    "handshake": "http://127.0.0.1:${BENCH_BACKEND_PORT}" + S5_HOOK_TARGET})
+        if "S1host" in a.scenarios:
+            # S1host: the backend by name, resolved by the gateway's c-ares resolver from a hosts file
+            # made for the run (never the system's /etc/hosts). Added only for S1host, so the other
+            # scenarios still run on a gateway from before io.dns.
+            hosts = os.path.join(self.run_dir, "hosts")
+            with open(hosts, "w") as f:
+                f.write(f"127.0.0.1 {S1HOST_NAME}\n")
+            cfg["io"]["dns"] = {"hostsFile": hosts}
+            cfg["modules"].append({"path": S1HOST_PATH, "parser": "raw",
+                                   "default": {"url": f"http://{S1HOST_NAME}:${{BENCH_BACKEND_PORT}}/echo"}})
         if "S7" in a.scenarios:
             # S7's publisher: each message it sends goes to the room's members (not to itself). Its
             # handshake is held by a hook (the backend's /delay/MS) until the subscribers are in the
@@ -1130,6 +1146,8 @@ class Bench:
         gws = [f"gateway-{e}" for e in self.args.engines]
         if (scenario == "S8" and not self.tls_config) or (scenario == "S9" and not self.deflate_config):
             gws = []
+        if scenario == "S1host":
+            return gws  # the reference is the gateway's own IP S1, in the same start
         ref = REF_OF[scenario]
         return gws + ([ref] if self.refs.get(ref) else [])
 
@@ -1288,6 +1306,52 @@ class Bench:
                 self.record(rec)
         finally:
             p.stop()
+
+    def scenario_s1host(self):
+        """S1host, not in the default set: S1 (wsload rtt, 100 connections, depth 1 and 8) against the
+        module that names the backend by IP (`/backend`) and the one that names it by host
+        (`/backendhost`, resolved from the run's hosts file). Each variant gets a fresh gateway start
+        (the first variant's idle keep-alive connections, up to 256 per loop, must not weigh on the
+        second), the two back to back, order rotated per run. After each client run the admin API's
+        `gateway_backend_client_calls_total{client="curl"}` must not have grown: the calls went through
+        the gateway's own client, not libcurl."""
+        a = self.args
+
+        def curl_calls(admin):
+            status, data = admin.request("GET", "/metrics")
+            m = re.search(rb'gateway_backend_client_calls_total\{client="curl"\} (\d+)', data) if status == 200 else None
+            return int(m.group(1)) if m else None
+
+        def body(server, run):
+            k = (run - 1) % len(S1HOST_VARIANTS)
+            for variant in S1HOST_VARIANTS[k:] + S1HOST_VARIANTS[:k]:
+                variant_run(server, run, variant)
+
+        def variant_run(server, run, variant):
+            p, info = self.start_server(server, f"S1host-r{run}-{variant}")
+            admin = Admin(info["admin_port"])
+            try:
+                port = info["port"]
+                path = S1HOST_PATH if variant == "host" else "/backend"
+                for depth in (1, 8):
+                    argv = self.wsload_rtt(f"ws://127.0.0.1:{port}{path}", 100, depth)
+                    before = curl_calls(admin)
+                    rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration), info["pids"],
+                                          name=f"S1host-r{run}-{server}-{variant}-d{depth}")
+                    after = curl_calls(admin)
+                    rec.update({"scenario": "S1host", "case": f"{variant}-d{depth}", "server": server,
+                                "client": "wsload", "run": run, "connections": 100, "pipeline": depth,
+                                "named_by": variant, "server_command": info["command"],
+                                "curl_calls": None if before is None or after is None else after - before})
+                    if rec["curl_calls"] is None:
+                        rec["error"] = "no gateway_backend_client_calls_total in /metrics (a gateway without io.dns?)"
+                    elif rec["curl_calls"]:
+                        rec["error"] = f"{rec['curl_calls']} backend calls went through libcurl during the run"
+                    self.record(rec)
+            finally:
+                admin.close()
+                p.stop()
+        self.run_servers("S1host", body)
 
     def scenario_fanout(self):
         a = self.args
@@ -2216,6 +2280,35 @@ def build_report(bench, meta):
                 target("io_uring ≥ 1.2 × epoll", f"{s} depth {case[1:]}", rc[0], 1.2, ">=",
                        "median of same-run ratios of wsload msg/s")
 
+    # ---- S1host
+    if "S1host" in scen:
+        out.append("## S1host — S1 with the backend behind a host name\n")
+        out.append(f"Module `/backend` (`http://127.0.0.1:PORT/echo`) against module `{S1HOST_PATH}` "
+                   f"(`http://{S1HOST_NAME}:PORT/echo`, resolved by the gateway's c-ares resolver from the run's own "
+                   "hosts file, `io.dns.hostsFile`), each in a fresh gateway start, back to back (order rotated per run); "
+                   "wsload, 100 connections, 64-byte messages. Gateway CPU is utime+stime over the measured window per "
+                   "round trip. Ratios are medians of host ÷ IP ratios of the same run. Every client run checks that "
+                   "libcurl carried no call (`gateway_backend_client_calls_total{client=\"curl\"}`).\n")
+        out += no_runs(A, "S1host")
+        out += table_head("depth", "server", "IP msg/s median (min–max)", "host msg/s median (min–max)",
+                          "IP CPU µs/rt", "host CPU µs/rt", "errors", "runs", "host ÷ IP msg/s", "host ÷ IP CPU/rt")
+        for case in ("d1", "d8"):
+            for server in engines:
+                ip, host = A.select("S1host", server, case=f"ip-{case}"), A.select("S1host", server, case=f"host-{case}")
+                gi, gh = [r for r in ip if ok_run(r)], [r for r in host if ok_run(r)]
+                ri, rh = [m_rate(r) for r in gi], [m_rate(r) for r in gh]
+                rate_rc = A.ratio(A.by_run(host, m_rate), A.by_run(ip, m_rate))
+                cpu_rc = A.ratio(A.by_run(host, m_cpu_us), A.by_run(ip, m_cpu_us))
+                out.append(f"| {case[1:]} | {LABEL[server]} | {fmt(med(ri))}{spread(ri)} | {fmt(med(rh))}{spread(rh)} | "
+                           f"{fmt(med([m_cpu_us(r) for r in gi]))} | {fmt(med([m_cpu_us(r) for r in gh]))} | "
+                           f"{errs(ip + host)} | {len(gi)}+{len(gh)}/{len(ip) + len(host)} | "
+                           f"{fmt_ratio(rate_rc)} | {fmt_ratio(cpu_rc)} |")
+                target("host-name S1 ≥ 0.95 × IP S1 throughput", f"depth {case[1:]}, {LABEL[server]}", rate_rc[0], 0.95,
+                       ">=", "median of same-run ratios of wsload msg/s, host ÷ IP")
+                target("host-name S1 ≤ 1.1 × IP S1 CPU per round trip", f"depth {case[1:]}, {LABEL[server]}", cpu_rc[0],
+                       1.1, "<=", "median of same-run ratios of gateway CPU per round trip, host ÷ IP")
+        out.append("")
+
     # ---- S3
     if "S3" in scen:
         ref = "uws-broadcast"
@@ -2774,7 +2867,8 @@ def parse_args(argv):
     p.add_argument("--scenarios", default="S1,S2,S3,S4,S5",
                    help="comma-separated subset of S1..S9 (S6 = CPU per message, derived from S1/S2: selects both; "
                         "not in the default set: S1h2c = S1 through an h2c route to nghttpd, same run as over the "
-                        "native HTTP/1.1 client, S7 = cross-node fan-out on Redis, S8 = TLS vs UWS_ECHO_SSL_BIN, "
+                        "native HTTP/1.1 client, S1host = S1 with the backend behind a host name vs by IP, "
+                        "S7 = cross-node fan-out on Redis, S8 = TLS vs UWS_ECHO_SSL_BIN, "
                         "S9 = fan-out with permessage-deflate vs UWS_BROADCAST_DEFLATE_BIN; S8/S9 need a "
                         "gateway-bench with wss:// / permessage-deflate and are skipped with a note until then)")
     p.add_argument("--engines", default="io_uring,epoll", help="gateway engines")
@@ -2850,13 +2944,13 @@ def parse_args(argv):
         a.runs, a.duration, a.warmup, a.s4_idle = 1, 2.0, 1.0, 2.0
     if a.runs < 1:
         p.error("--runs must be ≥ 1")
-    sc = [s.strip().upper().replace("H2C", "h2c") for s in a.scenarios.split(",") if s.strip()]
-    bad = [s for s in sc if s not in ("S1", "S1h2c", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")]
+    sc = [s.strip().upper().replace("H2C", "h2c").replace("S1HOST", "S1host") for s in a.scenarios.split(",") if s.strip()]
+    bad = [s for s in sc if s not in ("S1", "S1h2c", "S1host", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")]
     if bad:
         p.error(f"unknown scenario(s): {', '.join(bad)}")
     if "S6" in sc:
         sc += ["S1", "S2"]
-    a.scenarios = [s for s in ("S1", "S1h2c", "S2", "S3", "S4", "S5", "S7", "S8", "S9") if s in sc]
+    a.scenarios = [s for s in ("S1", "S1h2c", "S1host", "S2", "S3", "S4", "S5", "S7", "S8", "S9") if s in sc]
     if bool(a.s8_cert) != bool(a.s8_key):
         p.error("--s8-cert and --s8-key go together")
     a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
@@ -2934,6 +3028,8 @@ def main(argv):
             log(f"=== {s}")
             if s in ("S1", "S2"):
                 bench.scenario_rtt(s)
+            elif s == "S1host":
+                bench.scenario_s1host()
             elif s == "S3":
                 bench.scenario_fanout()
             elif s == "S4":

@@ -55,6 +55,14 @@
 #error "zlib.h not found: install zlib1g-dev (apt-get install -y zlib1g-dev)"
 #endif
 
+// c-ares: host names of backends resolved on the event loop (GatewayBackend/DNS). Here for the same reason as
+// libcurl: ares.h includes glibc's socket headers.
+#if __has_include(<ares.h>)
+#include <ares.h>
+#else
+#error "ares.h not found: install libc-ares-dev (apt-get install -y libc-ares-dev)"
+#endif
+
 #include <errno.h>
 #include <malloc.h>
 #include <fcntl.h>

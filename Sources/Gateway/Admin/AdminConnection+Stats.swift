@@ -1,3 +1,4 @@
+internal import GatewayBackend
 internal import GatewayBuffers
 internal import GatewayIO
 internal import GatewayJSON
@@ -117,6 +118,19 @@ enum PrometheusText {
             "gateway_tls_handshakes_total{result=\"failed\"} \(tls.failed)",
         ])
         metric("gateway_backend_in_flight", "gauge", "Backend calls in flight.", ["gateway_backend_in_flight \(inflight)"])
+        var client = BackendClientCounters()
+        for r in reports { client.add(r.snapshot.backendClient) }
+        metric("gateway_backend_client_calls_total", "counter", "Backend calls by the HTTP client that carried them: the gateway's own (native) or libcurl.", [
+            "gateway_backend_client_calls_total{client=\"native\"} \(client.nativeCalls)",
+            "gateway_backend_client_calls_total{client=\"curl\"} \(client.curlCalls)",
+        ])
+        metric("gateway_backend_dns_queries_total", "counter", "DNS queries for backend host names, by result.", [
+            "gateway_backend_dns_queries_total{result=\"answered\"} \(client.dnsAnswered)",
+            "gateway_backend_dns_queries_total{result=\"failed\"} \(client.dnsFailed)",
+        ])
+        metric("gateway_backend_connect_failovers_total", "counter", "Calls moved to another address of their backend's host name after a refused connect.", [
+            "gateway_backend_connect_failovers_total \(client.connectFailovers)",
+        ])
         var calls: [String] = []
         var hist: [String] = []
         for (i, l) in labels.enumerated() {

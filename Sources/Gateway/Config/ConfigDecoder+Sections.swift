@@ -13,8 +13,9 @@ extension ConfigDecoder {
         var listen: SocketAddress?
         if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
         var io = GatewayConfig.IOSettings()
-        if let v = o["io"], let io1 = object(v, "io", allowed: ["engine", "loops", "backendClient", "backendTLS"]) {
+        if let v = o["io"], let io1 = object(v, "io", allowed: ["engine", "loops", "backendClient", "backendTLS", "dns"]) {
             if let t = io1["backendTLS"] { io.backendTLS = decodeBackendTLS(t, "io.backendTLS") }
+            if let d = io1["dns"] { io.dns = decodeDNS(d, "io.dns") }
             if let b = io1["backendClient"], let s = string(b, "io.backendClient") {
                 if let k = GatewayConfig.BackendClientKind(rawValue: s) { io.backendClient = k }
                 else { fail("io.backendClient", "must be auto or curl, got \"\(s)\"") }

@@ -28,9 +28,12 @@ public struct GatewayConfig: Sendable {
         /// Event loops (threads); 0 means one per CPU core.
         public var loops: Int = 0
         /// Which HTTP client calls backends. `auto` (default): the gateway's own HTTP/1.1 client for
-        /// `http://` URLs whose host is an IP address or `localhost`, libcurl for everything else (DNS
-        /// names, https, streamed proxying). `curl`: libcurl for every call.
+        /// every `http://` URL (IP addresses, and host names resolved on the loop through c-ares),
+        /// libcurl for the rest (https, streamed proxying). `curl`: libcurl for every call.
         public var backendClient: BackendClientKind = .auto
+        /// How the native client resolves backend host names (`io.dns`); the defaults follow the
+        /// system's resolv.conf and hosts file. Read when the gateway starts.
+        public var dns = DNSSettings()
         /// CA file and client certificate for `https://` backends; nil: the system CA store and no
         /// client certificate. Read when the gateway starts (a restart applies a change).
         public var backendTLS: BackendTLS? = nil

@@ -1,3 +1,4 @@
+internal import GatewayBackend
 /// Counters of one loop. Plain integers, touched only on the loop's thread (no atomics on the hot
 /// path); the admin API collects a copy from every loop and adds them up.
 struct GatewayMetrics: Sendable {
@@ -160,4 +161,6 @@ struct LoopSnapshot: Sendable {
     var tlsHandshakes: UInt64 = 0
     var tlsResumed: UInt64 = 0
     var tlsFailed: UInt64 = 0
+    /// The backend client's counts: calls per HTTP client, DNS queries, connect failovers.
+    var backendClient = BackendClientCounters()
 }

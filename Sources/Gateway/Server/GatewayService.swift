@@ -56,7 +56,7 @@ public final class GatewayService: Sendable {
         let adminTLS = try Self.tlsContext(config.admin?.tls, "admin.tls")
         let bound = sockets.first?.address ?? config.listen
         let adminBox = adminSocket.map { SocketList([$0]) }
-        BackendClient.globalInit()
+        BackendClient.globalInit(dns: config.io.dns)
 
         let contexts = GatewayHub(loopCount: loopCount)
         // The node id is fixed for the process: connection ids and channels carry it.

@@ -46,7 +46,7 @@ final class LoopContext: AcceptHandler {
         self.backend = try BackendClient(
             loop: loop, maxConnectionsPerHost: runtime.limits.maxBackendConnectionsPerHost,
             nativeClient: runtime.config.io.backendClient == .auto, pipelineDepth: runtime.limits.backendPipelineDepth,
-            tls: runtime.config.io.backendTLS)
+            tls: runtime.config.io.backendTLS, dns: runtime.config.io.dns)
         self.loop = loop
         self.hub = hub
         self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)
@@ -154,7 +154,8 @@ final class LoopContext: AcceptHandler {
             index: loop.index, metrics: m, openConnections: clients.count, websockets: sessions.count,
             rooms: sessions.rooms.count, users: sessions.users.count, backendInFlight: backend.inFlight,
             hooksPending: hooks.pendingCount, bytesReceived: loop.bytesReceived, bytesSent: loop.bytesSent, queuedBytes: queued,
-            tlsHandshakes: loop.tlsHandshakes, tlsResumed: loop.tlsResumedHandshakes, tlsFailed: loop.tlsHandshakeFailures)
+            tlsHandshakes: loop.tlsHandshakes, tlsResumed: loop.tlsResumedHandshakes, tlsFailed: loop.tlsHandshakeFailures,
+            backendClient: backend.counters)
     }
 
     /// Fan-out that does not come from a WebSocket (a `POST <module path>` command): every recipient

@@ -10,6 +10,8 @@ internal import Glibc
 /// `HTTPResponseParser` does the framing.
 final class BackendConnection: ConnectionHandler {
     unowned(unsafe) let pool: OriginPool
+    /// Where this connection goes (for a host name: the address the rotation gave it).
+    let address: SocketAddress
     var tcp: TCPConnection?
     /// Calls sent on this connection and not answered yet, oldest first.
     private(set) var inflight: [(request: BackendCall, target: NativeTarget)] = []
@@ -27,24 +29,35 @@ final class BackendConnection: ConnectionHandler {
     private var completed = 0
     private var connected = false
     private var closing = false
+    /// Its address left the host name's answer: no new calls, closed once the ones in flight end.
+    private var retiring = false
     private var timer: LoopTimer?
     /// Set by the parser callback at a final response's end; handled once `feed` has returned (the
     /// parser must not be read while it is calling us).
     private var responseEnded = false
 
-    init(pool: OriginPool) {
+    init(pool: OriginPool, address: SocketAddress) {
         self.pool = pool
+        self.address = address
     }
 
     /// Whether new calls may be sent here.
-    var canAccept: Bool { !closing }
+    var canAccept: Bool { !closing && !retiring }
+
+    /// Takes no new calls from now on and closes once the ones in flight are answered (the host
+    /// name's answer no longer lists this connection's address).
+    func retire() {
+        guard !closing, !retiring else { return }
+        retiring = true
+        if inflight.isEmpty { shutdown(error: .cancelled) }
+    }
 
     /// Starts connecting; returns the error when no socket could be created. Calls can be sent at
     /// once: they are queued until the connection is up.
     func connect() -> IOError? {
         let c: TCPConnection
         do throws(IOError) {
-            c = try pool.client.loop.connect(to: pool.address, handler: self)
+            c = try pool.client.loop.connect(to: address, handler: self)
         } catch {
             return error
         }
@@ -151,6 +164,10 @@ final class BackendConnection: ConnectionHandler {
             shutdown(error: .badResponse("backend closed the connection"))
             return
         }
+        if retiring && inflight.isEmpty {
+            shutdown(error: .cancelled)
+            return
+        }
         armTimer()
         pool.slotFreed()
     }
@@ -208,13 +225,13 @@ final class BackendConnection: ConnectionHandler {
         tcp = nil
         if closing { return }  // we closed it and already settled every call
         if !connected {
-            // Connecting failed: everything queued here (and waiting for this origin) is unavailable.
-            let why = BackendError.unavailable(error.map { "\($0)" } ?? "connection failed")
-            failAll(why)
+            // Connecting failed: nothing queued here reached the backend. The pool fails it (an IP
+            // address) or moves it to the host name's next address.
             closing = true
             timer?.cancel()
-            pool.remove(self)
-            pool.failWaiting(why)
+            let unsent = inflight
+            inflight.removeAll()
+            pool.connectFailed(self, unsent: unsent, error: error)
             return
         }
         peerClosed(error: error)

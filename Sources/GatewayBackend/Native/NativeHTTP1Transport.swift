@@ -4,11 +4,12 @@ internal import GatewayIO
 internal import Glibc
 #endif
 
-/// The gateway's own HTTP/1.1 client for plain-http backends at IP addresses, on the event loop:
-/// keep-alive connection pools per origin, optional pipelining, precise per-call timeouts. A call
-/// costs a few thousand instructions instead of libcurl's tens of thousands (measured with
-/// callgrind), which is most of the CPU of a round trip through a backend. Calls that need DNS, TLS,
-/// streaming or a proxy keep using libcurl (`accepts` says which).
+/// The gateway's own HTTP/1.1 client for plain-http backends, on the event loop: keep-alive
+/// connection pools per origin, optional pipelining, precise per-call timeouts, host names resolved
+/// on the loop (`DNSResolver`, consulted only when a connection is opened). A call costs a few
+/// thousand instructions instead of libcurl's tens of thousands (measured with callgrind), which is
+/// most of the CPU of a round trip through a backend. Calls that need TLS, streaming or a proxy keep
+/// using libcurl (`start` returns false for them).
 final class NativeHTTP1Transport: BackendTransport {
     unowned(unsafe) let loop: EventLoop
     unowned(unsafe) var sink: (any BackendTransportSink)?
@@ -18,14 +19,22 @@ final class NativeHTTP1Transport: BackendTransport {
     private var targets: [String: NativeTarget?] = [:]
     let maxConnectionsPerHost: Int
     let pipelineDepth: Int
+    /// How host names are resolved (`io.dns`).
+    let dns: DNSSettings
+    /// The loop's resolver, made when the first URL with a host name is used.
+    private(set) lazy var resolver = DNSResolver(loop: loop, settings: dns)
+    private var resolverMade = false
+    /// Calls moved to another address (or to a new answer) after a connect failure (metrics).
+    var connectFailovers = 0
     /// Idle keep-alive connections are closed after this long; 60 s is below most servers' own idle
     /// timeouts' order of magnitude while keeping busy backends' connections warm.
     static let idleNanos: UInt64 = 60_000_000_000
 
-    init(loop: EventLoop, maxConnectionsPerHost: Int, pipelineDepth: Int) {
+    init(loop: EventLoop, maxConnectionsPerHost: Int, pipelineDepth: Int, dns: DNSSettings = DNSSettings()) {
         self.loop = loop
         self.maxConnectionsPerHost = maxConnectionsPerHost > 0 ? maxConnectionsPerHost : Int.max
         self.pipelineDepth = max(1, pipelineDepth)
+        self.dns = dns
     }
 
     /// The parsed target for a URL, or nil when the call must go through libcurl.
@@ -36,8 +45,8 @@ final class NativeHTTP1Transport: BackendTransport {
         return t
     }
 
-    /// Starts a call on the pool of its origin; false (nothing done) unless it is plain http to an
-    /// IP address (or `localhost`) in HTTP/1.1 (HTTP/2 calls go through libcurl).
+    /// Starts a call on the pool of its origin; false (nothing done) unless it is plain http in
+    /// HTTP/1.1 (HTTP/2 calls go through libcurl).
     func start(_ call: BackendCall) -> Bool {
         guard call.spec.httpProtocol == .http1 else { return false }
         guard let target = target(for: call.spec.url) else { return false }
@@ -46,8 +55,12 @@ final class NativeHTTP1Transport: BackendTransport {
         if let p = pools[key] {
             pool = p
         } else {
-            pool = OriginPool(client: self, address: target.address)
+            pool = OriginPool(client: self, origin: target.origin)
             pools[key] = pool
+            if case .name(let host, _) = target.origin {
+                resolverMade = true
+                resolver.subscribe(host, pool)
+            }
         }
         pool.submit(call, target: target)
         return true
@@ -58,36 +71,45 @@ final class NativeHTTP1Transport: BackendTransport {
         sink?.transport(self, didFinish: call, error: error)
     }
 
+    /// DNS queries answered and failed so far (0 when no URL named a host).
+    var dnsQueries: (answered: Int, failed: Int) {
+        resolverMade ? (resolver.answered, resolver.failed) : (0, 0)
+    }
+
     /// Fails every call and closes every connection (shutdown).
     func close() {
         for pool in pools.values { pool.close() }
         pools.removeAll()
+        if resolverMade { resolver.close() }
     }
 }
 
 /// Keep-alive connections to one origin, and the calls waiting for one.
 final class OriginPool {
     unowned(unsafe) let client: NativeHTTP1Transport
-    let address: SocketAddress
+    /// Where connections go: one address, or every address of a host name in turn.
+    let origin: NativeTarget.Origin
     var connections: [BackendConnection] = []
     /// Calls waiting for a connection slot, oldest first (`head` indexes the next one).
-    private var waiting: [(BackendCall, NativeTarget)] = []
-    private var head = 0
+    var waiting: [(BackendCall, NativeTarget)] = []
+    var head = 0
     /// Fails waiting calls whose timeout passed before a connection was free.
     private var waitTimer: LoopTimer?
     /// Why the last attempt to open a connection failed (e.g. out of file descriptors).
     private var connectError: BackendError?
+    /// Why the host name did not resolve the last time a connection was to be opened.
+    var resolveError: BackendError?
 
-    init(client: NativeHTTP1Transport, address: SocketAddress) {
+    init(client: NativeHTTP1Transport, origin: NativeTarget.Origin) {
         self.client = client
-        self.address = address
+        self.origin = origin
     }
 
     func submit(_ request: BackendCall, target: NativeTarget) {
         if let c = pick() {
             c.send(request, target: target)
-        } else if connections.isEmpty, let e = connectError {
-            // Nothing to wait for: no connection exists and none can be opened.
+        } else if let e = connectError ?? resolveError, !connections.contains(where: { $0.canAccept }) {
+            // Nothing to wait for: no connection can take the call and none can be opened.
             client.complete(request, error: e)
         } else {
             waiting.append((request, target))
@@ -103,8 +125,8 @@ final class OriginPool {
             if best == nil || c.inflight.count < (best?.inflight.count ?? .max) { best = c }
         }
         if let best { return best }
-        guard connections.count < client.maxConnectionsPerHost else { return nil }
-        let c = BackendConnection(pool: self)
+        guard connections.count < client.maxConnectionsPerHost, let address = newConnectionAddress() else { return nil }
+        let c = BackendConnection(pool: self, address: address)
         if let e = c.connect() {
             connectError = .unavailable("cannot open a connection: \(e)")
             return nil
@@ -114,7 +136,7 @@ final class OriginPool {
         return c
     }
 
-    private func armWaitTimer() {
+    func armWaitTimer() {
         guard head < waiting.count else {
             waitTimer?.cancel()
             return
@@ -178,9 +200,10 @@ final class OriginPool {
         slotFreed()
     }
 
-    /// Fails waiting calls that cannot be served because connecting failed.
+    /// Fails waiting calls that cannot be served because connecting (or resolving) failed: unless
+    /// a connection can still take them.
     func failWaiting(_ error: BackendError) {
-        guard connections.isEmpty else { return }
+        guard !connections.contains(where: { $0.canAccept }) else { return }
         waitTimer?.cancel()
         let pending = waiting[head...]
         waiting.removeAll()
