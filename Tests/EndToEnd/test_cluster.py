@@ -127,6 +127,18 @@ def start_listed_nodes(gateway_factory, redis, module, names, node_timeout=2):
     return nodes
 
 
+def admin_node(gateway_factory, redis, modules, node):
+    """One cluster node with `modules` and its own admin listener, once its Redis publisher is up."""
+    admin_port = free_port()
+    g = gateway_factory(config={
+        "listen": "127.0.0.1:0", "modules": modules,
+        "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
+        "cluster": {"redis": redis.url, "node": node, "prefix": "t"}})
+    g.admin_port = admin_port
+    wait_until(lambda: "up (publisher)" in g.log(), timeout=10, what="Redis connected")
+    return g
+
+
 def wait_joined(g):
     """Waits until node `g` logged both of its Redis connections up."""
     wait_until(lambda: "up (subscriber)" in g.log() and "up (publisher)" in g.log(), timeout=10,

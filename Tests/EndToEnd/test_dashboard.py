@@ -12,7 +12,7 @@ import pytest
 
 from browser import Browser, open_browser
 from helpers import ADMIN_TOKEN, call, run, ws_connect
-from test_cluster import redis  # noqa: F401  (fixture)
+from test_cluster import admin_node, redis  # noqa: F401  (redis: fixture)
 
 CLIENTS = 25
 
@@ -112,14 +112,8 @@ def test_dashboard_live_under_load(gateway_factory, backend, browser):
 
 
 def test_stream_in_a_cluster_names_the_nodes_and_redis(gateway_factory, backend, redis, browser):  # noqa: F811
-    from helpers import free_port, wait_until
-    admin_port = free_port()
-    g = gateway_factory(config={
-        "listen": "127.0.0.1:0", "modules": [backend.module()],
-        "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
-        "cluster": {"redis": redis.url, "node": "dash1", "prefix": "t"}})
-    g.admin_port = admin_port
-    wait_until(lambda: "up (publisher)" in g.log(), timeout=10, what="Redis connected")
+    g = admin_node(gateway_factory, redis, [backend.module()], "dash1")
+    admin_port = g.admin_port
     data = _raw_get(admin_port, "/v1/stream?intervalMs=250", f"Authorization: Bearer {ADMIN_TOKEN}\r\n").decode()
     frame = json.loads(data.split("\n\ndata: ", 1)[1].split("\n\n", 1)[0])
     assert frame["cluster"]["node"] == "dash1"

@@ -6,8 +6,8 @@ import json
 import os
 import re
 
-from helpers import ADMIN_TOKEN, call, free_port, run, wait_until, ws_connect
-from test_cluster import redis  # noqa: F401  (fixture)
+from helpers import call, run, wait_until, ws_connect
+from test_cluster import admin_node, redis  # noqa: F401  (redis: fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DASHBOARD = os.path.join(HERE, "..", "..", "docs", "grafana", "gateway.json")
@@ -28,13 +28,7 @@ def exported(text):
 
 
 def test_every_queried_metric_and_label_is_exported(gateway_factory, backend, redis):  # noqa: F811
-    admin_port = free_port()
-    g = gateway_factory(config={
-        "listen": "127.0.0.1:0", "modules": [backend.module()],
-        "admin": {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN},
-        "cluster": {"redis": redis.url, "node": "n1", "prefix": "t"}})
-    g.admin_port = admin_port
-    wait_until(lambda: "up (publisher)" in g.log(), timeout=10, what="Redis connected")
+    g = admin_node(gateway_factory, redis, [backend.module()], "n1")
 
     async def body():
         async with ws_connect(g.url("/ws")) as ws:
