@@ -64,6 +64,8 @@ extension BackendClient {
         }
     }
 
+    /// Starts a try on endpoint `i`, with what is left of the call's timeout (at most
+    /// `retry.perTryTimeoutMs`).
     private func tryEndpoint(_ call: BackendCall, _ u: Upstream, _ i: Int, probe: Bool, epoch: UInt32, path: String, now: UInt64) {
         call.attempt.endpoint = i
         call.attempt.probe = probe
@@ -71,6 +73,8 @@ extension BackendClient {
         call.attempt.tries += 1
         call.attempt.tried |= 1 << UInt64(i)
         call.spec.url = u.url(endpoint: i, path: path)
+        let left = Int((call.attempt.deadline > now ? call.attempt.deadline - now : 0) / 1_000_000)
+        call.spec.timeoutMs = max(1, min(left, u.group.settings.retry?.perTryTimeoutMs ?? Int.max))
         call.startedAt = now
         launch(call)
     }
@@ -123,11 +127,14 @@ extension BackendClient {
     }
 
     /// The outcome the handler sees: the last try's, with the call's own start time (latency
-    /// metrics cover every try) and its own timeout in a timeout error.
+    /// metrics cover every try) and, in a timeout error, how long the call took in all.
     private func finalError(_ call: BackendCall, _ error: BackendError?) -> BackendError? {
         guard call.attempt.tries > 0 else { return error }
         call.startedAt = call.attempt.firstStartedAt
-        if case .timeout? = error { return .timeout(milliseconds: call.attempt.timeoutMs) }
+        call.spec.timeoutMs = call.attempt.timeoutMs
+        if case .timeout? = error, call.attempt.tries > 1 {
+            return .timeout(milliseconds: Int((loop.now &- call.attempt.firstStartedAt) / 1_000_000))
+        }
         return error
     }
 
@@ -167,8 +174,6 @@ extension BackendClient {
         call.response.reset()
         call.error = nil
         call.nativeAttempts = 0
-        let left = call.attempt.deadline > now ? call.attempt.deadline - now : 0
-        call.spec.timeoutMs = max(1, Int(left / 1_000_000))
         tryEndpoint(call, u, i, probe: probe, epoch: epoch, path: target.path, now: now)
     }
 

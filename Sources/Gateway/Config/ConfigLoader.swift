@@ -71,6 +71,9 @@ public enum ProcessEnvironment {
 struct ConfigDecoder {
     let environment: [String: String]
     var problems: [String] = []
+    /// The upstream groups decoded so far, by name: their index and whether they retry (routes and
+    /// hooks resolve `upstream` against it).
+    var upstreamIndex: [String: (index: Int, retries: Bool, endpoints: [String])] = [:]
 
     init(environment: [String: String]) {
         self.environment = environment

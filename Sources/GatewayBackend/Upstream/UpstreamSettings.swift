@@ -74,6 +74,10 @@ public struct RetrySettings: Sendable, Equatable {
     public var backoffMs = 25
     /// Cap of the backoff.
     public var maxBackoffMs = 250
+    /// Longest a single try may take; nil (the default): all of what is left of the route's
+    /// timeout. Set it below the route's `timeoutMs` for `timeout` retries to have time to happen:
+    /// the tries of a call together never take longer than the route's timeout.
+    public var perTryTimeoutMs: Int? = nil
     /// Retries allowed as a share of the calls (per loop, over a 10 s window), with a floor of
     /// `RetryBudget.minRetriesPerSecond`. 20 %: retries can at most add a fifth to the load of an
     /// upstream that fails everything, so they never turn an outage into a retry storm.
