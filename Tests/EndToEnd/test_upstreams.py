@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import call, run, wait_until, ws_connect
+from helpers import call, recv_json, run, wait_until, ws_connect
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -265,7 +265,6 @@ def test_failover_when_an_endpoint_stops_and_comes_back(gateway_factory, endpoin
                    "outlierDetection": {"consecutiveFailures": 3, "baseEjectionMs": 1000, "maxEjectionPercent": 50}}}
     gw = gateway_factory(modules=module({"x": {"upstream": "svc", "path": "/rpc"}}), upstreams=ups, admin=True)
     errors = []
-    done = asyncio.Event
 
     async def client(k, stop):
         async with ws_connect(gw.url()) as ws:
@@ -320,3 +319,22 @@ def test_admin_lists_upstreams(gateway_factory, endpoints):
     for e in svc["endpoints"]:
         assert e["healthy"] and not e["ejected"] and e["breaker"] == "closed" and e["inFlight"] == 0
         assert e["errors"] == 0 and e["latencyMs"]["p99"] >= e["latencyMs"]["p50"] >= 0
+
+
+def test_handshake_hook_through_an_upstream_fails_over(gateway_factory, backend):
+    # One endpoint refuses connections; the hook's group retries connect failures on the other.
+    ups = {"auth": {"endpoints": [backend.dead_url(""), backend.url("")], "retry": {"attempts": 2, "on": ["connect-failure"]},
+                    "outlierDetection": False}}
+    m = backend.module(handshake={"upstream": "auth", "path": "/hook/accept"},
+                       disconnect={"upstream": "auth", "path": "/disconnect"})
+    gw = gateway_factory(modules=[m], upstreams=ups, io={"loops": 1})
+
+    async def main():
+        for k in range(3):
+            async with ws_connect(gw.url(f"/ws?user=u{k}")) as ws:
+                assert await recv_json(ws) == {"welcome": True}
+                r = await call(ws, {"cmd": "headers", "id": 1, "data": {}})
+                assert r["data"]["headers"]["gateway-user"] == f"u-u{k}"
+    run(main())
+    assert len(backend.records(prefix="/hook/accept")) == 3
+    wait_until(lambda: len(backend.disconnects()) >= 3, 5.0, what="3 disconnect hooks through the upstream")
