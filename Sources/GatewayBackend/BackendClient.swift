@@ -96,7 +96,7 @@ public final class BackendClient: BackendTransportSink {
 
     /// A call from the pool, reset to the defaults, for `purpose`; `handler` receives its outcome.
     public func makeCall(purpose: BackendCallPurpose, handler: any BackendCallHandler) -> BackendCall {
-        let call = pool.popLast() ?? BackendCall()
+        let call = pool.isEmpty ? BackendCall() : pool.removeLast()
         call.purpose = purpose
         call.handler = handler
         return call
@@ -120,6 +120,7 @@ public final class BackendClient: BackendTransportSink {
     }
 
     /// Hands a call (or one try of an upstream call) to a transport.
+    @inline(__always)
     func launch(_ call: BackendCall) {
         call.phase = .starting
         if native?.start(call) == true {
@@ -189,11 +190,17 @@ public final class BackendClient: BackendTransportSink {
     }
 
     func deliver(_ call: BackendCall, error: BackendError?) {
-        var error = error
         if call.attempt.upstream != nil {
-            guard case .done(let final) = upstreamTryEnded(call, error: error) else { return }
-            error = final
+            // A try of an upstream call: it may be retried, or end with a different error.
+            if case .done(let final) = upstreamTryEnded(call, error: error) { complete(call, error: final) }
+            return
         }
+        complete(call, error: error)
+    }
+
+    /// Reports a call's outcome to its handler and recycles it.
+    @inline(__always)
+    private func complete(_ call: BackendCall, error: BackendError?) {
         inFlight -= 1
         call.error = error
         let handler = call.handler

@@ -147,16 +147,23 @@ extension BackendCallSpec {
     /// `<id>-http` for a `POST <module path>` command), written without building Strings. A call to
     /// an upstream that retries carries the request id as `Idempotency-Key` too (DESIGN §10), on
     /// every try, so that a backend can recognize a retry of a command it already ran.
+    @inline(__always)
     private mutating func addGatewayHeaders(key: ConnectionKey, command: String, seq: UInt64?) {
         addHeader("Gateway-Connection-Id") { b in key.write(into: &b) }
         addHeader("Gateway-Command", command)
         addHeader("Gateway-Request-Id") { b in Self.writeRequestID(key: key, seq: seq, into: &b) }
-        if upstream?.retries == true {
-            addHeader("Idempotency-Key") { b in Self.writeRequestID(key: key, seq: seq, into: &b) }
-        }
+        if upstream?.retries == true { addIdempotencyKey(key: key, seq: seq) }
+    }
+
+    /// `Idempotency-Key: <Gateway-Request-Id>`; out of line, so that calls to URLs do not carry its
+    /// code in `addGatewayHeaders`.
+    @inline(never)
+    private mutating func addIdempotencyKey(key: ConnectionKey, seq: UInt64?) {
+        addHeader("Idempotency-Key") { b in Self.writeRequestID(key: key, seq: seq, into: &b) }
     }
 
     /// `<connection id>-<seq>`, or `<connection id>-http`.
+    @inline(__always)
     private static func writeRequestID(key: ConnectionKey, seq: UInt64?, into b: inout ByteBuffer) {
         key.write(into: &b)
         b.write(byte: UInt8(ascii: "-"))

@@ -1,18 +1,21 @@
 /// A call addressed to an upstream group instead of a URL (`"upstream": "users", "path": "/rpc"`):
 /// `BackendClient.start` picks the endpoint and makes the URL (endpoint + `path`).
-public struct UpstreamTarget: Sendable, Equatable {
+///
+/// A class, made once per route: a spec carries one reference, so a spec of a call to a URL (most
+/// calls) stays as cheap to copy as before it could name an upstream.
+public final class UpstreamTarget: Sendable, Equatable, CustomStringConvertible {
     /// The group's name (checked against `index` when the call starts: a connection that still
     /// routes by an older config finds its upstream by name).
-    public var name: String
+    public let name: String
     /// Where the group is in the config's upstream list (and the client's, which follows it).
-    public var index: Int
+    public let index: Int
     /// Appended to the endpoint's base URL. `/` by default.
-    public var path: String
+    public let path: String
     /// The route says its command is idempotent: a timed-out call may be retried (if `retry.on`
     /// lists `timeout`).
-    public var idempotent: Bool
+    public let idempotent: Bool
     /// The group retries: the call carries `Idempotency-Key` (DESIGN §10), the first try too.
-    public var retries: Bool
+    public let retries: Bool
 
     /// A target; see the properties.
     public init(name: String, index: Int, path: String = "/", idempotent: Bool = false, retries: Bool = false) {
@@ -22,4 +25,11 @@ public struct UpstreamTarget: Sendable, Equatable {
         self.idempotent = idempotent
         self.retries = retries
     }
+
+    public static func == (a: UpstreamTarget, b: UpstreamTarget) -> Bool {
+        a.name == b.name && a.index == b.index && a.path == b.path && a.idempotent == b.idempotent && a.retries == b.retries
+    }
+
+    /// `upstream <name> <path>`.
+    public var description: String { "upstream \(name) \(path)" }
 }
