@@ -5,6 +5,7 @@ import asyncio
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -124,9 +125,11 @@ def test_round_robin_spreads_evenly(gateway_factory, endpoints):
     assert endpoints.state(1)["records"][0]["idempotencyKey"] is None
 
 
-def test_retry_on_503_goes_to_another_endpoint_with_the_same_idempotency_key(gateway_factory, endpoints):
+@pytest.mark.parametrize("client", ["auto", "curl"])
+def test_retry_on_503_goes_to_another_endpoint_with_the_same_idempotency_key(gateway_factory, endpoints, client):
     ups = {"svc": {"endpoints": endpoints.urls(2), "retry": {"attempts": 2, "on": ["connect-failure", "503"], "backoffMs": 5}}}
-    gw = gateway_factory(modules=module({"x": {"upstream": "svc", "path": "/rpc"}}), upstreams=ups, io={"loops": 1}, admin=True)
+    gw = gateway_factory(modules=module({"x": {"upstream": "svc", "path": "/rpc"}}), upstreams=ups,
+                         io={"loops": 1, "backendClient": client}, admin=True)
     endpoints.configure(0, status=503)
     replies = run(sequential(gw.url(), "x", 4))
     # Every call ends on endpoint 1: the 503s of endpoint 0 were retried there.
@@ -147,11 +150,13 @@ def test_retry_on_503_goes_to_another_endpoint_with_the_same_idempotency_key(gat
     assert u["retries"] >= 3, u
 
 
-def test_connect_failure_is_retried_on_a_live_endpoint_until_the_dead_one_is_ejected(gateway_factory, endpoints, backend):
+@pytest.mark.parametrize("client", ["auto", "curl"])
+def test_connect_failure_is_retried_on_a_live_endpoint_until_the_dead_one_is_ejected(gateway_factory, endpoints, backend, client):
     dead = backend.dead_url("")
     ups = {"svc": {"endpoints": [dead, endpoints.url(0)], "retry": {"attempts": 2, "on": ["connect-failure"]},
                    "outlierDetection": {"consecutiveFailures": 3, "baseEjectionMs": 60000}}}
-    gw = gateway_factory(modules=module({"x": {"upstream": "svc"}}), upstreams=ups, io={"loops": 1}, admin=True)
+    gw = gateway_factory(modules=module({"x": {"upstream": "svc"}}), upstreams=ups,
+                         io={"loops": 1, "backendClient": client}, admin=True)
     replies = run(sequential(gw.url(), "x", 10))
     assert all(r.get("data", {}).get("endpoint") == 0 for r in replies), replies
     assert endpoints.calls(0) == 10
@@ -338,3 +343,26 @@ def test_handshake_hook_through_an_upstream_fails_over(gateway_factory, backend)
     run(main())
     assert len(backend.records(prefix="/hook/accept")) == 3
     wait_until(lambda: len(backend.disconnects()) >= 3, 5.0, what="3 disconnect hooks through the upstream")
+
+
+def test_reload_changes_endpoints_and_keeps_unchanged_groups(gateway_factory, endpoints):
+    ups = {"svc": {"endpoints": [endpoints.url(0)], "circuitBreaker": {"minRequests": 2, "openMs": 60000}},
+           "steady": {"endpoints": [endpoints.url(2)], "circuitBreaker": {"minRequests": 2, "openMs": 60000}}}
+    routes = {"x": {"upstream": "svc"}, "y": {"upstream": "steady"}}
+    gw = gateway_factory(modules=module(routes), upstreams=ups, io={"loops": 1}, admin=True)
+    endpoints.configure(2, status=500)
+    r = run(sequential(gw.url(), "y", 3))
+    assert r[2]["error"]["code"] == "backend_unavailable", r   # steady's breaker is open
+    assert run(sequential(gw.url(), "x", 1))[0]["data"]["endpoint"] == 0
+    cfg = json.loads(open(gw.config_path).read())
+    cfg["upstreams"]["svc"]["endpoints"] = [endpoints.url(1)]
+    with open(gw.config_path, "w") as f:
+        json.dump(cfg, f)
+    gw.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "SIGHUP: reloaded" in gw.log(), 5.0, what="the reload")
+    # The changed group calls its new endpoint; the unchanged one kept its open breaker.
+    assert run(sequential(gw.url(), "x", 2))[1]["data"]["endpoint"] == 1
+    assert run(sequential(gw.url(), "y", 1))[0]["error"]["code"] == "backend_unavailable"
+    listed = {u["name"]: u for u in upstreams_of(gw)}
+    assert [e["url"] for e in listed["svc"]["endpoints"]] == [endpoints.url(1)]
+    assert listed["steady"]["endpoints"][0]["breaker"] == "open"
