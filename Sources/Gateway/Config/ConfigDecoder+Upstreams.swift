@@ -51,7 +51,7 @@ extension ConfigDecoder {
                     }
                     endpoints.append(s)
                 }
-                if list.isEmpty { fail("\(p).endpoints", "must list at least one endpoint") }
+                if e.arrayValue?.isEmpty == true { fail("\(p).endpoints", "must list at least one endpoint") }
                 if list.count > UpstreamSettings.maxEndpoints {
                     fail("\(p).endpoints", "at most \(UpstreamSettings.maxEndpoints) endpoints (got \(list.count))")
                 }
@@ -105,7 +105,7 @@ extension ConfigDecoder {
                 if let c = RetryCondition(parsing: item) { on.insert(c) }
                 else { fail("\(p).on[\(i)]", "must be connect-failure, timeout, 5xx or a status code like \"503\", got \"\(item)\"") }
             }
-            if list.isEmpty { fail("\(p).on", "must name at least one condition (or leave retry out)") }
+            if x.arrayValue?.isEmpty == true { fail("\(p).on", "must name at least one condition (or leave retry out)") }
             r.on = on
         }
         if let x = o["backoffMs"], let n = int(x, "\(p).backoffMs", min: 0, max: 60_000) { r.backoffMs = n }

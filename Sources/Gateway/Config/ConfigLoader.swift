@@ -161,7 +161,10 @@ struct ConfigDecoder {
 
     mutating func int(_ v: JSONValue, _ path: String, min: Int, max: Int = Int.max) -> Int? {
         var value = v.intValue
-        if value == nil, let s = v.stringValue, let sub = substitute(s, path) { value = Int(sub) }
+        if value == nil, let s = v.stringValue {
+            guard let sub = substitute(s, path) else { return nil }  // the unset variable is the problem
+            value = Int(sub)
+        }
         guard let i = value else {
             fail(path, "expected an integer")
             return nil
@@ -176,7 +179,10 @@ struct ConfigDecoder {
     /// `true` or `false` (or a `${VAR}` string that becomes one).
     mutating func bool(_ v: JSONValue, _ path: String) -> Bool? {
         var value = v.boolValue
-        if value == nil, let s = v.stringValue, let sub = substitute(s, path) { value = Bool(sub) }
+        if value == nil, let s = v.stringValue {
+            guard let sub = substitute(s, path) else { return nil }
+            value = Bool(sub)
+        }
         guard let b = value else {
             fail(path, "expected true or false")
             return nil
