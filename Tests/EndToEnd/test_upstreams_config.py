@@ -76,3 +76,25 @@ def test_serve_refuses_a_bad_upstream(tmp_path):
     r = subprocess.run([GATEWAY_BIN, "serve", "--config", str(p)], capture_output=True, text=True, timeout=30)
     assert r.returncode != 0
     assert "upstreams.users.endpoints" in r.stdout + r.stderr
+
+
+def test_check_config_warns_about_timeout_retries_without_a_per_try_timeout(tmp_path):
+    cfg = _cfg({"users": {"endpoints": EP, "retry": {"on": ["timeout"]}}},
+               routes={"x": {"upstream": "users", "idempotent": True}})
+    code, out = _check(tmp_path, cfg)
+    assert code == 0, out
+    assert "upstreams.users.retry.on lists timeout but perTryTimeoutMs is not set" in out, out
+    cfg["upstreams"]["users"]["retry"]["perTryTimeoutMs"] = 200
+    code, out = _check(tmp_path, cfg)
+    assert code == 0 and "perTryTimeoutMs" not in out, out
+
+
+def test_routes_lists_upstream_routes_and_hooks(tmp_path):
+    cfg = _cfg({"users": {"endpoints": EP}}, routes={"user.*": {"upstream": "users", "path": "/rpc", "method": "PUT"}},
+               handshake={"upstream": "users", "path": "/connect"})
+    p = tmp_path / "gateway.json"
+    p.write_text(json.dumps(cfg))
+    r = subprocess.run([GATEWAY_BIN, "routes", "--config", str(p)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert "PUT upstream users /rpc" in r.stdout, r.stdout
+    assert "upstream users /connect" in r.stdout, r.stdout
