@@ -26,6 +26,9 @@ extension BackendClient {
         var old: [ObjectIdentifier: Upstream] = [:]
         for u in upstreams { old[ObjectIdentifier(u.group)] = u }
         upstreams = groups.map { old[ObjectIdentifier($0)] ?? Upstream(group: $0) }
+        for u in upstreams where u.onEvent == nil {
+            u.onEvent = { [unowned(unsafe) self] event in self.onUpstreamEvent?(event) }
+        }
     }
 
     /// This loop's view of every upstream, for the admin API.
@@ -55,26 +58,26 @@ extension BackendClient {
         call.attempt.timeoutMs = call.spec.timeoutMs
         call.attempt.deadline = now &+ UInt64(max(1, call.spec.timeoutMs)) * 1_000_000
         u.budget?.recordCall(now: now)
-        switch u.choose(now: now, avoid: 0, events: emitUpstream) {
+        switch u.choose(now: now, avoid: 0) {
         case .none(let wait):
             u.fastFails += 1
             finishEarly(call, error: .upstreamUnavailable(upstream: u.name, retryAfterMs: Self.roundUpMs(wait)))
         case .endpoint(let i, let probe, let epoch):
-            tryEndpoint(call, u, i, probe: probe, epoch: epoch, path: target.path, now: now)
+            tryEndpoint(call, u, i, probe: probe, epoch: epoch, target: target, now: now)
         }
     }
 
     /// Starts a try on endpoint `i`, with what is left of the call's timeout (at most
     /// `retry.perTryTimeoutMs`).
-    private func tryEndpoint(_ call: BackendCall, _ u: Upstream, _ i: Int, probe: Bool, epoch: UInt32, path: String, now: UInt64) {
+    private func tryEndpoint(_ call: BackendCall, _ u: Upstream, _ i: Int, probe: Bool, epoch: UInt32, target: UpstreamTarget, now: UInt64) {
         call.attempt.endpoint = i
         call.attempt.probe = probe
         call.attempt.epoch = epoch
         call.attempt.tries += 1
         call.attempt.tried |= 1 << UInt64(i)
-        call.spec.url = u.url(endpoint: i, path: path)
+        call.spec.url = u.url(endpoint: i, target: target)
         let left = Int((call.attempt.deadline > now ? call.attempt.deadline - now : 0) / 1_000_000)
-        call.spec.timeoutMs = max(1, min(left, u.group.settings.retry?.perTryTimeoutMs ?? Int.max))
+        call.spec.timeoutMs = max(1, min(left, u.retry?.perTryTimeoutMs ?? Int.max))
         call.startedAt = now
         launch(call)
     }
@@ -95,8 +98,8 @@ extension BackendClient {
         case .unavailable?, .timeout?, .badResponse?: failed = true
         }
         u.finish(endpoint: i, failed: failed, cancelled: cancelled, probe: call.attempt.probe, epoch: call.attempt.epoch,
-                 latencyNanos: now &- call.startedAt, now: now, events: emitUpstream)
-        guard !cancelled, !closed, let retry = u.group.settings.retry, call.attempt.tries < retry.attempts,
+                 latencyNanos: now &- call.startedAt, now: now)
+        guard !cancelled, !closed, let retry = u.retry, call.attempt.tries < retry.attempts,
             Self.mayRetry(error: error, status: status, retry, idempotent: call.spec.upstream?.idempotent ?? false)
         else { return .done(finalError(call, error)) }
         // A retry needs a tenth of the route's timeout (at least 1 ms) left after its backoff, or it
@@ -165,7 +168,7 @@ extension BackendClient {
     /// a call any more, the last try's outcome stands.
     private func retry(_ call: BackendCall, now: UInt64) {
         guard let u = call.attempt.upstream, let target = call.spec.upstream, !closed,
-            case .endpoint(let i, let probe, let epoch) = u.choose(now: now, avoid: call.attempt.tried, events: emitUpstream)
+            case .endpoint(let i, let probe, let epoch) = u.choose(now: now, avoid: call.attempt.tried)
         else {
             deliver(call, error: call.error)
             return
@@ -174,7 +177,7 @@ extension BackendClient {
         call.response.reset()
         call.error = nil
         call.nativeAttempts = 0
-        tryEndpoint(call, u, i, probe: probe, epoch: epoch, path: target.path, now: now)
+        tryEndpoint(call, u, i, probe: probe, epoch: epoch, target: target, now: now)
     }
 
     /// Ends every scheduled retry with `.cancelled` (shutdown).
@@ -183,10 +186,6 @@ extension BackendClient {
         let pending = retryQueue
         retryQueue.removeAll()
         for call in pending { deliver(call, error: .cancelled) }
-    }
-
-    private func emitUpstream(_ event: UpstreamEvent) {
-        onUpstreamEvent?(event)
     }
 
     /// Nanoseconds as whole milliseconds, rounded up (at least 1: "retry after 0 ms" invites a

@@ -152,7 +152,12 @@ extension ConfigDecoder {
             fail("\(p).upstream", "unknown upstream \"\(name)\"" + (names.isEmpty ? " (no upstreams are defined)" : " (defined: \(names.joined(separator: ", ")))"))
             return nil
         }
-        return UpstreamTarget(name: name, index: known.index, path: path, idempotent: idempotent, retries: known.retries)
+        var paths = upstreamPaths[name] ?? []
+        let pathIndex = paths.firstIndex(of: path) ?? paths.count
+        if pathIndex == paths.count { paths.append(path) }
+        upstreamPaths[name] = paths
+        return UpstreamTarget(name: name, index: known.index, path: path, idempotent: idempotent, retries: known.retries,
+                              pathIndex: pathIndex)
     }
 
     /// A hook: a URL string, or `{"upstream": "auth", "path": "/connect"}`.

@@ -74,6 +74,9 @@ struct ConfigDecoder {
     /// The upstream groups decoded so far, by name: their index and whether they retry (routes and
     /// hooks resolve `upstream` against it).
     var upstreamIndex: [String: (index: Int, retries: Bool, endpoints: [String])] = [:]
+    /// The distinct paths routes and hooks call on each upstream, numbered in order of appearance
+    /// (`UpstreamTarget.pathIndex`).
+    var upstreamPaths: [String: [String]] = [:]
 
     init(environment: [String: String]) {
         self.environment = environment

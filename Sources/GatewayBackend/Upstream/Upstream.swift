@@ -7,10 +7,29 @@
 /// enough to react within a few calls and needs no locking on the call path. Active health is per
 /// gateway (`UpstreamGroup`).
 public final class Upstream {
-    /// An endpoint's per-loop state.
-    struct Endpoint {
+    /// An endpoint's per-loop state (a class: the call path updates it in place, without the
+    /// array's copy-on-write machinery).
+    final class Endpoint {
+        let url: String
         var breaker: CircuitBreaker?
         var figures: UpstreamEndpointSnapshot
+
+        init(url: String, breaker: CircuitBreaker?) {
+            self.url = url
+            self.breaker = breaker
+            figures = UpstreamEndpointSnapshot(url: url, healthy: true)
+        }
+    }
+
+    /// The URLs of one path on every endpoint.
+    final class PathURLs {
+        let path: String
+        let urls: [String]
+
+        init(path: String, urls: [String]) {
+            self.path = path
+            self.urls = urls
+        }
     }
 
     /// What `choose` found.
@@ -22,26 +41,31 @@ public final class Upstream {
     }
 
     public let group: UpstreamGroup
-    var endpoints: [Endpoint]
+    /// The group's name (copied out of the settings, which the call path does not touch).
+    public let name: String
+    let retry: RetrySettings?
+    let endpoints: [Endpoint]
     var outliers: OutlierDetector?
     var balancer: UpstreamBalancer
     var budget: RetryBudget?
     let backoff: Backoff?
-    /// URL per endpoint for each path in use (a route's path is a handful of strings; bounded).
-    private var urls: [String: [String]] = [:]
+    /// Endpoint URLs per route path, by the target's `pathIndex` (checked against its path: a
+    /// reload may number the paths differently); bounded.
+    private var urls: [PathURLs?] = []
     private var rng: UInt64
     var retries: UInt64 = 0
     var fastFails: UInt64 = 0
     var retriesDenied: UInt64 = 0
+    /// Receives every state change of an endpoint (set by the owning `BackendClient`).
+    var onEvent: ((UpstreamEvent) -> Void)?
 
     /// A fresh state for `group`: breakers closed, nothing ejected.
     public init(group: UpstreamGroup) {
         self.group = group
         let s = group.settings
-        endpoints = s.endpoints.enumerated().map { i, url in
-            Endpoint(breaker: s.circuitBreaker.map { CircuitBreaker(settings: $0) },
-                     figures: UpstreamEndpointSnapshot(url: url, healthy: true))
-        }
+        name = s.name
+        retry = s.retry
+        endpoints = s.endpoints.map { Endpoint(url: $0, breaker: s.circuitBreaker.map { CircuitBreaker(settings: $0) }) }
         outliers = s.outlierDetection.map { OutlierDetector(settings: $0, endpoints: s.endpoints.count) }
         balancer = UpstreamBalancer(policy: s.balance)
         budget = s.retry.map { RetryBudget(percent: $0.budgetPercent) }
@@ -49,15 +73,16 @@ public final class Upstream {
         rng = UInt64.random(in: 1...UInt64.max)
     }
 
-    /// The group's name.
-    public var name: String { group.settings.name }
-
-    /// The URL of a try on endpoint `i` for a route's `path`.
-    func url(endpoint i: Int, path: String) -> String {
-        if let known = urls[path] { return known[i] }
-        let made = group.settings.endpoints.map { Self.join($0, path) }
-        if urls.count < 256 { urls[path] = made }
-        return made[i]
+    /// The URL of a try on endpoint `i` for `target`'s path.
+    func url(endpoint i: Int, target: UpstreamTarget) -> String {
+        let k = target.pathIndex
+        if k >= 0, k < urls.count, let known = urls[k], known.path == target.path { return known.urls[i] }
+        let made = PathURLs(path: target.path, urls: endpoints.map { Self.join($0.url, target.path) })
+        if k >= 0 && k < 1024 {
+            while urls.count <= k { urls.append(nil) }
+            urls[k] = made
+        }
+        return made.urls[i]
     }
 
     /// `base` + `path` with exactly one slash between them.
@@ -76,11 +101,10 @@ public final class Upstream {
     /// admits (a health check failing everywhere, say a wrong path, must not take a working service
     /// down). Endpoints whose breaker refuses are never chosen: when that is all of them, the call
     /// fails at once.
-    func choose(now: UInt64, avoid: UInt64, events: (UpstreamEvent) -> Void) -> Choice {
-        let s = group.settings
-        if outliers != nil {
+    func choose(now: UInt64, avoid: UInt64) -> Choice {
+        if outliers?.ejectedCount ?? 0 > 0 {
             outliers?.refresh(now: now) { e in
-                if case .returned(let i) = e { events(.returned(upstream: s.name, endpoint: s.endpoints[i])) }
+                if case .returned(let i) = e { emit(.returned(upstream: name, endpoint: endpoints[i].url)) }
             }
         }
         let count = endpoints.count
@@ -101,40 +125,44 @@ public final class Upstream {
             for e in endpoints { if let b = e.breaker { wait = min(wait, b.retryAfterNanos(now: now)) } }
             return .none(retryAfterNanos: wait == .max ? 0 : wait)
         }
+        let e = endpoints[i]
         var probe = false
         var epoch: UInt32 = 0
         // Optional chaining mutates the breaker in place (a copy would copy its window).
-        if let (admission, transition) = endpoints[i].breaker?.admit(now: now) {
-            if let t = transition { events(.breaker(upstream: s.name, endpoint: s.endpoints[i], from: t.from, to: t.to, reason: t.reason)) }
+        if let (admission, transition) = e.breaker?.admit(now: now) {
+            if let t = transition { emit(.breaker(upstream: name, endpoint: e.url, from: t.from, to: t.to, reason: t.reason)) }
             guard admission != .refused else {
-                return .none(retryAfterNanos: endpoints[i].breaker?.retryAfterNanos(now: now) ?? 0)
+                return .none(retryAfterNanos: e.breaker?.retryAfterNanos(now: now) ?? 0)
             }
             probe = admission == .probe
-            epoch = endpoints[i].breaker?.epoch ?? 0
+            epoch = e.breaker?.epoch ?? 0
         }
-        endpoints[i].figures.inFlight += 1
+        e.figures.inFlight += 1
         return .endpoint(i, probe: probe, epoch: epoch)
     }
 
     /// A try on endpoint `i` ended: `failed` (connect failure, reset, timeout, 5xx) or not, or
     /// `cancelled` (no verdict on the endpoint).
-    func finish(endpoint i: Int, failed: Bool, cancelled: Bool, probe: Bool, epoch: UInt32, latencyNanos: UInt64,
-                now: UInt64, events: (UpstreamEvent) -> Void) {
-        let s = group.settings
-        endpoints[i].figures.inFlight -= 1
+    func finish(endpoint i: Int, failed: Bool, cancelled: Bool, probe: Bool, epoch: UInt32, latencyNanos: UInt64, now: UInt64) {
+        let e = endpoints[i]
+        e.figures.inFlight -= 1
         if cancelled {
-            endpoints[i].breaker?.release(probe: probe, epoch: epoch)
+            e.breaker?.release(probe: probe, epoch: epoch)
             return
         }
-        endpoints[i].figures.calls += 1
-        if failed { endpoints[i].figures.failures += 1 }
-        endpoints[i].figures.record(latencyNanos: latencyNanos)
-        if case let t?? = endpoints[i].breaker?.record(failed: failed, probe: probe, epoch: epoch, now: now) {
-            events(.breaker(upstream: s.name, endpoint: s.endpoints[i], from: t.from, to: t.to, reason: t.reason))
+        e.figures.calls += 1
+        if failed { e.figures.failures += 1 }
+        e.figures.record(latencyNanos: latencyNanos)
+        if case let t?? = e.breaker?.record(failed: failed, probe: probe, epoch: epoch, now: now) {
+            emit(.breaker(upstream: name, endpoint: e.url, from: t.from, to: t.to, reason: t.reason))
         }
         if case .ejected(_, let ms, let n)?? = outliers?.record(i, failed: failed, now: now) {
-            events(.ejected(upstream: s.name, endpoint: s.endpoints[i], forMs: ms, count: n))
+            emit(.ejected(upstream: name, endpoint: e.url, forMs: ms, count: n))
         }
+    }
+
+    private func emit(_ event: UpstreamEvent) {
+        onEvent?(event)
     }
 
     /// Uniform random bits (SplitMix64; backoff jitter only, so quality matters little).

@@ -16,14 +16,19 @@ public final class UpstreamTarget: Sendable, Equatable, CustomStringConvertible 
     public let idempotent: Bool
     /// The group retries: the call carries `Idempotency-Key` (DESIGN §10), the first try too.
     public let retries: Bool
+    /// Which of the group's paths this is (the config numbers the distinct paths of each group):
+    /// each loop keeps the endpoint URLs of a path under this number, so a call finds its URL
+    /// without hashing the path. A hint, not part of equality.
+    public let pathIndex: Int
 
     /// A target; see the properties.
-    public init(name: String, index: Int, path: String = "/", idempotent: Bool = false, retries: Bool = false) {
+    public init(name: String, index: Int, path: String = "/", idempotent: Bool = false, retries: Bool = false, pathIndex: Int = 0) {
         self.name = name
         self.index = index
         self.path = path
         self.idempotent = idempotent
         self.retries = retries
+        self.pathIndex = pathIndex
     }
 
     public static func == (a: UpstreamTarget, b: UpstreamTarget) -> Bool {

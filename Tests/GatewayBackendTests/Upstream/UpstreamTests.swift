@@ -13,8 +13,8 @@ struct UpstreamTests {
 
     /// The endpoint `choose` picks, or nil; the try is finished at once with `failed`.
     func pickAndFinish(_ u: Upstream, avoid: UInt64 = 0, failed: Bool = false, at now: UInt64 = 0) -> Int? {
-        guard case .endpoint(let i, let probe, let epoch) = u.choose(now: now, avoid: avoid, events: { _ in }) else { return nil }
-        u.finish(endpoint: i, failed: failed, cancelled: false, probe: probe, epoch: epoch, latencyNanos: 1000, now: now, events: { _ in })
+        guard case .endpoint(let i, let probe, let epoch) = u.choose(now: now, avoid: avoid) else { return nil }
+        u.finish(endpoint: i, failed: failed, cancelled: false, probe: probe, epoch: epoch, latencyNanos: 1000, now: now)
         return i
     }
 
@@ -24,8 +24,13 @@ struct UpstreamTests {
         #expect(Upstream.join("http://a:1/v1", "rpc") == "http://a:1/v1/rpc")
         #expect(Upstream.join("http://a:1/v1/", "rpc") == "http://a:1/v1/rpc")
         let u = Upstream(group: group(2))
-        #expect(u.url(endpoint: 1, path: "/x") == "http://127.0.0.1:9002/x")
-        #expect(u.url(endpoint: 0, path: "/x") == "http://127.0.0.1:9001/x")
+        let x = UpstreamTarget(name: "users", index: 0, path: "/x", pathIndex: 0)
+        #expect(u.url(endpoint: 1, target: x) == "http://127.0.0.1:9002/x")
+        #expect(u.url(endpoint: 0, target: x) == "http://127.0.0.1:9001/x")
+        // Another path under the same number (a reload renumbered them): not the cached URLs.
+        let y = UpstreamTarget(name: "users", index: 0, path: "/y", pathIndex: 0)
+        #expect(u.url(endpoint: 0, target: y) == "http://127.0.0.1:9001/y")
+        #expect(u.url(endpoint: 1, target: UpstreamTarget(name: "users", index: 0, path: "/z", pathIndex: 5)) == "http://127.0.0.1:9002/z")
     }
 
     @Test func roundRobinOverEveryEndpoint() {
@@ -36,7 +41,7 @@ struct UpstreamTests {
 
     @Test func inFlightCountsTriesUntilTheyFinish() {
         let u = Upstream(group: group(2) { $0.balance = .leastInflight })
-        guard case .endpoint(let first, _, _) = u.choose(now: 0, avoid: 0, events: { _ in }) else { return #expect(Bool(false)) }
+        guard case .endpoint(let first, _, _) = u.choose(now: 0, avoid: 0) else { return #expect(Bool(false)) }
         // The first is busy: the next two go to the other one while it stays busy.
         #expect(pickAndFinish(u) == 1 - first)
         #expect(pickAndFinish(u) == 1 - first)
@@ -64,12 +69,12 @@ struct UpstreamTests {
 
     @Test func consecutiveFailuresEjectAnEndpoint() {
         let u = Upstream(group: group(3) { $0.outlierDetection?.consecutiveFailures = 2 })
-        var events: [String] = []
+        let events = EventLog(u)
         for _ in 0..<2 {
-            guard case .endpoint(_, let p, let e) = u.choose(now: 0, avoid: 0b110, events: { _ in }) else { return #expect(Bool(false)) }
-            u.finish(endpoint: 0, failed: true, cancelled: false, probe: p, epoch: e, latencyNanos: 1, now: 0, events: { events.append("\($0)") })
+            guard case .endpoint(_, let p, let e) = u.choose(now: 0, avoid: 0b110) else { return #expect(Bool(false)) }
+            u.finish(endpoint: 0, failed: true, cancelled: false, probe: p, epoch: e, latencyNanos: 1, now: 0)
         }
-        #expect(events.count == 1 && events[0].contains("ejected for 5000 ms"))
+        #expect(events.lines.count == 1 && events.lines[0].contains("ejected for 5000 ms"))
         #expect(u.snapshot(now: 0).endpoints[0].ejectedLoops == 1)
         #expect((0..<4).map { _ in pickAndFinish(u) }.allSatisfy { $0 != 0 })
         // Back after the ejection time.
@@ -87,30 +92,29 @@ struct UpstreamTests {
             $0.circuitBreaker = b
             $0.outlierDetection = nil
         })
-        var transitions: [String] = []
+        let transitions = EventLog(u)
         for _ in 0..<2 {
-            guard case .endpoint(let i, let p, let e) = u.choose(now: 0, avoid: 0, events: { _ in }) else { return #expect(Bool(false)) }
-            u.finish(endpoint: i, failed: true, cancelled: false, probe: p, epoch: e, latencyNanos: 1, now: 0, events: { transitions.append("\($0)") })
+            guard case .endpoint(let i, let p, let e) = u.choose(now: 0, avoid: 0) else { return #expect(Bool(false)) }
+            u.finish(endpoint: i, failed: true, cancelled: false, probe: p, epoch: e, latencyNanos: 1, now: 0)
         }
-        #expect(transitions.count == 2 && transitions.allSatisfy { $0.contains("closed -> open") })
-        guard case .none(let wait) = u.choose(now: 40 * Self.ms, avoid: 0, events: { _ in }) else { return #expect(Bool(false)) }
+        #expect(transitions.lines.count == 2 && transitions.lines.allSatisfy { $0.contains("closed -> open") })
+        guard case .none(let wait) = u.choose(now: 40 * Self.ms, avoid: 0) else { return #expect(Bool(false)) }
         #expect(wait == 60 * Self.ms)
         #expect(u.snapshot(now: 40 * Self.ms).endpoints[0].breaker == .open)
         // After openMs one probe goes through; its success closes that breaker.
-        var events: [String] = []
-        guard case .endpoint(let i, let probe, let epoch) = u.choose(now: 100 * Self.ms, avoid: 0, events: { events.append("\($0)") }) else {
+        guard case .endpoint(let i, let probe, let epoch) = u.choose(now: 100 * Self.ms, avoid: 0) else {
             return #expect(Bool(false))
         }
-        #expect(probe && events.last?.contains("open -> half-open") == true)
-        u.finish(endpoint: i, failed: false, cancelled: false, probe: probe, epoch: epoch, latencyNanos: 1, now: 101 * Self.ms, events: { events.append("\($0)") })
-        #expect(events.last?.contains("half-open -> closed") == true)
+        #expect(probe && transitions.lines.last?.contains("open -> half-open") == true)
+        u.finish(endpoint: i, failed: false, cancelled: false, probe: probe, epoch: epoch, latencyNanos: 1, now: 101 * Self.ms)
+        #expect(transitions.lines.last?.contains("half-open -> closed") == true)
         #expect(u.snapshot(now: 101 * Self.ms).endpoints[i].breaker == .closed)
     }
 
     @Test func cancelledTriesDoNotCount() {
         let u = Upstream(group: group(1))
-        guard case .endpoint(let i, let p, let e) = u.choose(now: 0, avoid: 0, events: { _ in }) else { return #expect(Bool(false)) }
-        u.finish(endpoint: i, failed: false, cancelled: true, probe: p, epoch: e, latencyNanos: 1, now: 0, events: { _ in })
+        guard case .endpoint(let i, let p, let e) = u.choose(now: 0, avoid: 0) else { return #expect(Bool(false)) }
+        u.finish(endpoint: i, failed: false, cancelled: true, probe: p, epoch: e, latencyNanos: 1, now: 0)
         let s = u.snapshot(now: 0).endpoints[0]
         #expect(s.calls == 0 && s.inFlight == 0)
     }
@@ -126,5 +130,14 @@ struct UpstreamTests {
         b.add(a)
         #expect(b.latencyBuckets.reduce(0, +) == 200)
         #expect(UpstreamEndpointSnapshot(url: "u", healthy: true).quantileMs(0.5) == 0)
+    }
+}
+
+/// Collects an upstream's event lines.
+final class EventLog {
+    var lines: [String] = []
+
+    init(_ u: Upstream) {
+        u.onEvent = { [unowned self] in self.lines.append("\($0)") }
     }
 }
