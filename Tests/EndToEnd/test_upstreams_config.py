@@ -54,6 +54,8 @@ BAD = [
     ({"users": {"endpoints": EP}}, {"x": {"upstream": "people"}}, 'modules[0].routes.x.upstream: unknown upstream "people" (defined: users)'),
     ({"users": {"endpoints": EP}}, {"x": {"upstream": "users", "url": "http://h/"}}, 'modules[0].routes.x: has both "url" and "upstream"'),
     ({"users": {"endpoints": EP}}, {"x": {"upstream": "users", "path": "rpc"}}, "modules[0].routes.x.path: must start with /"),
+    # A route's protocol must suit every endpoint of its group.
+    ({"users": {"endpoints": EP}}, {"x": {"upstream": "users", "protocol": "h2"}}, "modules[0].routes.x.protocol: h2 is HTTP/2 over TLS"),
 ]
 
 
