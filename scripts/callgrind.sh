@@ -16,6 +16,9 @@
 #   S5hook  the same on a module with a handshake hook to the C backend's /size/0 (200, empty body)
 #   S8  local echo over TLS (wss://): S2 on a gateway whose listener has `tls` (a self-signed EC
 #       P-256 certificate made with openssl for the run); the TLS handshakes are in the warm-up
+#   S1up  S1 through an upstream group (round-robin, no retry, default passive ejection) of two
+#       endpoints that are the same C backend (127.0.0.1 and localhost): what choosing an endpoint
+#       and recording the try adds to a round trip
 #   For S5*, --messages counts handshakes (sequential, one connection at a time; --connections
 #   and --size do not apply) and the output says instructions/handshake.
 #
@@ -46,7 +49,7 @@
 #
 # Exit status: 0 all runs measured; 1 a run failed; 3 only io_uring was not measurable; 64 usage.
 #
-# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S1host|S2|S5|S5jwt|S5hook|S8|all]
+# Usage: scripts/callgrind.sh [--bin PATH] [--engine epoll|io_uring|all] [--scenario S1|S1host|S1up|S2|S5|S5jwt|S5hook|S8|all]
 #                             [--messages N] [--warmup N] [--connections C] [--runs R]
 #                             [--size BYTES] [--keep DIR]
 set -euo pipefail
@@ -73,7 +76,7 @@ usage() {
 Options:
   --bin PATH        gateway binary (default $ROOT/.build/release/gateway)
   --engine E        epoll | io_uring | all (= io_uring epoll); comma list allowed (default epoll)
-  --scenario S      S1 | S1host | S2 | S5 | S5jwt | S5hook | S8 | all (= S2 S1; comma list allowed; default all)
+  --scenario S      S1 | S1host | S1up | S2 | S5 | S5jwt | S5hook | S8 | all (= S2 S1; comma list allowed; default all)
   --messages N      measured messages per run (default $MESSAGES)
   --warmup N        warm-up messages per run, before the counters are zeroed (default $WARMUP)
   --connections C   client connections, 1-10 (default $CONNS); messages are split evenly. With 1
@@ -109,10 +112,10 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $ENGINES == all ]] && ENGINES="io_uring epoll"
 [[ ${SCENARIOS^^} == ALL ]] && SCENARIOS="S2 S1"
-SCENARIOS="$(for s in $SCENARIOS; do case "${s^^}" in S5JWT) echo S5jwt ;; S5HOOK) echo S5hook ;; S1HOST) echo S1host ;; *) echo "${s^^}" ;; esac; done | xargs)"
+SCENARIOS="$(for s in $SCENARIOS; do case "${s^^}" in S5JWT) echo S5jwt ;; S5HOOK) echo S5hook ;; S1HOST) echo S1host ;; S1UP) echo S1up ;; *) echo "${s^^}" ;; esac; done | xargs)"
 for e in $ENGINES; do [[ $e == epoll || $e == io_uring ]] || { echo "bad engine: $e" >&2; exit 64; }; done
 for s in $SCENARIOS; do
-  case "$s" in S1|S1host|S2|S5|S5jwt|S5hook|S8) ;; *) echo "bad scenario: $s" >&2; exit 64 ;; esac
+  case "$s" in S1|S1host|S1up|S2|S5|S5jwt|S5hook|S8) ;; *) echo "bad scenario: $s" >&2; exit 64 ;; esac
 done
 for v in MESSAGES WARMUP CONNS RUNS SIZE DEPTH; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "--${v,,} must be a number" >&2; exit 64; }
@@ -126,7 +129,7 @@ VALGRIND="${VALGRIND:-valgrind}"
 command -v "$VALGRIND" >/dev/null || { echo "valgrind not found ($VALGRIND)" >&2; exit 1; }
 command -v callgrind_control >/dev/null || { echo "callgrind_control not found" >&2; exit 1; }
 NEED_BACKEND=""
-[[ " $SCENARIOS " == *" S1 "* || " $SCENARIOS " == *" S1host "* || " $SCENARIOS " == *" S5hook "* ]] && NEED_BACKEND=1
+[[ " $SCENARIOS " == *" S1 "* || " $SCENARIOS " == *" S1host "* || " $SCENARIOS " == *" S1up "* || " $SCENARIOS " == *" S5hook "* ]] && NEED_BACKEND=1
 if [[ -n $NEED_BACKEND && ! -x $TOOLS/backend ]]; then
   make -C "$TOOLS" >/dev/null || { echo "could not build $TOOLS/backend" >&2; exit 1; }
 fi
@@ -255,6 +258,17 @@ if [[ " $SCENARIOS " == *" S8 "* ]]; then
 json.dump(c, open(sys.argv[4], 'w'), indent=1)" "$WORK/gateway.json" "$WORK/tls.crt" "$WORK/tls.key" "$WORK/gateway-tls.json"
   CG_GATEWAY_PORT=1 CG_BACKEND_PORT=1 "$GW" check-config --config "$WORK/gateway-tls.json" >"$WORK/check-config.log" 2>&1 \
     || { echo "gateway check-config rejected the TLS config:" >&2; cat "$WORK/check-config.log" >&2; exit 1; }
+fi
+
+if [[ " $SCENARIOS " == *" S1up "* ]]; then
+  # S1up: the same gateway with an upstream group of two endpoints on the one backend, in a config
+  # of its own (a gateway from before upstreams still measures the other scenarios).
+  "$PY" -c "import json, sys; c = json.load(open(sys.argv[1])); \
+c['upstreams'] = {'two': {'endpoints': ['http://127.0.0.1:\${CG_BACKEND_PORT}', 'http://localhost:\${CG_BACKEND_PORT}']}}; \
+c['modules'].append({'path': '/upstream', 'parser': 'raw', 'default': {'upstream': 'two', 'path': '/echo'}}); \
+json.dump(c, open(sys.argv[2], 'w'), indent=1)" "$WORK/gateway.json" "$WORK/gateway-up.json"
+  CG_GATEWAY_PORT=1 CG_BACKEND_PORT=1 "$GW" check-config --config "$WORK/gateway-up.json" >"$WORK/check-config.log" 2>&1 \
+    || { echo "gateway check-config rejected the upstream config:" >&2; cat "$WORK/check-config.log" >&2; exit 1; }
 fi
 
 # ---- the client: exactly N messages, depth 1 per connection; drives callgrind_control itself
@@ -479,9 +493,11 @@ measure() {  # measure SCENARIO ENGINE RUN
     S5jwt) path=/s5jwt; mode=handshakes ;;
     S5hook) path=/s5hook; mode=handshakes ;;
     S8) path=/echo ;;
+    S1up) path=/upstream ;;
   esac
   local config="$WORK/gateway.json" tls=0
   [[ $sc == S8 ]] && { config="$WORK/gateway-tls.json"; tls=1; }
+  [[ $sc == S1up ]] && config="$WORK/gateway-up.json"
   local log="$WORK/$tag.gateway.log"
   for try in 1 2 3 4 5; do
     port=$(pick_port) && [[ -n $port ]] || { echo "$tag: no free port" >&2; return 1; }

@@ -46,6 +46,8 @@ public final class BackendCall {
     var connectFailures = 0
     /// libcurl transport: the easy handle carrying this call while it is in flight there.
     var curl: CurlEasy?
+    /// A call to an upstream group: its tries so far (`upstream` nil for a call to a URL).
+    var attempt = UpstreamAttempt()
 
     init() {}
 
@@ -68,5 +70,28 @@ public final class BackendCall {
         nativeAttempts = 0
         connectFailures = 0
         curl = nil
+        if attempt.upstream != nil { attempt = UpstreamAttempt() }
     }
+}
+
+/// The tries of a call to an upstream group, kept with the call between them.
+struct UpstreamAttempt {
+    /// The group (this loop's state of it); nil for a call to a URL.
+    var upstream: Upstream?
+    /// The endpoint of the try in flight; -1 between tries (or when none was made).
+    var endpoint = -1
+    /// The try is a half-open probe of its endpoint's breaker, admitted in breaker epoch `epoch`.
+    var probe = false
+    var epoch: UInt32 = 0
+    /// Tries made.
+    var tries = 0
+    /// Endpoints tried (bit i: endpoint i), so that a retry goes elsewhere where it can.
+    var tried: UInt64 = 0
+    /// When the call started and when all its tries together must be over (the route's timeout).
+    var firstStartedAt: UInt64 = 0
+    var deadline: UInt64 = 0
+    /// The route's timeout as the caller set it (each try gets what is left of it).
+    var timeoutMs = 0
+    /// When a scheduled retry starts.
+    var retryAt: UInt64 = 0
 }

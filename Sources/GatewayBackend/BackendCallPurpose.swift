@@ -12,6 +12,8 @@ public enum BackendCallPurpose: Sendable, Equatable {
     case commandAuth
     /// A lifecycle hook (disconnect); the number identifies the job in its dispatcher.
     case hook(job: UInt64)
+    /// An active health check of an upstream endpoint; the number identifies it in its checker.
+    case healthCheck(Int)
     /// Tests and tools.
     case other(Int)
 }

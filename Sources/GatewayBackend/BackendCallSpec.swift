@@ -9,11 +9,14 @@ public import GatewayBuffers
 public struct BackendCallSpec {
     /// HTTP method. POST is the backend protocol's default (DESIGN §4).
     public var method: String = "POST"
-    /// Absolute http(s) URL.
+    /// Absolute http(s) URL. For a call with `upstream`, filled in by `BackendClient.start` for
+    /// each try (endpoint + path).
     public var url: String = ""
     /// HTTP version to speak. HTTP/1.1 by default (every backend speaks it, and the native client
     /// carries it); `.h2c` and `.h2` send the call through libcurl's HTTP/2.
     public var httpProtocol = BackendProtocol.http1
+    /// The upstream group to call instead of `url` (nil: call `url`).
+    public var upstream: UpstreamTarget? = nil
     /// Content type of `body`, sent when `hasBody`.
     public var contentType: String = "application/json"
     /// The request body. Must not change while the call is in flight (libcurl reads it in place).
@@ -73,6 +76,7 @@ public struct BackendCallSpec {
         method = "POST"
         url = ""
         httpProtocol = .http1
+        if upstream != nil { upstream = nil }
         contentType = "application/json"
         body.clear()
         body.releaseCapacityIfEmpty(above: 64 * 1024)

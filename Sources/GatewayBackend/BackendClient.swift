@@ -20,11 +20,20 @@ public final class BackendClient: BackendTransportSink {
     /// Calls that ended inside `start` (refused at once, client closed), reported on the next tick.
     private var deferred: [BackendCall] = []
     private var deferredTimer: LoopTimer?
-    private var closed = false
-    /// Calls in flight, all transports together (streams not included).
-    public private(set) var inFlight = 0
+    var closed = false
+    /// Calls in flight, all transports together (streams not included). A call to an upstream
+    /// counts once, retries included.
+    public internal(set) var inFlight = 0
     /// Calls started on the gateway's own HTTP/1.1 client and on libcurl (streams not included).
     private var nativeCalls = 0, curlCalls = 0
+    /// This loop's state of each upstream group, in the config's order (`setUpstreams`).
+    public internal(set) var upstreams: [Upstream] = []
+    /// Receives every state change of an upstream endpoint (breakers, ejections), for the log line
+    /// and metrics; set by the owner.
+    public var onUpstreamEvent: ((UpstreamEvent) -> Void)?
+    /// Upstream calls waiting for their retry's backoff, and the timer that starts them.
+    var retryQueue: [BackendCall] = []
+    var retryTimer: LoopTimer?
     /// Most calls kept in the pool; beyond this a burst's calls are freed after use.
     static let poolLimit = 1024
 
@@ -87,7 +96,7 @@ public final class BackendClient: BackendTransportSink {
 
     /// A call from the pool, reset to the defaults, for `purpose`; `handler` receives its outcome.
     public func makeCall(purpose: BackendCallPurpose, handler: any BackendCallHandler) -> BackendCall {
-        let call = pool.popLast() ?? BackendCall()
+        let call = pool.isEmpty ? BackendCall() : pool.removeLast()
         call.purpose = purpose
         call.handler = handler
         return call
@@ -103,6 +112,16 @@ public final class BackendClient: BackendTransportSink {
             finishEarly(call, error: .cancelled)
             return
         }
+        if let target = call.spec.upstream {
+            startUpstream(call, target)
+            return
+        }
+        launch(call)
+    }
+
+    /// Hands a call (or one try of an upstream call) to a transport.
+    @inline(__always)
+    func launch(_ call: BackendCall) {
         call.phase = .starting
         if native?.start(call) == true {
             nativeCalls &+= 1
@@ -135,6 +154,7 @@ public final class BackendClient: BackendTransportSink {
     public func close() {
         guard !closed else { return }
         closed = true
+        cancelRetries()
         native?.close()
         fallback.close()
         multi?.close()
@@ -151,7 +171,7 @@ public final class BackendClient: BackendTransportSink {
         deliver(call, error: error)
     }
 
-    private func finishEarly(_ call: BackendCall, error: BackendError?) {
+    func finishEarly(_ call: BackendCall, error: BackendError?) {
         call.error = error
         call.phase = .finishedEarly
         deferred.append(call)
@@ -169,7 +189,18 @@ public final class BackendClient: BackendTransportSink {
         }
     }
 
-    private func deliver(_ call: BackendCall, error: BackendError?) {
+    func deliver(_ call: BackendCall, error: BackendError?) {
+        if call.attempt.upstream != nil {
+            // A try of an upstream call: it may be retried, or end with a different error.
+            if case .done(let final) = upstreamTryEnded(call, error: error) { complete(call, error: final) }
+            return
+        }
+        complete(call, error: error)
+    }
+
+    /// Reports a call's outcome to its handler and recycles it.
+    @inline(__always)
+    private func complete(_ call: BackendCall, error: BackendError?) {
         inFlight -= 1
         call.error = error
         let handler = call.handler

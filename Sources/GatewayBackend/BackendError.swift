@@ -10,6 +10,9 @@ public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
     case badResponse(String)
     /// The call was cancelled (gateway shutting down).
     case cancelled
+    /// No endpoint of the upstream admits a call (every circuit breaker is open): answered at once,
+    /// without trying. A caller may try again after `retryAfterMs`.
+    case upstreamUnavailable(upstream: String, retryAfterMs: Int)
 
     /// A short human-readable message, safe to show to clients.
     public var description: String {
@@ -19,6 +22,7 @@ public enum BackendError: Error, Sendable, Equatable, CustomStringConvertible {
         case .responseTooLarge(let limit): "backend response larger than \(limit) bytes"
         case .badResponse(let why): "invalid backend response: \(why)"
         case .cancelled: "backend call cancelled"
+        case .upstreamUnavailable(let name, let ms): "no endpoint of upstream \(name) admits calls (circuit open); retry after \(ms) ms"
         }
     }
 }

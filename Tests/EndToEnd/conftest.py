@@ -317,7 +317,7 @@ def gateway_factory(engine, backend, tmp_path, request):
     started = []
 
     def start(modules=None, limits=None, io=None, http_routes=None, args=(), env=None,
-              engine_flag=True, config=None, admin=False, preexec_fn=None, tls=None, admin_tls=None):
+              engine_flag=True, config=None, admin=False, preexec_fn=None, tls=None, admin_tls=None, upstreams=None):
         for attempt in range(3):
             port = free_port()
             admin_port = free_port() if admin else None
@@ -329,6 +329,8 @@ def gateway_factory(engine, backend, tmp_path, request):
                     cfg["io"] = io
                 if http_routes is not None:
                     cfg["http"] = http_routes
+                if upstreams is not None:
+                    cfg["upstreams"] = upstreams
                 if admin:
                     cfg["admin"] = {"listen": f"127.0.0.1:{admin_port}", "token": ADMIN_TOKEN}
                     if admin_tls is not None:

@@ -174,11 +174,16 @@ class Contract:
 
 
 def _modules(backend):
-    routes = {"headers": backend.url("/headers"), "slow2000": backend.url("/slow/2000"), "x": backend.url("/echo")}
+    routes = {"headers": backend.url("/headers"), "slow2000": backend.url("/slow/2000"), "x": backend.url("/echo"),
+              "up": {"upstream": "echo", "path": "/echo"}}
     return [
         {"path": "/ws", "parser": "json", "routes": routes},
         {"path": "/hooked", "parser": "json", "routes": routes, "handshake": backend.url("/hook/accept")},
     ]
+
+
+def _upstreams(backend):
+    return {"echo": {"endpoints": [backend.url("")], "circuitBreaker": {}}}
 
 
 async def _conn_id(ws):
@@ -187,7 +192,7 @@ async def _conn_id(ws):
 
 def test_admin_api_matches_openapi_document(gateway_factory, backend):
     spec = load_spec()
-    g = gateway_factory(modules=_modules(backend), admin=True)
+    g = gateway_factory(modules=_modules(backend), admin=True, upstreams=_upstreams(backend))
     c = Contract(g, spec)
 
     async def in_thread(fn):
@@ -197,6 +202,7 @@ def test_admin_api_matches_openapi_document(gateway_factory, backend):
         async with ws_connect(g.url("/hooked?user=oas")) as hooked, ws_connect(g.url()) as plain:
             assert await recv_json(hooked) == {"welcome": True}
             hid, pid = await _conn_id(hooked), await _conn_id(plain)
+            assert (await call(plain, {"cmd": "up", "data": {"u": 1}}))["data"] == {"u": 1}
 
             def sync_part():
                 # --- security: 401 where a token is required, 200 without one where it is not.
@@ -276,6 +282,10 @@ def test_admin_api_matches_openapi_document(gateway_factory, backend):
                 # --- GET /v1/cluster: without `cluster`, one node and no Redis (test_cluster_nodes.py
                 # checks the cluster form against the same schema).
                 assert c.call("GET", "/v1/cluster", 200) == {"node": None, "nodes": [], "redis": []}
+                # --- GET /v1/upstreams: the group with the calls made through it.
+                ups = c.call("GET", "/v1/upstreams", 200)["upstreams"]
+                assert [u["name"] for u in ups] == ["echo"] and ups[0]["endpoints"][0]["calls"] == 1, ups
+                assert ups[0]["endpoints"][0]["breaker"] == "closed"
                 metrics = c.call("GET", "/metrics", 200)
                 assert "# TYPE" in metrics
                 # --- the dashboard page (no token) and its stream's refusal (the stream itself:
@@ -335,7 +345,7 @@ def test_admin_api_matches_openapi_document(gateway_factory, backend):
 
 def test_undocumented_paths_404_and_methods_405(gateway_factory, backend):
     spec = load_spec()
-    g = gateway_factory(modules=_modules(backend), admin=True)
+    g = gateway_factory(modules=_modules(backend), admin=True, upstreams=_upstreams(backend))
     for path in ("/", "/v1", "/v2/stats", "/v1/stat", "/v1/publishes", "/v1/connections/abc/kick",
                  "/v1/connections/abc/rooms/x", "/metrics/x", "/healthz/x", "/v1/stats/x"):
         assert path not in spec["paths"]

@@ -23,7 +23,8 @@ LOADER_ONLY = ("cannot read", "duplicate path", "must be less than idleTimeoutSe
                "is not set", "also a module path", "must differ from listen", "no public key", "lists the same Redis",
                "required for HS256", "required for RS256", "duplicate key", "unterminated ${", "at least 32 bytes",
                "not an absolute http(s) URL", "not a listen address", "must be 1–", "a wildcard must be", "needs \"routes\"",
-               "URL needs \"h2", "applies to url routes only", "must be at least minTtlSeconds")
+               "URL needs \"h2", "applies to url routes only", "must be at least minTtlSeconds",
+               "unknown upstream", "must not exceed intervalMs", "must be at least backoffMs")
 
 
 def repo_configs():
@@ -76,7 +77,15 @@ BASE = {
     }, {"path": "/raw", "parser": "raw", "default": {"url": "https://backend.example/raw", "method": "put"}}],
     "http": [{"prefix": "/api/", "url": "http://127.0.0.1:9000/"}],
     "cluster": {"redis": ["redis://127.0.0.1:6379/0", "redis://127.0.0.1:6380/0"], "node": "n1", "prefix": "gw"},
+    "upstreams": {"users": {"endpoints": ["http://127.0.0.1:9001", "http://127.0.0.1:9002/v1"], "balance": "least-inflight",
+                            "healthCheck": {"path": "/healthz", "intervalMs": 2000, "timeoutMs": 500},
+                            "retry": {"attempts": 2, "on": ["connect-failure", "503"], "backoffMs": 25},
+                            "circuitBreaker": {"failureRatio": 0.5, "minRequests": 20, "openMs": 5000},
+                            "outlierDetection": {"consecutiveFailures": 5}},
+                  "auth": {"endpoints": ["https://auth.example:8443"], "outlierDetection": False}},
 }
+BASE["modules"][0]["routes"]["user.get"] = {"upstream": "users", "path": "/rpc", "idempotent": True}
+BASE["modules"][1]["handshake"] = {"upstream": "auth", "path": "/connect"}
 
 INVALID = {
     "unknown top-level key": lambda c: c.update(listner="x"),
@@ -110,6 +119,15 @@ INVALID = {
     "no dns servers": lambda c: c["io"]["dns"].update(servers=[]),
     "out of range: minTtlSeconds": lambda c: c["io"]["dns"].update(minTtlSeconds=0),
     "empty hostsFile": lambda c: c["io"]["dns"].update(hostsFile=""),
+    "upstream without endpoints": lambda c: c["upstreams"]["users"].update(endpoints=[]),
+    "upstream endpoint with a query": lambda c: c["upstreams"]["users"].update(endpoints=["http://h:1/?x=1"]),
+    "bad enum: balance": lambda c: c["upstreams"]["users"].update(balance="random"),
+    "out of range: retry.attempts": lambda c: c["upstreams"]["users"]["retry"].update(attempts=0),
+    "bad retry.on": lambda c: c["upstreams"]["users"]["retry"].update(on=["sometimes"]),
+    "out of range: failureRatio": lambda c: c["upstreams"]["users"]["circuitBreaker"].update(failureRatio=2),
+    "route with url and upstream": lambda c: c["modules"][0]["routes"]["user.get"].update(url="http://a/"),
+    "path without upstream": lambda c: c["modules"][0]["routes"]["chat.send"].update(path="/x"),
+    "bad upstream name": lambda c: c["upstreams"].update({"a b": {"endpoints": ["http://h:1"]}}),
 }
 
 

@@ -75,6 +75,9 @@ S9_PATH = "/s9fanout"                   # S9's module: {"local": "echo", "delive
 S1HOST_NAME = "bench-backend.test"      # S1host: the backend's name, in the run's own hosts file
 S1HOST_PATH = "/backendhost"            # S1host: raw module whose default route is the backend by that name
 S1HOST_VARIANTS = ("ip", "host")        # S1host: the two modules measured in one gateway start
+S1_UPSTREAM = "bench2"                  # S1's upstream group: the two C backends, round-robin
+S1_UPSTREAM_PATH = "/upstream"          # its module: {"upstream": "bench2", "path": "/echo"}
+S1_UPSTREAM_VARIANT = "upstream2"       # the record variant of S1 over it
 # gateway-bench gets a TLS client and permessage-deflate with issue 10 (not yet). S8/S9 run only when its
 # `rtt --help` shows these markers; the options are what the bench will pass. Adjust all three to what
 # lands: TLS_MARKER (its -u help is expected to name wss://), CA_OPTION (trust S8's self-signed
@@ -662,6 +665,8 @@ class Bench:
         self.build_commands = []
         self.backend = None
         self.backend_port = None
+        self.backend2 = None        # S1's upstream group: a second C backend
+        self.backend2_port = None
         self.backend_command = None
         self.binaries = {}
         self.tmpdirs = []
@@ -795,6 +800,13 @@ class Bench:
             # S1h2c: the same raw module as /backend, through HTTP/2 with prior knowledge (libcurl).
             cfg["modules"].append({"path": S1H2C_PATH, "parser": "raw",
                                    "default": {"url": "http://127.0.0.1:${BENCH_H2C_PORT}/echo", "protocol": "h2c"}})
+        if self.s1_upstream():
+            # S1 over an upstream group of two backends (round-robin, no retry): the same /echo,
+            # measured in the same server start as plain S1.
+            cfg["upstreams"] = {S1_UPSTREAM: {"endpoints": ["http://127.0.0.1:${BENCH_BACKEND_PORT}",
+                                                           "http://127.0.0.1:${BENCH_BACKEND2_PORT}"]}}
+            cfg["modules"].append({"path": S1_UPSTREAM_PATH, "parser": "raw",
+                                   "default": {"upstream": S1_UPSTREAM, "path": "/echo"}})
         if "S5" in a.scenarios and "jwt" in a.s5_auth:
             # S5 jwt: the gateway checks an HS256 token from the query at every handshake (no backend
             # call); issuer and audience are required, as a deployment would.
@@ -868,7 +880,8 @@ class Bench:
         with open(path, "w") as f:
             json.dump(cfg, f, indent=2)
             f.write("\n")
-        env = dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3", BENCH_H2C_PORT="4")
+        env = dict(os.environ, BENCH_GATEWAY_PORT="1", BENCH_ADMIN_PORT="2", BENCH_BACKEND_PORT="3", BENCH_H2C_PORT="4",
+                   BENCH_BACKEND2_PORT="5")
         env.update(extra_env or {})
         r = subprocess.run([self.gateway, "check-config", "--config", path], env=env,
                            capture_output=True, text=True, timeout=30)
@@ -927,16 +940,24 @@ class Bench:
         return False
 
     def start_backend(self):
+        self.backend, self.backend_port = self.start_one_backend("backend")
+        if self.s1_upstream():
+            self.backend2, self.backend2_port = self.start_one_backend("backend2")
+
+    def start_one_backend(self, name):
         for attempt in range(3):
             port = free_port()
-            p = Proc("backend", [self.backend_bin, "-p", port], log_path=self.next_log("backend"))
+            p = Proc(name, [self.backend_bin, "-p", port], log_path=self.next_log(name))
             if self.wait_ready(p, lambda: tcp_ready(port) and log_contains(p.log_path, f":{port}")):
-                self.backend, self.backend_port = p, port
-                log(f"backend on 127.0.0.1:{port} (pid {p.pid})")
-                return
+                log(f"{name} on 127.0.0.1:{port} (pid {p.pid})")
+                return p, port
             p.stop()
-            log(f"backend did not start on port {port} (attempt {attempt + 1}): {log_tail(p.log_path, 3)}")
-        raise BenchError("the C backend did not start; see logs/")
+            log(f"{name} did not start on port {port} (attempt {attempt + 1}): {log_tail(p.log_path, 3)}")
+        raise BenchError(f"the C backend ({name}) did not start; see logs/")
+
+    def s1_upstream(self):
+        """Whether S1 also runs over the two-backend upstream group."""
+        return "S1" in self.args.scenarios and not self.args.no_s1_upstream
 
     def start_server(self, server, tag, preload_file=None, config=None):
         """Start a server; returns (Proc, info dict with ports/urls) or raises BenchError. config: the
@@ -950,7 +971,8 @@ class Bench:
                 engine = server.split("-", 1)[1]
                 gport, aport = free_port(), free_port()
                 env = {"BENCH_GATEWAY_PORT": str(gport), "BENCH_ADMIN_PORT": str(aport),
-                       "BENCH_BACKEND_PORT": str(self.backend_port), "BENCH_H2C_PORT": str(self.h2c_port or 0)}
+                       "BENCH_BACKEND_PORT": str(self.backend_port), "BENCH_H2C_PORT": str(self.h2c_port or 0),
+                       "BENCH_BACKEND2_PORT": str(self.backend2_port or self.backend_port)}
                 if preload_file:
                     env["MALLOC_COUNT_FILE"] = preload_file
                     env["LD_PRELOAD"] = self.preload
@@ -1026,7 +1048,7 @@ class Bench:
         """
         groups = {"server": server_pids}
         if self.backend:
-            groups["backend"] = [self.backend.pid]
+            groups["backend"] = [self.backend.pid] + ([self.backend2.pid] if self.backend2 else [])
         groups.update(extra_groups or {})
         path = self.next_log(name)
         p = Proc(name, argv, log_path=None, stdout_pipe=True)
@@ -1188,16 +1210,21 @@ class Bench:
                     rate = 500
                     if depth == 8:
                         conns = self.args.pushpin_d8_connections
-                cases.append(("wsload", f"d{depth}", conns, depth, self.wsload_rtt(url, conns, depth, rate)))
+                cases.append(("wsload", f"d{depth}", conns, depth, self.wsload_rtt(url, conns, depth, rate), ""))
             if server.startswith("gateway-") and not alloc:
                 for depth in (1, 8):
-                    cases.append(("gateway-bench", f"d{depth}", 100, depth, self.gbench_rtt(url, 100, depth)))
-            for client, case, conns, depth, argv in cases:
+                    cases.append(("gateway-bench", f"d{depth}", 100, depth, self.gbench_rtt(url, 100, depth), ""))
+            if scenario == "S1" and server.startswith("gateway-") and not alloc and self.s1_upstream():
+                # The same round trip through the two-backend upstream group, in the same server start.
+                up = f"ws://127.0.0.1:{port}{S1_UPSTREAM_PATH}"
+                for depth in (1, 8):
+                    cases.append(("wsload", f"d{depth}", 100, depth, self.wsload_rtt(up, 100, depth), S1_UPSTREAM_VARIANT))
+            for client, case, conns, depth, argv, variant in cases:
                 rec = self.run_client(argv, self.client_timeout(self.args.warmup, self.args.duration),
                                       info["pids"], name=f"{tag}-{server}-{client}-{case}")
                 rec.update({"scenario": scenario, "case": case, "server": server, "client": client,
                             "run": run, "connections": conns, "pipeline": depth,
-                            "server_command": info["command"], "variant": "malloc_count" if alloc else ""})
+                            "server_command": info["command"], "variant": "malloc_count" if alloc else variant})
                 if alloc and rec.get("window") and rec.get("result"):
                     time.sleep(0.5)  # one more reporter line after the window
                     samples = read_alloc_file(alloc_file)
@@ -2240,6 +2267,23 @@ def build_report(bench, meta):
                                "This is Pushpin's ~100 in-flight WebSocket-over-HTTP limit: at 100 in flight (plus the "
                                "close handshakes at the end) it drops connections, during the window as well; its msg/s "
                                "then comes from fewer connections.\n")
+        if s == "S1" and any(A.select(s, e, variant=S1_UPSTREAM_VARIANT) for e in engines):
+            out.append(f"S1 over an upstream group of two backends (`{S1_UPSTREAM_PATH}`: `{{\"upstream\": "
+                       f"\"{S1_UPSTREAM}\", \"path\": \"/echo\"}}`, round-robin over this backend and a second one, "
+                       "no retry, no breaker; wsload, 100 connections) vs plain S1 in the same server start. "
+                       "Ratios are same-run: upstream ÷ plain.\n")
+            out.append("| depth | server | plain msg/s | upstream msg/s | msg/s ratio | plain CPU µs/msg | upstream CPU µs/msg | CPU ratio | errors | runs |")
+            out.append("|---|---|---|---|---|---|---|---|---|---|")
+            for case in ("d1", "d8"):
+                for server in engines:
+                    plain = A.select(s, server, case=case)
+                    up = A.select(s, server, case=case, variant=S1_UPSTREAM_VARIANT)
+                    pr, ur = A.by_run(plain, m_rate), A.by_run(up, m_rate)
+                    pc, uc = A.by_run(plain, m_cpu_us), A.by_run(up, m_cpu_us)
+                    out.append(f"| {case[1:]} | {LABEL[server]} | {fmt(med(list(pr.values())))} | {fmt(med(list(ur.values())))} | "
+                               f"{fmt_ratio(A.ratio(ur, pr))} | {fmt(med(list(pc.values())))} | {fmt(med(list(uc.values())))} | "
+                               f"{fmt_ratio(A.ratio(uc, pc))} | {errs(up)} | {len([r for r in up if ok_run(r)])}/{len(up)} |")
+            out.append("")
         # io_uring vs epoll
         if len(engines) == 2:
             out.append("io_uring vs epoll (same-run ratio of wsload msg/s): " + ", ".join(
@@ -2877,6 +2921,8 @@ def parse_args(argv):
     p.add_argument("--out", help="output directory (default reports/bench-<YYYYmmdd-HHMMSS>)")
     p.add_argument("--no-build", action="store_true", help="use the existing release binaries and tools")
     p.add_argument("--no-alloc", action="store_true", help="skip the malloc_count runs")
+    p.add_argument("--no-s1-upstream", action="store_true",
+                   help="skip S1 over the upstream group of two backends (run by default with S1)")
     p.add_argument("--client-threads", type=int, default=1, help="threads of every load generator (-t)")
     p.add_argument("--gateway-loops", type=int, default=0, help="gateway event loops (0 = one per CPU)")
     p.add_argument("--backend-pipeline-depth", type=int, default=1,

@@ -51,6 +51,8 @@ extension AdminConnection {
             cluster()
         case (.GET, 2, "v1") where segments[1] == "stream":
             stream(query: AdminQuery(String(h.query)))
+        case (.GET, 2, "v1") where segments[1] == "upstreams", (.HEAD, 2, "v1") where segments[1] == "upstreams":
+            listUpstreams()
         case (.GET, 2, "v1") where segments[1] == "connections", (.HEAD, 2, "v1") where segments[1] == "connections":
             listConnections(query: AdminQuery(String(h.query)))
         case (.GET, 3, "v1") where segments[1] == "connections", (.HEAD, 3, "v1") where segments[1] == "connections":
@@ -64,7 +66,7 @@ extension AdminConnection {
             fail(405, "method \(method) not allowed on \(path)", allow: "POST")
         case (_, 2, "v1") where segments[1] == "stream":
             fail(405, "method \(method) not allowed on \(path)", allow: "GET")
-        case (_, 2, "v1") where ["stats", "connections", "cluster"].contains(segments[1]),
+        case (_, 2, "v1") where ["stats", "connections", "cluster", "upstreams"].contains(segments[1]),
              (_, 3, "v1") where segments[1] == "connections":
             fail(405, "method \(method) not allowed on \(path)", allow: "GET, HEAD")
         default:

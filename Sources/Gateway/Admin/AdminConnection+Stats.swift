@@ -62,6 +62,7 @@ extension AdminConnection {
         collect { [self] reports in
             var text = PrometheusText.render(reports: reports, labels: server.context.runtime.routeLabels,
                                              memoryTrims: server.context.hub.admission.trims)
+            text += PrometheusText.renderUpstreams(UpstreamSnapshot.merge(reports.map(\.snapshot.upstreams)))
             // Loop 0 (this one) owns the cluster's state: read it here.
             if let link = server.context.hub.cluster as? ClusterNode {
                 text += PrometheusText.renderCluster(link.status(connections: reports.reduce(0) { $0 + $1.snapshot.websockets }))

@@ -10,11 +10,11 @@ extension BackendCallSpec {
     /// A WebSocket message's call: `POST <route url>` (or the route's method) with the message body
     /// and the gateway headers of the session.
     mutating func fillMessage(
-        url: String, route: Route, command: String, seq: UInt64, key: ConnectionKey, user: String?, rooms: [String],
+        route: Route, command: String, seq: UInt64, key: ConnectionKey, user: String?, rooms: [String],
         forwardable: [ForwardableHeader], moduleForwardHeaders: [String], traceID: String?,
         body: UnsafeRawBufferPointer, contentType: String, limits: Limits, traceRNG: inout TraceIDGenerator
     ) {
-        fillRoute(url: url, route: route, body: body, contentType: contentType, limits: limits)
+        fillRoute(route: route, body: body, contentType: contentType, limits: limits)
         addGatewayHeaders(key: key, command: command, seq: seq)
         if let u = user { addHeader("Gateway-User", u) }
         if !rooms.isEmpty {
@@ -33,10 +33,10 @@ extension BackendCallSpec {
 
     /// A `POST <module path>` command's call, with the request's allowed headers forwarded.
     mutating func fillHTTPCommand(
-        url: String, route: Route, module: ModuleRuntime, command: String, key: ConnectionKey, head: HTTPRequestHead,
+        route: Route, module: ModuleRuntime, command: String, key: ConnectionKey, head: HTTPRequestHead,
         user: String?, body: UnsafeRawBufferPointer, limits: Limits, traceRNG: inout TraceIDGenerator
     ) {
-        fillRoute(url: url, route: route, body: body, contentType: "application/json", limits: limits)
+        fillRoute(route: route, body: body, contentType: "application/json", limits: limits)
         addGatewayHeaders(key: key, command: command, seq: nil)
         addTraceparent(continuing: Traceparent.traceID(fromTraceparent: head.headers["traceparent"]), rng: &traceRNG)
         if let user { addHeader("Gateway-User", user) }
@@ -50,10 +50,10 @@ extension BackendCallSpec {
     /// `{"connectionId","path","query","headers","remoteAddress","subprotocols"}`. It also authorizes
     /// `POST <module path>` commands (then with no subprotocols).
     mutating func fillHandshakeHook(
-        url: String, module: ModuleRuntime, key: ConnectionKey, head: HTTPRequestHead, subprotocols: [String],
+        target: BackendTarget, module: ModuleRuntime, key: ConnectionKey, head: HTTPRequestHead, subprotocols: [String],
         remoteAddress: String, limits: Limits, traceRNG: inout TraceIDGenerator, claims: [UInt8]? = nil
     ) {
-        self.url = url
+        setTarget(target)
         timeoutMs = module.config.hookTimeoutMs ?? limits.backendTimeoutMs
         maxResponseBytes = limits.maxBackendResponseBytes
         let id = key.string
@@ -118,18 +118,22 @@ extension BackendCallSpec {
     }
 
     /// One attempt of a lifecycle hook (`POST` with its JSON body and headers, a fresh span).
-    mutating func fillHook(url: String, body: [UInt8], headers: [(String, String)], timeoutMs: Int, traceRNG: inout TraceIDGenerator) {
-        self.url = url
+    mutating func fillHook(target: BackendTarget, body: [UInt8], headers: [(String, String)], timeoutMs: Int, traceRNG: inout TraceIDGenerator) {
+        setTarget(target)
         self.body.write(contentsOf: body)
         for (name, value) in headers { addHeader(name, value) }
         addTraceparent(continuing: nil, rng: &traceRNG)
         self.timeoutMs = timeoutMs
     }
 
-    /// What a routed command's call takes from its route: the URL, the method (POST unless the route
-    /// says otherwise; a GET has no body), the timeout and the response limit.
-    private mutating func fillRoute(url: String, route: Route, body: UnsafeRawBufferPointer, contentType: String, limits: Limits) {
-        self.url = url
+    /// What a routed command's call takes from its route: the URL or upstream, the method (POST
+    /// unless the route says otherwise; a GET has no body), the timeout and the response limit.
+    private mutating func fillRoute(route: Route, body: UnsafeRawBufferPointer, contentType: String, limits: Limits) {
+        switch route.target {
+        case .url(let u): url = u
+        case .upstream(let t): upstream = t
+        case .local: break
+        }
         httpProtocol = route.httpProtocol
         method = route.method
         hasBody = route.method != "GET"
@@ -140,15 +144,30 @@ extension BackendCallSpec {
     }
 
     /// `Gateway-Connection-Id`, `Gateway-Command` and `Gateway-Request-Id` (`<id>-<seq>`, or
-    /// `<id>-http` for a `POST <module path>` command), written without building Strings.
+    /// `<id>-http` for a `POST <module path>` command), written without building Strings. A call to
+    /// an upstream that retries carries the request id as `Idempotency-Key` too (DESIGN §10), on
+    /// every try, so that a backend can recognize a retry of a command it already ran.
+    @inline(__always)
     private mutating func addGatewayHeaders(key: ConnectionKey, command: String, seq: UInt64?) {
         addHeader("Gateway-Connection-Id") { b in key.write(into: &b) }
         addHeader("Gateway-Command", command)
-        addHeader("Gateway-Request-Id") { b in
-            key.write(into: &b)
-            b.write(byte: UInt8(ascii: "-"))
-            if let seq { b.write(decimal: UInt(seq)) } else { b.write(string: "http") }
-        }
+        addHeader("Gateway-Request-Id") { b in Self.writeRequestID(key: key, seq: seq, into: &b) }
+        if upstream?.retries == true { addIdempotencyKey(key: key, seq: seq) }
+    }
+
+    /// `Idempotency-Key: <Gateway-Request-Id>`; out of line, so that calls to URLs do not carry its
+    /// code in `addGatewayHeaders`.
+    @inline(never)
+    private mutating func addIdempotencyKey(key: ConnectionKey, seq: UInt64?) {
+        addHeader("Idempotency-Key") { b in Self.writeRequestID(key: key, seq: seq, into: &b) }
+    }
+
+    /// `<connection id>-<seq>`, or `<connection id>-http`.
+    @inline(__always)
+    private static func writeRequestID(key: ConnectionKey, seq: UInt64?, into b: inout ByteBuffer) {
+        key.write(into: &b)
+        b.write(byte: UInt8(ascii: "-"))
+        if let seq { b.write(decimal: UInt(seq)) } else { b.write(string: "http") }
     }
 
     /// A W3C `traceparent` continuing `traceID` (or a new trace), with a fresh span id.

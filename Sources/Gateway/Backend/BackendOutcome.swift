@@ -10,6 +10,8 @@ extension GatewayReplyError {
         case .responseTooLarge(let limit): self.init(code: .backendError, message: "backend response larger than \(limit) bytes", status: 502)
         case .badResponse(let why): self.init(code: .backendError, message: "invalid backend response: \(why)", status: 502)
         case .cancelled: self.init(code: .backendUnavailable, message: "gateway shutting down", status: 503)
+        case .upstreamUnavailable(let name, let ms):
+            self.init(code: .backendUnavailable, message: "upstream \(name) unavailable: circuit open", status: 503, retryAfterMs: ms)
         }
     }
 
@@ -26,7 +28,7 @@ extension GatewayMetrics.Outcome {
         case nil:
             let s = call.response.status
             self = s >= 500 ? .status5xx : (s >= 400 ? .status4xx : .ok)
-        case .unavailable: self = .unavailable
+        case .unavailable, .upstreamUnavailable: self = .unavailable
         case .timeout: self = .timeout
         case .responseTooLarge, .badResponse: self = .badResponse
         case .cancelled: self = .cancelled

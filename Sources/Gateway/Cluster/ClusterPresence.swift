@@ -106,12 +106,12 @@ final class ClusterPresence {
     /// Queues one lost session's disconnect hook on loop 0's dispatcher (retried with backoff like
     /// every disconnect hook). False when its module has no disconnect hook here.
     private func sendHook(id: String, _ record: PresenceRecord) -> Bool {
-        guard let ctx = hub.context(0), let url = ctx.runtime.modules[record.module]?.config.disconnect,
+        guard let ctx = hub.context(0), let hook = ctx.runtime.modules[record.module]?.config.disconnect,
             let connection = ConnectionKey(parsing: id)
         else { return false }
         let duration = max(0, Int64(WallClock.ms()) - record.openedMs)
         ctx.postDisconnectHook(
-            url: url, key: connection, user: record.user, rooms: record.rooms, code: 1006, reason: "node lost",
+            target: hook, key: connection, user: record.user, rooms: record.rooms, code: 1006, reason: "node lost",
             durationMs: Int(duration))
         return true
     }

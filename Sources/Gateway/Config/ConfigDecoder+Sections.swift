@@ -8,7 +8,7 @@ internal import Glibc
 extension ConfigDecoder {
     mutating func decodeRoot(_ root: JSONValue) -> GatewayConfig? {
         // `$schema` names the JSON Schema for editors (docs/gateway.schema.json); the loader ignores it.
-        guard let o = object(root, "", allowed: ["$schema", "listen", "io", "admin", "limits", "modules", "http", "cluster", "tls"]) else { return nil }
+        guard let o = object(root, "", allowed: ["$schema", "listen", "io", "admin", "limits", "modules", "http", "cluster", "tls", "upstreams"]) else { return nil }
         if let s = o["$schema"], s.stringValue == nil { fail("$schema", "expected a string (the schema's URL or path)") }
         var listen: SocketAddress?
         if let v = o["listen"] { listen = address(v, "listen") } else { fail("listen", "required") }
@@ -35,6 +35,8 @@ extension ConfigDecoder {
             if let l, let t { admin = .init(listen: l, token: t, tls: a["tls"].flatMap { decodeTLS($0, "admin.tls") }) }
         }
         let limits = o["limits"].map { decodeLimits($0, "limits") } ?? Limits()
+        // Before the modules: their routes and hooks name upstreams.
+        let upstreams = o["upstreams"].map { decodeUpstreams($0, "upstreams") } ?? []
         var modules: [ModuleConfig] = []
         if let v = o["modules"] {
             if let arr = v.arrayValue {
@@ -73,7 +75,8 @@ extension ConfigDecoder {
         let cluster = o["cluster"].flatMap { decodeCluster($0, "cluster") }
         let tls = o["tls"].flatMap { decodeTLS($0, "tls") }
         guard let listen else { return nil }
-        return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http, cluster: cluster, tls: tls)
+        return GatewayConfig(listen: listen, io: io, admin: admin, limits: limits, modules: modules, http: http, cluster: cluster, tls: tls,
+                             upstreams: upstreams)
     }
 
     /// `io.backendTLS`: `caFile`, `cert`, `key` (all optional, but `cert` and `key` go together), each
@@ -211,8 +214,8 @@ extension ConfigDecoder {
         if let x = o["parser"], let s = string(x, "\(p).parser") {
             if let k = ParserKind(rawValue: s) { parser = k } else { fail("\(p).parser", "must be json, text or raw, got \"\(s)\"") }
         }
-        let handshake = o["handshake"].flatMap { url($0, "\(p).handshake") }
-        let disconnect = o["disconnect"].flatMap { url($0, "\(p).disconnect") }
+        let handshake = o["handshake"].flatMap { decodeHookTarget($0, "\(p).handshake") }
+        let disconnect = o["disconnect"].flatMap { decodeHookTarget($0, "\(p).disconnect") }
         var routes: [String: Route] = [:]
         if let x = o["routes"] {
             if let ro = object(x, "\(p).routes", allowed: x.objectValue?.keys ?? []) {
@@ -333,22 +336,30 @@ extension ConfigDecoder {
             guard let u = url(v, p) else { return nil }
             return Route(target: .url(u))
         }
-        guard let o = object(v, p, allowed: ["url", "local", "deliver", "method", "timeoutMs", "forwardHeaders", "protocol"]) else { return nil }
+        let keys = ["url", "local", "upstream", "path", "idempotent", "deliver", "method", "timeoutMs", "forwardHeaders", "protocol"]
+        guard let o = object(v, p, allowed: keys) else { return nil }
         var target: Route.Target?
-        switch (o["url"], o["local"]) {
-        case (let u?, nil):
-            if let s = url(u, "\(p).url") { target = .url(s) }
-        case (nil, let l?):
-            if let s = string(l, "\(p).local") {
+        let idempotent = o["idempotent"].flatMap { bool($0, "\(p).idempotent") } ?? false
+        let given = ["url", "local", "upstream"].filter { o[$0] != nil }
+        if o["path"] != nil && o["upstream"] == nil { fail("\(p).path", "only with \"upstream\" (a url carries its own path)") }
+        switch given {
+        case ["url"]:
+            if let u = o["url"], let s = url(u, "\(p).url") { target = .url(s) }
+        case ["local"]:
+            if let l = o["local"], let s = string(l, "\(p).local") {
                 if let h = Route.LocalHandler(rawValue: s) { target = .local(h) }
                 else { fail("\(p).local", "unknown local handler \"\(s)\" (known: \(Route.LocalHandler.allCases.map(\.rawValue).joined(separator: ", ")))") }
             }
-        case (nil, nil):
-            fail(p, "needs \"url\" or \"local\"")
-        case (.some, .some):
-            fail(p, "has both \"url\" and \"local\"; choose one")
+        case ["upstream"]:
+            if let t = upstreamTarget(o, p, idempotent: idempotent) { target = .upstream(t) }
+        case []:
+            fail(p, "needs \"url\", \"local\" or \"upstream\"")
+        default:
+            let quoted = given.map { "\"\($0)\"" }
+            fail(p, "has \(quoted.count == 2 ? "both " : "")\(quoted.dropLast().joined(separator: ", ")) and \(quoted.last ?? ""); choose one")
         }
         var route = Route(target: target ?? .local(.echo))
+        route.idempotent = idempotent
         if let d = o["deliver"], let s = string(d, "\(p).deliver") {
             switch s {
             case "sender": route.deliver = .sender
@@ -376,6 +387,9 @@ extension ConfigDecoder {
         if let x = o["protocol"] {
             switch target {
             case .url(let u)?: route.httpProtocol = backendProtocol(x, "\(p).protocol", urls: [u]) ?? .http1
+            case .upstream(let t)?:
+                // Every endpoint of the group must suit it (h2 needs https://, h2c http://).
+                route.httpProtocol = backendProtocol(x, "\(p).protocol", urls: upstreamIndex[t.name]?.endpoints ?? []) ?? .http1
             case .local?: fail("\(p).protocol", "applies to url routes only (a local handler makes no backend call)")
             case nil: _ = backendProtocol(x, "\(p).protocol", urls: [])
             }

@@ -71,6 +71,12 @@ public enum ProcessEnvironment {
 struct ConfigDecoder {
     let environment: [String: String]
     var problems: [String] = []
+    /// The upstream groups decoded so far, by name: their index and whether they retry (routes and
+    /// hooks resolve `upstream` against it).
+    var upstreamIndex: [String: (index: Int, retries: Bool, endpoints: [String])] = [:]
+    /// The distinct paths routes and hooks call on each upstream, numbered in order of appearance
+    /// (`UpstreamTarget.pathIndex`).
+    var upstreamPaths: [String: [String]] = [:]
 
     init(environment: [String: String]) {
         self.environment = environment
@@ -158,7 +164,10 @@ struct ConfigDecoder {
 
     mutating func int(_ v: JSONValue, _ path: String, min: Int, max: Int = Int.max) -> Int? {
         var value = v.intValue
-        if value == nil, let s = v.stringValue, let sub = substitute(s, path) { value = Int(sub) }
+        if value == nil, let s = v.stringValue {
+            guard let sub = substitute(s, path) else { return nil }  // the unset variable is the problem
+            value = Int(sub)
+        }
         guard let i = value else {
             fail(path, "expected an integer")
             return nil
@@ -173,7 +182,10 @@ struct ConfigDecoder {
     /// `true` or `false` (or a `${VAR}` string that becomes one).
     mutating func bool(_ v: JSONValue, _ path: String) -> Bool? {
         var value = v.boolValue
-        if value == nil, let s = v.stringValue, let sub = substitute(s, path) { value = Bool(sub) }
+        if value == nil, let s = v.stringValue {
+            guard let sub = substitute(s, path) else { return nil }
+            value = Bool(sub)
+        }
         guard let b = value else {
             fail(path, "expected true or false")
             return nil

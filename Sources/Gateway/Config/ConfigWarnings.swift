@@ -1,3 +1,4 @@
+internal import GatewayBackend
 internal import GatewayIO
 
 extension GatewayConfig {
@@ -34,6 +35,11 @@ extension GatewayConfig {
                 || (m.defaultRoute?.forwardHeaders.contains("cookie") ?? false)
             if publicListener && m.origins == nil && (sendsCookies || m.handshake != nil) {
                 w.append("\(p).origins is not set on \(m.path): any web page can open a WebSocket here with the visitor's cookies (cross-site WebSocket hijacking); list the allowed origins")
+            }
+        }
+        for u in upstreams {
+            if let r = u.retry, r.on.contains(.timeout), r.perTryTimeoutMs == nil {
+                w.append("upstreams.\(u.name).retry.on lists timeout but perTryTimeoutMs is not set: a timed-out try takes all of the route's timeout and leaves none for a retry")
             }
         }
         return w

@@ -20,6 +20,8 @@ public struct GatewayConfig: Sendable {
     public var cluster: ClusterSettings? = nil
     /// Serve `listen` over TLS only (`wss://`, `https://`); nil for plain TCP.
     public var tls: TLSSettings? = nil
+    /// Upstream groups (DESIGN §10), sorted by name; routes and hooks refer to them by index.
+    public var upstreams: [UpstreamSettings] = []
 
     /// I/O engine settings.
     public struct IOSettings: Sendable {
@@ -140,10 +142,10 @@ public struct ModuleConfig: Sendable {
     public var path: String
     /// How messages are parsed and replies packed.
     public var parser: ParserKind
-    /// Handshake hook URL, or nil to accept every valid handshake.
-    public var handshake: String?
-    /// Disconnect hook URL, or nil.
-    public var disconnect: String?
+    /// Handshake hook (a URL or an upstream), or nil to accept every valid handshake.
+    public var handshake: BackendTarget?
+    /// Disconnect hook (a URL or an upstream), or nil.
+    public var disconnect: BackendTarget?
     /// Command → route.
     public var routes: [String: Route]
     /// Route for commands no entry matches; nil gives `unknown_command`.
@@ -183,6 +185,8 @@ public struct Route: Sendable, Equatable {
         case url(String)
         /// A built-in handler.
         case local(LocalHandler)
+        /// An endpoint of an upstream group (`upstream` + `path`).
+        case upstream(UpstreamTarget)
     }
 
     /// Built-in handlers.
@@ -245,6 +249,10 @@ public struct Route: Sendable, Equatable {
     /// HTTP version of this route's calls (`protocol`). HTTP/1.1 by default: every backend speaks
     /// it and the gateway's own client carries it fastest; h2c/h2 go through libcurl's HTTP/2.
     public var httpProtocol = BackendProtocol.http1
+    /// The command is safe to run twice (`idempotent`): an upstream may retry it after a timeout.
+    /// False by default: a timed-out command may have run, and only the operator knows whether
+    /// running it again is harmless.
+    public var idempotent = false
     /// Index of this route's metrics (assigned when the config is put in force; -1 before).
     var metricsIndex = -1
 }

@@ -31,7 +31,7 @@ final class HookDispatcher: BackendCallHandler {
 
     /// One hook: where it goes, what it says, and how its delivery is going.
     final class Job {
-        let url: String
+        let target: BackendTarget
         let body: [UInt8]
         let what: String
         let headers: [(String, String)]
@@ -39,8 +39,8 @@ final class HookDispatcher: BackendCallHandler {
         var attempt = 0
         var due: UInt64 = 0
 
-        init(url: String, body: [UInt8], what: String, headers: [(String, String)], timeoutMs: Int) {
-            self.url = url
+        init(target: BackendTarget, body: [UInt8], what: String, headers: [(String, String)], timeoutMs: Int) {
+            self.target = target
             self.body = body
             self.what = what
             self.headers = headers
@@ -59,9 +59,9 @@ final class HookDispatcher: BackendCallHandler {
     /// Hooks not yet delivered.
     var pendingCount: Int { waiting.count + inFlight.count }
 
-    /// Sends a JSON body to `url` (POST), retrying until delivered. `headers` go with every attempt.
-    func post(url: String, body: [UInt8], what: String, headers: [(String, String)] = [], timeoutMs: Int) {
-        send(Job(url: url, body: body, what: what, headers: headers, timeoutMs: timeoutMs))
+    /// Sends a JSON body to `target` (POST), retrying until delivered. `headers` go with every attempt.
+    func post(target: BackendTarget, body: [UInt8], what: String, headers: [(String, String)] = [], timeoutMs: Int) {
+        send(Job(target: target, body: body, what: what, headers: headers, timeoutMs: timeoutMs))
     }
 
     private func send(_ job: Job) {
@@ -70,7 +70,7 @@ final class HookDispatcher: BackendCallHandler {
         let id = nextJobID
         inFlight[id] = job
         let call = backend.makeCall(purpose: .hook(job: id), handler: self)
-        call.spec.fillHook(url: job.url, body: job.body, headers: job.headers, timeoutMs: job.timeoutMs, traceRNG: &traceRNG)
+        call.spec.fillHook(target: job.target, body: job.body, headers: job.headers, timeoutMs: job.timeoutMs, traceRNG: &traceRNG)
         backend.start(call)
     }
 
@@ -84,15 +84,15 @@ final class HookDispatcher: BackendCallHandler {
         let why = call.error.map { "\($0)" } ?? "status \(call.response.status)"
         if call.error == .cancelled {
             dropped += 1
-            logger.error("\(job.what) hook to \(job.url) abandoned at shutdown after \(job.attempt) attempt(s): \(why)")
+            logger.error("\(job.what) hook to \(job.target) abandoned at shutdown after \(job.attempt) attempt(s): \(why)")
             return
         }
         if job.attempt >= Self.maxAttempts {
             dropped += 1
-            logger.error("\(job.what) hook to \(job.url) dropped after \(job.attempt) attempts: \(why)")
+            logger.error("\(job.what) hook to \(job.target) dropped after \(job.attempt) attempts: \(why)")
             return
         }
-        logger.warning("\(job.what) hook to \(job.url) failed (\(why)); retry \(job.attempt + 1)/\(Self.maxAttempts)")
+        logger.warning("\(job.what) hook to \(job.target) failed (\(why)); retry \(job.attempt + 1)/\(Self.maxAttempts)")
         schedule(job)
     }
 

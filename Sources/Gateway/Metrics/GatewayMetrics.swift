@@ -1,4 +1,5 @@
 internal import GatewayBackend
+
 /// Counters of one loop. Plain integers, touched only on the loop's thread (no atomics on the hot
 /// path); the admin API collects a copy from every loop and adds them up.
 struct GatewayMetrics: Sendable {
@@ -163,4 +164,6 @@ struct LoopSnapshot: Sendable {
     var tlsFailed: UInt64 = 0
     /// The backend client's counts: calls per HTTP client, DNS queries, connect failovers.
     var backendClient = BackendClientCounters()
+    /// This loop's view of each upstream, in the config's order.
+    var upstreams: [UpstreamSnapshot] = []
 }

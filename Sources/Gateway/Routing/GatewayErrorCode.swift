@@ -36,4 +36,7 @@ struct GatewayReplyError: Error {
     var message: String
     /// The backend's HTTP status for `backend_error`, or the mapped status for the others.
     var status: Int?
+    /// When the client may try again (`backend_unavailable` from an open circuit): `retryAfterMs`
+    /// in the error object, `Retry-After` on HTTP.
+    var retryAfterMs: Int? = nil
 }

@@ -120,7 +120,8 @@ enum MessageCodec {
         }
     }
 
-    /// `{"code":"…","message":"…","status":N}` (plus `"cmd"` for the text format).
+    /// `{"code":"…","message":"…","status":N}` (plus `"cmd"` for the text format, and
+    /// `"retryAfterMs"` when the error says when to try again).
     static func writeErrorObject(_ error: GatewayReplyError, command: String?, into out: inout ByteBuffer) {
         out.write(byte: UInt8(ascii: "{"))
         if let command {
@@ -135,6 +136,10 @@ enum MessageCodec {
         if let status = error.status {
             out.write(string: ",\"status\":")
             out.write(decimal: status)
+        }
+        if let ms = error.retryAfterMs {
+            out.write(string: ",\"retryAfterMs\":")
+            out.write(decimal: ms)
         }
         out.write(byte: UInt8(ascii: "}"))
     }

@@ -1,3 +1,5 @@
+internal import GatewayBackend
+
 /// A module ready to serve: its config plus what is derived from it once (router, lower-cased
 /// header names). Immutable and shared by every loop.
 final class ModuleRuntime: Sendable {
@@ -43,10 +45,20 @@ final class RuntimeConfig: Sendable {
     let parsers: Set<ParserKind>
     /// Increases with every reload, so a connection can tell its module definition is stale.
     let generation: Int
+    /// The upstream groups, in `config.upstreams` order, shared by every loop. A reload keeps the
+    /// group object (and with it the endpoints' health) of every upstream whose settings did not
+    /// change, so the loops keep their breakers and ejections for it too.
+    let upstreamGroups: [UpstreamGroup]
 
-    init(_ config: GatewayConfig, generation: Int = 0) {
+    init(_ config: GatewayConfig, generation: Int = 0, previous: RuntimeConfig? = nil) {
         self.config = config
         self.generation = generation
+        var kept: [String: UpstreamGroup] = [:]
+        for g in previous?.upstreamGroups ?? [] { kept[g.name] = g }
+        self.upstreamGroups = config.upstreams.map { s in
+            if let g = kept[s.name], g.settings == s { return g }
+            return UpstreamGroup(settings: s)
+        }
         self.parsers = Set(config.modules.map(\.parser))
         var m: [String: ModuleRuntime] = [:]
         var labels: [(module: String, route: String)] = []

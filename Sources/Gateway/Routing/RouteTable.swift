@@ -72,11 +72,12 @@ public struct RouteTable: Sendable {
 }
 
 extension Route {
-    /// `POST http://…`, `GET http://…`, `local echo`.
+    /// `POST http://…`, `GET http://…`, `local echo`, `POST upstream users /rpc`.
     var targetSummary: String {
         switch target {
         case .url(let u): "\(method) \(u)"
         case .local(let h): "local \(h.rawValue)"
+        case .upstream(let t): "\(method) \(t)"
         }
     }
 

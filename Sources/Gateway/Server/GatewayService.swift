@@ -200,7 +200,7 @@ extension GatewayService {
         case (nil, nil):
             break
         }
-        let runtime = RuntimeConfig(next, generation: current.generation + 1)
+        let runtime = RuntimeConfig(next, generation: current.generation + 1, previous: current)
         for i in 0..<hub.loopCount {
             hub.onLoop(i) { ctx in ctx.apply(runtime) }
         }

@@ -14,6 +14,8 @@ final class LoopContext: AcceptHandler {
     let backend: BackendClient
     /// Lifecycle hooks (disconnect) with retries.
     let hooks: HookDispatcher
+    /// Active health checks of the upstreams' endpoints: loop 0 runs them for the whole gateway.
+    var healthChecker: UpstreamHealthChecker?
     let logger: Logger
     /// This loop's share of the session index.
     let sessions = SessionShard()
@@ -53,6 +55,8 @@ final class LoopContext: AcceptHandler {
         self.runtime = runtime
         self.logger = logger
         self.hooks = HookDispatcher(loop: loop, backend: backend, logger: logger)
+        backend.onUpstreamEvent = { [logger] event in Self.log(event, logger) }
+        useUpstreams(runtime)
         // In a cluster, rooms and users with members here are what this node subscribes to.
         if let cluster = hub.cluster {
             sessions.onIndexChange = { cluster.interest($0) }
@@ -138,8 +142,29 @@ final class LoopContext: AcceptHandler {
     /// definition). Per-route backend counters restart, since the set of routes may have changed.
     func apply(_ new: RuntimeConfig) {
         runtime = new
+        useUpstreams(new)
         metrics.resetRoutes(count: new.routeLabels.count)
         if let admin, let token = new.config.admin?.token { admin.token = Array(token.utf8) }
+    }
+
+    /// Puts `runtime`'s upstream groups in force on this loop; loop 0 (re)starts the health checks.
+    private func useUpstreams(_ runtime: RuntimeConfig) {
+        backend.setUpstreams(runtime.upstreamGroups)
+        guard loop.index == 0, !draining else { return }
+        healthChecker?.stop()
+        let checker = UpstreamHealthChecker(client: backend, groups: runtime.upstreamGroups)
+        checker.onEvent = { [logger] event in Self.log(event, logger) }
+        healthChecker = checker.isEmpty ? nil : checker
+        healthChecker?.start()
+    }
+
+    /// One line per state change of an upstream endpoint: taking one out is a warning, bringing it
+    /// back a notice.
+    static func log(_ event: UpstreamEvent, _ logger: Logger) {
+        switch event {
+        case .breaker(_, _, _, .open, _), .ejected, .health(_, _, false, _): logger.warning("\(event)")
+        default: logger.notice("\(event)")
+        }
     }
 
     /// A snapshot of this loop for stats and metrics.
@@ -155,7 +180,8 @@ final class LoopContext: AcceptHandler {
             rooms: sessions.rooms.count, users: sessions.users.count, backendInFlight: backend.inFlight,
             hooksPending: hooks.pendingCount, bytesReceived: loop.bytesReceived, bytesSent: loop.bytesSent, queuedBytes: queued,
             tlsHandshakes: loop.tlsHandshakes, tlsResumed: loop.tlsResumedHandshakes, tlsFailed: loop.tlsHandshakeFailures,
-            backendClient: backend.counters)
+            backendClient: backend.counters,
+            upstreams: backend.upstreamSnapshots())
     }
 
     /// Fan-out that does not come from a WebSocket (a `POST <module path>` command): every recipient
@@ -179,6 +205,7 @@ final class LoopContext: AcceptHandler {
     func drain(done: @escaping () -> Void) {
         guard !draining else { return }
         draining = true
+        healthChecker?.stop()
         if let id = listenerID { loop.removeListener(id) }
         for c in clients.elements { c.beginDrain() }
         let deadline = loop.now &+ UInt64(limits.drainTimeoutSeconds) * 1_000_000_000

@@ -117,10 +117,11 @@ final class OriginPool {
         }
     }
 
-    /// An open connection with room in its pipeline (fewest in flight), or a new one if allowed.
-    private func pick() -> BackendConnection? {
+    /// An open connection with room in its pipeline (fewest in flight), or a new one if allowed
+    /// (with `fresh`, a new one first).
+    private func pick(fresh: Bool = false) -> BackendConnection? {
         var best: BackendConnection?
-        for c in connections where c.canAccept && c.inflight.count < client.pipelineDepth {
+        for c in connections where !fresh && c.canAccept && c.inflight.count < client.pipelineDepth {
             if c.inflight.isEmpty { return c }
             if best == nil || c.inflight.count < (best?.inflight.count ?? .max) { best = c }
         }
@@ -181,9 +182,11 @@ final class OriginPool {
         armWaitTimer()
     }
 
-    /// Puts a call back at the front (retry after a dead keep-alive connection).
+    /// Puts a call back at the front (retry after a dead keep-alive connection), on a new connection
+    /// where the limit allows: the other idle connections of the pool may be dead the same way (a
+    /// backend that restarts closes them all at once), and a second dead one would fail the call.
     func retry(_ request: BackendCall, target: NativeTarget) {
-        if let c = pick() {
+        if let c = pick(fresh: true) ?? pick() {
             c.send(request, target: target)
         } else {
             if head > 0 {

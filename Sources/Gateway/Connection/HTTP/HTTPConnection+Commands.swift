@@ -42,11 +42,11 @@ extension HTTPConnection {
     /// same JSON (path, query, headers, remote address) and its verdict applies. 2xx runs the command
     /// (`Gateway-Set-User` becomes its `Gateway-User`); any other status is returned as is; an
     /// unreachable hook gives 503.
-    private func authorizeCommand(_ url: String, _ command: PendingCommand) {
+    private func authorizeCommand(_ hook: BackendTarget, _ command: PendingCommand) {
         let ctx = context
         let call = ctx.backend.makeCall(purpose: .commandAuth, handler: self)
         call.spec.fillHandshakeHook(
-            url: url, module: command.module, key: identity.key, head: command.head, subprotocols: [],
+            target: hook, module: command.module, key: identity.key, head: command.head, subprotocols: [],
             remoteAddress: tcp.remoteAddress?.hostString ?? "", limits: ctx.limits, traceRNG: &ctx.traceRNG,
             claims: command.claims?.payload)
         pending = .authorization(command)
@@ -56,7 +56,7 @@ extension HTTPConnection {
     func commandAuthCompleted(_ call: BackendCall, _ command: PendingCommand) {
         guard isAnswering else { return }
         if let e = call.error {
-            context.logger.warning("handshake hook \(command.module.config.handshake ?? "") failed for a POST command: \(e)")
+            context.logger.warning("handshake hook \(command.module.config.handshake.map { "\($0)" } ?? "") failed for a POST command: \(e)")
             respond(status: 503, body: "{\"error\":\"handshake hook unavailable\"}", contentType: "application/json")
             resumeHeld()
             return
@@ -86,12 +86,12 @@ extension HTTPConnection {
             }
             writeScratchResponse(status: 200)
             resumeHeld()
-        case .url(let url):
+        case .url, .upstream:
             let ctx = context
             let call = ctx.backend.makeCall(purpose: .httpCommand, handler: self)
             exchange.requestBody.withUnsafeReadableBytes { raw in
                 call.spec.fillHTTPCommand(
-                    url: url, route: route, module: command.module, command: command.command, key: identity.key, head: command.head,
+                    route: route, module: command.module, command: command.command, key: identity.key, head: command.head,
                     user: user, body: UnsafeRawBufferPointer(rebasing: raw[range]), limits: ctx.limits, traceRNG: &ctx.traceRNG)
             }
             pending = .command(command)
@@ -126,20 +126,23 @@ extension HTTPConnection {
         resumeHeld()
     }
 
-    /// An error envelope as the response, with the error's HTTP status.
+    /// An error envelope as the response, with the error's HTTP status (and `Retry-After`, in
+    /// whole seconds rounded up, when the error says when to try again).
     func writeEnvelopeResponse(command: String?, id: String?, error: GatewayReplyError, close: Bool = false) {
         let ctx = context
         ctx.scratch.clear()
         MessageCodec.encodeError(parser: .json, command: command, id: id, error: error, into: &ctx.scratch)
-        writeScratchResponse(status: error.code.httpStatus, close: close)
+        writeScratchResponse(status: error.code.httpStatus, close: close, retryAfterSeconds: error.retryAfterMs.map { ($0 + 999) / 1000 })
     }
 
     /// Writes `context.scratch` as a JSON response.
-    private func writeScratchResponse(status: Int, close: Bool = false) {
+    private func writeScratchResponse(status: Int, close: Bool = false, retryAfterSeconds: Int? = nil) {
         let ctx = context
         let keepAlive = exchange.respond(close: close || ctx.draining, now: ctx.loop.now)
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if let s = retryAfterSeconds { headers.add(name: "Retry-After", value: "\(max(1, s))") }
         tcp.write { buf in
-            HTTPResponseWriter.writeHead(status: status, headers: ["Content-Type": "application/json"],
+            HTTPResponseWriter.writeHead(status: status, headers: headers,
                                          contentLength: ctx.scratch.readableBytes, keepAlive: keepAlive, into: &buf)
             buf.write(buffer: ctx.scratch)
         }

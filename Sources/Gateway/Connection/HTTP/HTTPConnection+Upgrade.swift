@@ -43,7 +43,7 @@ extension HTTPConnection {
             let ctx = context
             let call = ctx.backend.makeCall(purpose: .handshake, handler: self)
             call.spec.fillHandshakeHook(
-                url: hook, module: module, key: identity.key, head: head, subprotocols: request.subprotocols,
+                target: hook, module: module, key: identity.key, head: head, subprotocols: request.subprotocols,
                 remoteAddress: tcp.remoteAddress?.hostString ?? "", limits: ctx.limits, traceRNG: &ctx.traceRNG,
                 claims: claims?.payload)
             pending = .handshake(upgrade)
@@ -59,7 +59,7 @@ extension HTTPConnection {
     func handshakeHookCompleted(_ call: BackendCall, _ upgrade: PendingUpgrade) {
         guard isAnswering else { return }
         if let e = call.error {
-            context.logger.warning("handshake hook \(upgrade.module.config.handshake ?? "") failed: \(e)",
+            context.logger.warning("handshake hook \(upgrade.module.config.handshake.map { "\($0)" } ?? "") failed: \(e)",
                                    metadata: ["connectionId": "\(identity.key.string)", "module": "\(upgrade.module.config.path)"])
             respond(status: 503, body: "{\"error\":\"handshake hook unavailable\"}", contentType: "application/json", close: true)
             return

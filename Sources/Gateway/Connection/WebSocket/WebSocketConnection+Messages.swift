@@ -42,16 +42,16 @@ extension WebSocketConnection {
             let outcome = ReplyOutcome(command: decoded.command, id: decoded.id, binary: binary,
                                        bodyIsJSON: module.parser == .json, deliver: ref.route.deliver)
             deliverReply(seq: seq, outcome: outcome, body: body)
-        case .url(let url):
-            startCall(url: url, ref: ref, message: decoded, body: body, seq: seq)
+        case .url, .upstream:
+            startCall(ref: ref, message: decoded, body: body, seq: seq)
         }
     }
 
-    private func startCall(url: String, ref: RouteRef, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64) {
+    private func startCall(ref: RouteRef, message: DecodedMessage, body: UnsafeRawBufferPointer, seq: UInt64) {
         let ctx = context
         let call = ctx.backend.makeCall(purpose: .message(seq: seq), handler: self)
         call.spec.fillMessage(
-            url: url, route: ref.route, command: message.command, seq: seq, key: identity.key, user: handle?.user,
+            route: ref.route, command: message.command, seq: seq, key: identity.key, user: handle?.user,
             rooms: handle?.rooms ?? [], forwardable: forwardable, moduleForwardHeaders: module.forwardHeaders,
             traceID: traceID, body: body, contentType: Self.contentType(parser: module.parser, binary: message.binary),
             limits: ctx.limits, traceRNG: &ctx.traceRNG)

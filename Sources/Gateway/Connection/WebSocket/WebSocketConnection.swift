@@ -299,9 +299,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// Queues the module's disconnect hook. `code` is the close code the client sent, or the one the
     /// gateway sent, or 1006 when the connection dropped without a close frame.
     private func sendDisconnectHook(user: String?, rooms: [String]) {
-        guard let url = module.config.disconnect else { return }
+        guard let hook = module.config.disconnect else { return }
         context.postDisconnectHook(
-            url: url, key: identity.key, user: user, rooms: rooms, code: (machine.closeCode ?? .abnormal).rawValue,
+            target: hook, key: identity.key, user: user, rooms: rooms, code: (machine.closeCode ?? .abnormal).rawValue,
             reason: machine.closeReason ?? "", durationMs: Int((context.loop.now &- openedAt) / 1_000_000))
     }
 
