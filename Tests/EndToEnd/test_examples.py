@@ -63,4 +63,7 @@ def test_chat_example(gateway_factory, example):
             assert r["error"]["code"] == "backend_error" and r["error"]["status"] == 400
             return hello_a["hello"]
     user = run(body())
-    wait_until(lambda: any(l.startswith(f"disconnect {user}") for l in example.lines), what="disconnect hook")
+    # The hook is retried with backoff (0.1 s, 0.2 s, …) if the backend is slow to take it: allow for a
+    # loaded machine, and say what the backend and the gateway logged if it never comes.
+    wait_until(lambda: any(l.startswith(f"disconnect {user}") for l in example.lines), timeout=15,
+               what=f"disconnect hook for {user}; backend printed {example.lines[-6:]}; gateway log tail {g.log()[-600:]!r}")
