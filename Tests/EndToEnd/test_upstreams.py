@@ -52,6 +52,9 @@ class Endpoints:
     def start(self, i):
         return self._req("POST", f"/ep/{i}/start", {})
 
+    def kill(self, i):
+        return self._req("POST", f"/ep/{i}/kill", {})
+
     def state(self, i):
         return self._req("GET", f"/ep/{i}")
 
@@ -305,6 +308,57 @@ def test_failover_when_an_endpoint_stops_and_comes_back(gateway_factory, endpoin
     assert endpoint_figures(gw)[2]["healthy"]
     log = gw.log()
     assert "health healthy -> unhealthy" in log and "health unhealthy -> healthy" in log, log[-3000:]
+
+
+def test_failover_when_an_endpoint_is_killed_mid_load(gateway_factory, endpoints):
+    """The endpoint dies as a killed process does: every connection reset at once, calls in progress
+    unanswered. Those calls had reached the backend, so they are not retried (the gateway cannot know
+    whether the backend ran them) and fail; every later call is retried past the dead endpoint
+    (connect failures), so no client sees another error; it is ejected, gets nothing while it is
+    down, and is back in rotation after it restarts."""
+    ups = {"svc": {"endpoints": endpoints.urls(3),
+                   "healthCheck": {"path": "/healthz", "intervalMs": 200, "timeoutMs": 150, "unhealthyAfter": 2, "healthyAfter": 2},
+                   "retry": {"attempts": 3, "on": ["connect-failure"], "backoffMs": 2, "maxBackoffMs": 20},
+                   "outlierDetection": {"consecutiveFailures": 3, "baseEjectionMs": 1000, "maxEjectionPercent": 50}}}
+    gw = gateway_factory(modules=module({"x": {"upstream": "svc", "path": "/rpc"}}), upstreams=ups, admin=True)
+    clients, errors, killed_at = 6, [], []
+
+    async def client(k, stop):
+        async with ws_connect(gw.url()) as ws:
+            n = 0
+            while not stop.is_set():
+                sent = time.monotonic()
+                r = await call(ws, {"cmd": "x", "id": n, "data": {}})
+                if "data" not in r:
+                    errors.append((sent, r))
+                n += 1
+                await asyncio.sleep(0.002)
+
+    async def main():
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(client(k, stop)) for k in range(clients)]
+        await asyncio.sleep(0.5)
+        assert all(endpoints.calls(i) > 0 for i in range(3))
+        killed_at.append(time.monotonic())
+        await asyncio.to_thread(endpoints.kill, 2)
+        killed_at.append(time.monotonic())
+        await asyncio.to_thread(wait_until, lambda: not endpoint_figures(gw)[2]["healthy"], 5.0, 0.05, "endpoint 2 unhealthy")
+        tries_then = endpoint_figures(gw)[2]["calls"]
+        await asyncio.sleep(1.0)
+        assert endpoint_figures(gw)[2]["calls"] == tries_then, "tries went to the dead endpoint after its ejection"
+        before = endpoints.calls(2)
+        await asyncio.to_thread(endpoints.start, 2)
+        await asyncio.to_thread(wait_until, lambda: endpoints.calls(2) > before + 20, 10.0, 0.05, "calls on endpoint 2 again")
+        stop.set()
+        await asyncio.gather(*tasks)
+    run(main(), timeout=60)
+    # Only calls sent before the kill finished can have been in progress on the dead endpoint: at
+    # most one per client, each a backend error or unavailability, never a later one.
+    assert len(errors) <= clients, errors
+    for sent, r in errors:
+        assert sent <= killed_at[1], (sent, killed_at, r)
+        assert r["error"]["code"] in ("backend_error", "backend_unavailable"), r
+    assert endpoint_figures(gw)[2]["healthy"]
 
 
 def test_admin_lists_upstreams(gateway_factory, endpoints):

@@ -15,6 +15,8 @@ Control (on the control port):
   POST /ep/<i>/stop     graceful stop, as a rolling restart does it: the listener closes (new
                         connections are refused), calls in progress are answered, then every
                         keep-alive connection is closed
+  POST /ep/<i>/kill     as if the process died: the listener closes and every connection, busy or
+                        idle, is reset at once (SO_LINGER 0); calls in progress get no answer
   POST /ep/<i>/start    listens again on the same port
   GET  /ep/<i>          {"calls": N, "health": M, "records": [...]}
   POST /reset           every endpoint back to 200, no delay, health 200, counts cleared
@@ -178,6 +180,27 @@ class Endpoint:
                 break
             time.sleep(0.01)
 
+    def kill(self):
+        server, self.server = self.server, None
+        if server is None:
+            return
+        with self.lock:
+            self.stopping = True
+            conns = list(self.conns)
+        try:
+            server.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        server.socket.close()
+        self.thread.join(5)
+        for c in conns:
+            try:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                c.shutdown(socket.SHUT_RDWR)
+                c.close()
+            except OSError:
+                pass
+
     def state(self):
         with self.lock:
             return {"calls": self.calls, "health": self.health_calls, "records": list(self.records),
@@ -233,6 +256,8 @@ def main():
                     ep.health = body.get("health", ep.health)
             elif rest == ["stop"]:
                 ep.stop()
+            elif rest == ["kill"]:
+                ep.kill()
             elif rest == ["start"]:
                 if ep.server is None:
                     ep.start()
