@@ -38,6 +38,7 @@ class Endpoint:
         self.thread = None
         self.conns = set()      # sockets of open connections
         self.busy = set()       # sockets with a request being answered
+        self.closing = set()    # idle sockets a graceful stop is closing: a request read on one is not answered
         self.stopping = False
         self.reset()
 
@@ -71,6 +72,7 @@ class Endpoint:
                 with ep.lock:
                     ep.conns.discard(self.connection)
                     ep.busy.discard(self.connection)
+                    ep.closing.discard(self.connection)
                 super().finish()
 
             def handle_one_request(self):
@@ -85,6 +87,12 @@ class Endpoint:
                     self.close_connection = True
                     return
                 with ep.lock:
+                    if self.connection in ep.closing:
+                        # The stop chose this connection as idle before this request was read: it
+                        # is not answered (no byte), as a server closing an idle connection does,
+                        # so the client sends it again elsewhere. Never a half-written answer.
+                        self.close_connection = True
+                        return
                     ep.busy.add(self.connection)
                 try:
                     if not self.parse_request():
@@ -170,6 +178,7 @@ class Endpoint:
         while time.monotonic() < deadline:
             with self.lock:
                 idle = [c for c in self.conns if c not in self.busy]
+                self.closing.update(idle)   # under the lock: a connection is busy or closing, never both
                 left = len(self.conns)
             for c in idle:
                 try:
