@@ -160,19 +160,25 @@ class Endpoint:
                 return
             server.process_request(conn, addr)
 
-    def stop(self):
+    def close_listener(self):
+        """Stops accepting: connects are refused from here on (shutdown wakes the accept). Returns
+        False when the endpoint was not listening."""
         server, self.server = self.server, None
         if server is None:
-            return
+            return False
         with self.lock:
             self.stopping = True
-        # The listener is gone: connects are refused from here on (shutdown wakes the accept).
         try:
             server.socket.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
         server.socket.close()
         self.thread.join(5)
+        return True
+
+    def stop(self):
+        if not self.close_listener():
+            return
         # Idle keep-alive connections are closed now; busy ones close after their answer.
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
@@ -190,18 +196,10 @@ class Endpoint:
             time.sleep(0.01)
 
     def kill(self):
-        server, self.server = self.server, None
-        if server is None:
+        if not self.close_listener():
             return
         with self.lock:
-            self.stopping = True
             conns = list(self.conns)
-        try:
-            server.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        server.socket.close()
-        self.thread.join(5)
         for c in conns:
             try:
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
