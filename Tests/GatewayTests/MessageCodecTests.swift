@@ -13,7 +13,7 @@ struct MessageCodecTests {
         let bytes = Array(s.utf8)
         return bytes.withUnsafeBytes { raw in
             let m = module(p)
-            guard case .success(let d) = MessageCodec.decode(raw, binary: binary, parser: m.parser, rawCommand: m.command) else { return nil }
+            guard let d = try? MessageCodec.decode(raw, binary: binary, parser: m.parser, rawCommand: m.command) else { return nil }
             return (d.command, d.id, String(decoding: UnsafeRawBufferPointer(rebasing: raw[d.body]), as: UTF8.self))
         }
     }

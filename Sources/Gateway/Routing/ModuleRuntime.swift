@@ -8,6 +8,10 @@ final class ModuleRuntime: Sendable {
     /// Copied out of `config` so the per-message path reads two fields, not a large struct.
     let parser: ParserKind
     let rawCommand: String
+    /// The route of every message of a `raw` module (its command is the module's, never the
+    /// message's), looked up once here instead of hashing the same string per message; nil for the
+    /// other formats or when no route takes the command.
+    let rawRoute: RouteRef?
     /// Lower-cased names of handshake headers forwarded to backends on every call.
     let forwardHeaders: [String]
     /// Lower-cased names of every handshake header any route of the module may forward: the
@@ -27,6 +31,7 @@ final class ModuleRuntime: Sendable {
         self.parser = config.parser
         self.rawCommand = config.command
         self.router = CommandRouter(routes: config.routes, defaultRoute: config.defaultRoute)
+        self.rawRoute = config.parser == .raw ? router.route(for: config.command) : nil
         self.forwardHeaders = config.forwardHeaders.map { $0.lowercased() }
         var all = Set(forwardHeaders)
         for r in config.routes.values { all.formUnion(r.forwardHeaders) }

@@ -13,14 +13,13 @@ extension WebSocketConnection {
         let seq = replies.reserve()
         context.metrics.messagesReceived += 1
         let decoded: DecodedMessage
-        switch MessageCodec.decode(payload, binary: binary, parser: module.parser, rawCommand: module.rawCommand) {
-        case .success(let d):
-            decoded = d
-        case .failure(let err):
+        do {
+            decoded = try MessageCodec.decode(payload, binary: binary, parser: module.parser, rawCommand: module.rawCommand)
+        } catch {
             // Even a message we could not parse gets its answer in order.
             // Only the raw format has a command that does not come from the message itself.
             let cmd = module.config.parser == .raw ? module.config.command : nil
-            replyError(seq: seq, command: cmd, id: nil, error: err)
+            replyError(seq: seq, command: cmd, id: nil, error: error)
             return
         }
         let limits = context.limits
@@ -30,7 +29,7 @@ extension WebSocketConnection {
                        error: GatewayReplyError(code: .rateLimited, message: "more than \(limits.messagesPerSecond) messages per second", status: 429))
             return
         }
-        guard let ref = module.router.route(for: decoded.command) else {
+        guard let ref = module.parser == .raw ? module.rawRoute : module.router.route(for: decoded.command) else {
             replyError(seq: seq, command: decoded.command, id: decoded.id,
                        error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(decoded.command)\"", status: nil))
             return
@@ -39,9 +38,8 @@ extension WebSocketConnection {
         switch ref.route.target {
         case .local(.echo):
             // For json, `data` is valid JSON already (the whole envelope was validated).
-            let outcome = ReplyOutcome(command: decoded.command, id: decoded.id, binary: binary,
-                                       bodyIsJSON: module.parser == .json, deliver: ref.route.deliver)
-            deliverReply(seq: seq, outcome: outcome, body: body)
+            deliverReply(seq: seq, command: decoded.command, id: decoded.id, binary: binary, bodyIsJSON: module.parser == .json,
+                         deliver: ref.route.deliver, body: body)
         case .url, .upstream:
             startCall(ref: ref, message: decoded, body: body, seq: seq)
         }
@@ -113,9 +111,8 @@ extension WebSocketConnection {
         } else {
             let mediaIsJSON = call.response.contentTypeIsJSON
             call.response.body.withUnsafeReadableBytes { body in
-                let outcome = ReplyOutcome(command: pending.command, id: pending.id, binary: pending.binary,
-                                           bodyIsJSON: MessageCodec.bodyIsJSON(typeIsJSON: mediaIsJSON, body: body), deliver: deliver)
-                deliverReply(seq: seq, outcome: outcome, body: body)
+                deliverReply(seq: seq, command: pending.command, id: pending.id, binary: pending.binary,
+                             bodyIsJSON: MessageCodec.bodyIsJSON(typeIsJSON: mediaIsJSON, body: body), deliver: deliver, body: body)
             }
         }
         if let (code, reason) = close, !socketClosed {

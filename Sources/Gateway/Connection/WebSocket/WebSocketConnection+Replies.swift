@@ -2,15 +2,6 @@ internal import GatewayBuffers
 internal import GatewayIO
 internal import GatewayWebSocket
 
-/// Where a reply goes once its body is known, after the session changes the backend asked for.
-struct ReplyOutcome {
-    var command: String
-    var id: String?
-    var binary: Bool
-    var bodyIsJSON: Bool
-    var deliver: Route.Deliver
-}
-
 extension WebSocketConnection {
     /// Sends the reply for message `seq` to its recipients: the sender gets the reply form (with `id`)
     /// through the ordered reply queue when it is among them; everyone else gets the push form, encoded
@@ -23,10 +14,15 @@ extension WebSocketConnection {
     ///
     /// After the socket closed the sender's reply has nobody to go to, but the push still goes out, in
     /// order (see `backendCallDidComplete`).
-    func deliverReply(seq: UInt64, outcome o: ReplyOutcome, body: UnsafeRawBufferPointer) {
+    ///
+    /// The reply's parts come as separate (borrowed) arguments, not bundled in a struct: a struct
+    /// holding `Route.Deliver` (an enum with string and array payloads) was copied and destroyed
+    /// through value witnesses on every message.
+    func deliverReply(seq: UInt64, command: String, id: String?, binary: Bool, bodyIsJSON: Bool, deliver: Route.Deliver,
+                      body: UnsafeRawBufferPointer) {
         var senderGetsReply = false
         var target: DeliveryTarget?
-        switch o.deliver {
+        switch deliver {
         case .sender:
             senderGetsReply = true
         case .none:
@@ -56,9 +52,9 @@ extension WebSocketConnection {
         var held: HeldDelivery?
         if let target {
             if replies.isOldest(seq) {
-                startPush(target, command: o.command, body: body, bodyIsJSON: o.bodyIsJSON, binary: o.binary)
+                startPush(target, command: command, body: body, bodyIsJSON: bodyIsJSON, binary: binary)
             } else {
-                held = HeldDelivery(target: target, command: o.command, body: body, bodyIsJSON: o.bodyIsJSON, binary: o.binary)
+                held = HeldDelivery(target: target, command: command, body: body, bodyIsJSON: bodyIsJSON, binary: binary)
             }
         }
         guard senderGetsReply else {
@@ -67,8 +63,8 @@ extension WebSocketConnection {
         }
         let ctx = context
         ctx.scratch.clear()
-        let opcode = MessageCodec.encodeReply(parser: module.parser, command: o.command, id: o.id, body: body,
-                                              bodyIsJSON: o.bodyIsJSON, requestBinary: o.binary, into: &ctx.scratch)
+        let opcode = MessageCodec.encodeReply(parser: module.parser, command: command, id: id, body: body,
+                                              bodyIsJSON: bodyIsJSON, requestBinary: binary, into: &ctx.scratch)
         completeFromScratch(seq: seq, opcode: opcode, holding: held)
     }
 
