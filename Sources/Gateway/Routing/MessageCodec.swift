@@ -63,9 +63,11 @@ enum MessageCodec {
     /// - Parameters:
     ///   - body: the backend's body (or the echoed body).
     ///   - bodyIsJSON: whether `body` may be inserted as JSON as-is (validated by the caller's rule).
+    ///   - bodyIsUTF8: the caller knows `body` is valid UTF-8 (a local echo of a text frame, which
+    ///     the frame reader validated), so the text/binary choice needs no second pass over it.
     static func encodeReply(
         parser: ParserKind, command: String, id: String?, body: UnsafeRawBufferPointer, bodyIsJSON: Bool,
-        requestBinary: Bool, into out: inout ByteBuffer
+        requestBinary: Bool, bodyIsUTF8: Bool = false, into out: inout ByteBuffer
     ) -> WebSocketOpcode {
         switch parser {
         case .json:
@@ -84,11 +86,11 @@ enum MessageCodec {
             out.write(string: command)
             out.write(byte: UInt8(ascii: ":"))
             out.write(body)
-            return isValidUTF8(body) ? .text : .binary
+            return bodyIsUTF8 || isValidUTF8(body) ? .text : .binary
         case .raw:
             out.write(body)
             if requestBinary { return .binary }
-            return isValidUTF8(body) ? .text : .binary
+            return bodyIsUTF8 || isValidUTF8(body) ? .text : .binary
         }
     }
 

@@ -37,9 +37,11 @@ extension WebSocketConnection {
         let body = UnsafeRawBufferPointer(rebasing: payload[decoded.body])
         switch ref.route.target {
         case .local(.echo):
-            // For json, `data` is valid JSON already (the whole envelope was validated).
+            // For json, `data` is valid JSON already (the whole envelope was validated). The body of
+            // a text frame is valid UTF-8 (the reader checked the whole message; the text format's
+            // body starts after an ASCII `:`, so it is whole characters too).
             deliverReply(seq: seq, command: decoded.command, id: decoded.id, binary: binary, bodyIsJSON: module.parser == .json,
-                         deliver: ref.route.deliver, body: body)
+                         bodyIsUTF8: !binary, deliver: ref.route.deliver, body: body)
         case .url, .upstream:
             startCall(ref: ref, message: decoded, body: body, seq: seq)
         }

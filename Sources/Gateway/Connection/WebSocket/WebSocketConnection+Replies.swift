@@ -18,8 +18,10 @@ extension WebSocketConnection {
     /// The reply's parts come as separate (borrowed) arguments, not bundled in a struct: a struct
     /// holding `Route.Deliver` (an enum with string and array payloads) was copied and destroyed
     /// through value witnesses on every message.
-    func deliverReply(seq: UInt64, command: String, id: String?, binary: Bool, bodyIsJSON: Bool, deliver: Route.Deliver,
-                      body: UnsafeRawBufferPointer) {
+    ///
+    /// `bodyIsUTF8`: the body is known to be valid UTF-8 (see `MessageCodec.encodeReply`).
+    func deliverReply(seq: UInt64, command: String, id: String?, binary: Bool, bodyIsJSON: Bool, bodyIsUTF8: Bool = false,
+                      deliver: Route.Deliver, body: UnsafeRawBufferPointer) {
         var senderGetsReply = false
         var target: DeliveryTarget?
         switch deliver {
@@ -61,10 +63,10 @@ extension WebSocketConnection {
             complete(seq: seq, reply: nil, holding: held)
             return
         }
-        let ctx = context
-        ctx.scratch.clear()
+        context.scratch.clear()
         let opcode = MessageCodec.encodeReply(parser: module.parser, command: command, id: id, body: body,
-                                              bodyIsJSON: bodyIsJSON, requestBinary: binary, into: &ctx.scratch)
+                                              bodyIsJSON: bodyIsJSON, requestBinary: binary, bodyIsUTF8: bodyIsUTF8,
+                                              into: &context.scratch)
         completeFromScratch(seq: seq, opcode: opcode, holding: held)
     }
 
@@ -92,25 +94,28 @@ extension WebSocketConnection {
     /// otherwise keep a framed copy until the earlier replies are out (with `held`, the delivery to
     /// others that waits for the same turn).
     func completeFromScratch(seq: UInt64, opcode: WebSocketOpcode, holding held: HeldDelivery? = nil) {
-        let ctx = context
         if socketClosed {
             // Nobody to write to; the queue still moves on, so held deliveries go out.
             complete(seq: seq, reply: nil, holding: held)
             return
         }
+        // The scratch is written from through a mutable access: a read access to a class's stored
+        // property around a closure makes Swift copy the value first (a retain and a release of its
+        // storage per message). Nothing under `writeFrame` touches the scratch.
         if held == nil && replies.isNext(seq) {
             replies.skipImmediate(seq)
-            ctx.scratch.withUnsafeReadableBytes { writeFrame(opcode: opcode, payload: $0) }
+            context.scratch.withUnsafeMutableReadableBytes { writeFrame(opcode: opcode, payload: UnsafeRawBufferPointer($0)) }
             return
         }
         if held == nil && replies.isOldest(seq) {
             // The usual case for a backend reply: nothing earlier is pending, so it is framed straight
             // into the send queue instead of into a buffer of its own, then the replies that finished
             // early behind it follow.
-            ctx.scratch.withUnsafeReadableBytes { writeFrame(opcode: opcode, payload: $0) }
+            context.scratch.withUnsafeMutableReadableBytes { writeFrame(opcode: opcode, payload: UnsafeRawBufferPointer($0)) }
             complete(seq: seq, reply: nil)
             return
         }
+        let ctx = context
         var framed = ctx.takeReplyBuffer(capacity: ctx.scratch.readableBytes + WebSocketFrameEncoder.maxHeaderSize)
         ctx.scratch.withUnsafeReadableBytes {
             WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: $0, into: &framed)
