@@ -297,6 +297,9 @@ public final class EventLoop: @unchecked Sendable {
             flush(e, c)
             i += 1
         }
-        dirty.removeAll(keepingCapacity: true)
+        // Emptied from the end, each element released inline: `removeAll(keepingCapacity:)` goes
+        // through a generic range replacement and an array destroy (~90 instructions per flushed
+        // connection in callgrind at a few connections per tick).
+        while !dirty.isEmpty { dirty.removeLast() }
     }
 }

@@ -147,7 +147,14 @@ package struct OutboundQueue {
 
     private mutating func compact() {
         if head == chunks.count {
-            chunks.removeAll(keepingCapacity: chunks.capacity <= 16)
+            // One chunk is the usual case (a reply or a few, written in one send): `removeLast` is
+            // inlined, where `removeAll(keepingCapacity:)` is a generic range replacement plus an
+            // array destroy, ~240 instructions per drained queue (callgrind, S2 io_uring depth 1).
+            if chunks.count == 1 {
+                chunks.removeLast()
+            } else {
+                chunks.removeAll(keepingCapacity: chunks.capacity <= 16)
+            }
             head = 0
         } else if head >= 16 {
             chunks.removeSubrange(0..<head)
