@@ -10,7 +10,11 @@ public enum WebSocketHandshake {
 
     /// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2, item 5.4).
     public static func acceptValue(forKey key: String) -> String {
-        Base64.encode(SHA1.hash((key + guid).utf8))
+        var sha = SHA1()
+        var k = key, g = guid
+        k.withUTF8 { sha.update(UnsafeRawBufferPointer($0)) }
+        g.withUTF8 { sha.update(UnsafeRawBufferPointer($0)) }
+        return Base64.encode(sha.finalize())
     }
 
     /// Checks that `head` is a WebSocket opening handshake (RFC 6455 §4.2.1).

@@ -43,6 +43,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/sha.h>
 #else
 #error "openssl/hmac.h not found: install libssl-dev (apt-get install -y libssl-dev)"
 #endif
@@ -198,6 +199,13 @@ int cgw_pkey_type(EVP_PKEY *key, int *ec_bits);
 // received (no copy into a memory BIO first) and its write side hands every record OpenSSL produces
 // to a callback that appends it to the connection's send queue. So TLS is a byte transform between
 // the socket and the protocol machines, the same on both I/O engines.
+
+/// SHA-1 through OpenSSL's block functions, for `Sec-WebSocket-Accept` (sha1.c says why not `SHA1()`).
+void cgw_sha1_init(SHA_CTX *ctx);
+/// Adds `count` bytes.
+void cgw_sha1_update(SHA_CTX *ctx, const void *data, size_t count);
+/// Writes the 20-byte digest; `ctx` is spent.
+void cgw_sha1_final(SHA_CTX *ctx, unsigned char digest[20]);
 
 /// Receives the ciphertext OpenSSL writes (`ctx` is the pointer given to `cgw_tls_new`).
 typedef void (*cgw_tls_write_fn)(void *ctx, const void *bytes, size_t count);
