@@ -31,6 +31,9 @@ public struct BackendCallSpec {
     /// Extra header fields as `Name: value\r\n` lines, in a buffer reused with the call. Add with
     /// `addHeader`.
     public private(set) var headerLines = ByteBuffer(capacity: 512)
+    /// Whether some line of `headerLines` has an empty value (a libcurl removal marker, which the
+    /// native client must leave out). When false the native client copies the lines in one piece.
+    public private(set) var hasEmptyHeader = false
 
     /// An empty spec with the defaults above.
     public init() {}
@@ -41,7 +44,18 @@ public struct BackendCallSpec {
     public mutating func addHeader(_ name: String, _ value: some StringProtocol) {
         headerLines.write(string: name)
         headerLines.write(string: ": ")
-        for b in value.utf8 where b != 13 && b != 10 && b != 0 { headerLines.write(byte: b) }
+        let before = headerLines.writerIndex
+        // A native string's bytes are contiguous: checked in one pass and copied at once when clean
+        // (the usual case), instead of one bounds-checked append per byte (~25 instructions each).
+        let clean = value.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else { return false }
+            headerLines.write(UnsafeRawBufferPointer(bytes))
+            return true
+        }
+        if clean != true {
+            for b in value.utf8 where b != 13 && b != 10 && b != 0 { headerLines.write(byte: b) }
+        }
+        if headerLines.writerIndex == before { hasEmptyHeader = true }
         headerLines.write(string: "\r\n")
     }
 
@@ -50,7 +64,9 @@ public struct BackendCallSpec {
     public mutating func addHeader(_ name: String, _ body: (inout ByteBuffer) -> Void) {
         headerLines.write(string: name)
         headerLines.write(string: ": ")
+        let before = headerLines.writerIndex
         body(&headerLines)
+        if headerLines.writerIndex == before { hasEmptyHeader = true }
         headerLines.write(string: "\r\n")
     }
 
@@ -85,5 +101,6 @@ public struct BackendCallSpec {
         maxResponseBytes = 16 * 1024 * 1024
         headerLines.clear()
         headerLines.releaseCapacityIfEmpty(above: 8192)
+        hasEmptyHeader = false
     }
 }

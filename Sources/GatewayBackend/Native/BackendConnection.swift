@@ -88,11 +88,16 @@ final class BackendConnection: ConnectionHandler {
             b.write(string: "\r\nContent-Length: ")
             b.write(decimal: r.spec.hasBody ? r.spec.body.readableBytes : 0)
             b.write(string: "\r\n")
-            r.spec.forEachHeaderLine { line in
-                // `Name:` with an empty value is a libcurl removal marker: nothing to send here.
-                if let last = line.last, last != UInt8(ascii: ":") && last != UInt8(ascii: " ") {
-                    b.write(line)
-                    b.write(string: "\r\n")
+            if !r.spec.hasEmptyHeader {
+                // The lines are `Name: value\r\n` already: one copy.
+                b.write(buffer: r.spec.headerLines)
+            } else {
+                r.spec.forEachHeaderLine { line in
+                    // `Name:` with an empty value is a libcurl removal marker: nothing to send here.
+                    if let last = line.last, last != UInt8(ascii: ":") && last != UInt8(ascii: " ") {
+                        b.write(line)
+                        b.write(string: "\r\n")
+                    }
                 }
             }
             b.write(string: "\r\n")
