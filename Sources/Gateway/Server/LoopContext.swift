@@ -9,7 +9,17 @@ internal import Logging
 final class LoopContext: AcceptHandler {
     unowned(unsafe) let loop: EventLoop
     /// The config in force; replaced as a whole on reload (SIGHUP).
-    private(set) var runtime: RuntimeConfig
+    private(set) var runtime: RuntimeConfig {
+        didSet {
+            limits = runtime.limits
+            runtimeGeneration = runtime.generation
+        }
+    }
+    /// `runtime.limits` and `runtime.generation`, copied here: every message reads them, and going
+    /// through `runtime` retains and releases it each time (callgrind: two pairs per echoed message).
+    private(set) var limits: Limits
+    /// See `limits`.
+    private(set) var runtimeGeneration: Int
     /// Backend calls made from this loop.
     let backend: BackendClient
     /// Lifecycle hooks (disconnect) with retries.
@@ -53,6 +63,8 @@ final class LoopContext: AcceptHandler {
         self.hub = hub
         self.metrics = GatewayMetrics(routes: runtime.routeLabels.count)
         self.runtime = runtime
+        self.limits = runtime.limits
+        self.runtimeGeneration = runtime.generation
         self.logger = logger
         self.hooks = HookDispatcher(loop: loop, backend: backend, logger: logger)
         backend.onUpstreamEvent = { [logger] event in Self.log(event, logger) }
@@ -75,8 +87,6 @@ final class LoopContext: AcceptHandler {
         let openedMs = Int64(WallClock.ms()) - Int64((loop.now &- c.openedAt) / 1_000_000)
         return PresenceRecord(module: c.module.config.path, user: h.user, rooms: h.rooms, openedMs: openedMs)
     }
-
-    var limits: Limits { runtime.limits }
 
     /// An empty buffer for a waiting reply (from the pool when one is free).
     func takeReplyBuffer(capacity: Int) -> ByteBuffer {

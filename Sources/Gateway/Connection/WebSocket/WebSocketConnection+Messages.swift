@@ -9,7 +9,8 @@ extension WebSocketConnection {
     /// One WebSocket message: parse, route, then answer locally or call the backend.
     func handleMessage(_ payload: UnsafeRawBufferPointer, binary: Bool) {
         refreshIfReloaded()
-        let module = self.module
+        // `module` is read through `self` each time, not bound to a local: a local is a second
+        // reference, retained and released per message.
         let seq = replies.reserve()
         context.metrics.messagesReceived += 1
         let decoded: DecodedMessage

@@ -59,7 +59,7 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
         self.tcp = tcp
         self.identity = identity
         self.module = module
-        self.runtimeGeneration = context.runtime.generation
+        self.runtimeGeneration = context.runtimeGeneration
         let now = context.loop.now
         self.machine = WebSocketConnectionMachine(policy: .init(context.limits), now: now)
         let negotiated = deflate.map { ConnectionDeflate($0, loop: context.deflate) }
@@ -364,9 +364,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// Takes the module's new definition after a reload (a removed module keeps its old one) and
     /// the new limits.
     func refreshIfReloaded() {
-        guard runtimeGeneration != context.runtime.generation else { return }
+        guard runtimeGeneration != context.runtimeGeneration else { return }
         if let m = context.runtime.modules[module.config.path] { module = m }
-        runtimeGeneration = context.runtime.generation
+        runtimeGeneration = context.runtimeGeneration
         machine.policy = .init(context.limits)
     }
 }
