@@ -272,10 +272,17 @@ public struct WebSocketFrameReader {
             let done = partialDone
             partialDone = 0
             partialTextual = false
+            // A whole text message in one frame is checked for ASCII while it is unmasked: all ASCII
+            // is valid UTF-8, and the validator's pass over it is skipped.
+            var asciiOnly = false
             if let maskingKey = header.maskingKey {
-                WebSocketMasking.apply(maskingKey: maskingKey, to: UnsafeMutableRawBufferPointer(rebasing: payload[done...]), offset: done)
+                if textual && done == 0 && header.fin && header.opcode == .text {
+                    asciiOnly = WebSocketMasking.applyReportingASCII(maskingKey: maskingKey, to: payload)
+                } else {
+                    WebSocketMasking.apply(maskingKey: maskingKey, to: UnsafeMutableRawBufferPointer(rebasing: payload[done...]), offset: done)
+                }
             }
-            if textual {
+            if textual && !asciiOnly {
                 // Validate the part not validated while the frame was arriving.
                 if done == 0 && header.opcode == .text { utf8.reset() }
                 guard utf8.validate(UnsafeRawBufferPointer(rebasing: payload[done...])),

@@ -18,6 +18,22 @@ import Testing
         }
     }
 
+    @Test func unmaskingThatReportsASCIIUnmasksTheSameAndFindsEveryHighBit() {
+        let key: UInt32 = 0x37FA_213D
+        let keyBytes: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        for length in 0..<40 {
+            // All ASCII, then one byte with the high bit at each position (head words and tail).
+            for high in [-1] + Array(0..<length) {
+                var plain = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 3) & 0x7F }
+                if high >= 0 { plain[high] |= 0x80 }
+                var masked = plain.enumerated().map { $0.element ^ keyBytes[$0.offset % 4] }
+                let ascii = masked.withUnsafeMutableBytes { WebSocketMasking.applyReportingASCII(maskingKey: key, to: $0) }
+                #expect(masked == plain, "length \(length) high \(high)")
+                #expect(ascii == (high < 0), "length \(length) high \(high)")
+            }
+        }
+    }
+
     @Test func inPiecesEqualsAtOnce() {
         let original = (0..<100).map { UInt8(truncatingIfNeeded: $0) }
         var whole = original
