@@ -89,9 +89,15 @@ enum MessageCodec {
             return bodyIsUTF8 || isValidUTF8(body) ? .text : .binary
         case .raw:
             out.write(body)
-            if requestBinary { return .binary }
-            return bodyIsUTF8 || isValidUTF8(body) ? .text : .binary
+            return rawReplyOpcode(body: body, requestBinary: requestBinary, bodyIsUTF8: bodyIsUTF8)
         }
+    }
+
+    /// The opcode of a raw-format reply, whose payload is the body itself: binary for a binary
+    /// request, otherwise text when the body is UTF-8.
+    static func rawReplyOpcode(body: UnsafeRawBufferPointer, requestBinary: Bool, bodyIsUTF8: Bool) -> WebSocketOpcode {
+        if requestBinary { return .binary }
+        return bodyIsUTF8 || isValidUTF8(body) ? .text : .binary
     }
 
     /// Writes an error reply in the wire format (DESIGN §3): `{"cmd","id","error":{…}}` for json

@@ -63,6 +63,13 @@ extension WebSocketConnection {
             complete(seq: seq, reply: nil, holding: held)
             return
         }
+        if module.parser == .raw {
+            // The raw format's reply is the body itself: framed straight from it, without a copy
+            // into the scratch first.
+            let opcode = MessageCodec.rawReplyOpcode(body: body, requestBinary: binary, bodyIsUTF8: bodyIsUTF8)
+            completeReply(seq: seq, opcode: opcode, payload: body, holding: held)
+            return
+        }
         context.scratch.clear()
         let opcode = MessageCodec.encodeReply(parser: module.parser, command: command, id: id, body: body,
                                               bodyIsJSON: bodyIsJSON, requestBinary: binary, bodyIsUTF8: bodyIsUTF8,
@@ -90,36 +97,40 @@ extension WebSocketConnection {
         completeFromScratch(seq: seq, opcode: .text)
     }
 
-    /// The reply payload for `seq` is in `context.scratch`: write it now if it is next in line,
-    /// otherwise keep a framed copy until the earlier replies are out (with `held`, the delivery to
-    /// others that waits for the same turn).
+    /// The reply payload for `seq` is in `context.scratch`: `completeReply` with it.
     func completeFromScratch(seq: UInt64, opcode: WebSocketOpcode, holding held: HeldDelivery? = nil) {
+        // Through a mutable access: a read access to a class's stored property around a closure
+        // makes Swift copy the value first (a retain and a release of its storage per message).
+        // Nothing under `completeReply` touches the scratch.
+        context.scratch.withUnsafeMutableReadableBytes {
+            completeReply(seq: seq, opcode: opcode, payload: UnsafeRawBufferPointer($0), holding: held)
+        }
+    }
+
+    /// Writes the reply `payload` for `seq` now if it is next in line, otherwise keeps a framed copy
+    /// until the earlier replies are out (with `held`, the delivery to others that waits for the same
+    /// turn).
+    func completeReply(seq: UInt64, opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer, holding held: HeldDelivery?) {
         if socketClosed {
             // Nobody to write to; the queue still moves on, so held deliveries go out.
             complete(seq: seq, reply: nil, holding: held)
             return
         }
-        // The scratch is written from through a mutable access: a read access to a class's stored
-        // property around a closure makes Swift copy the value first (a retain and a release of its
-        // storage per message). Nothing under `writeFrame` touches the scratch.
         if held == nil && replies.isNext(seq) {
             replies.skipImmediate(seq)
-            context.scratch.withUnsafeMutableReadableBytes { writeFrame(opcode: opcode, payload: UnsafeRawBufferPointer($0)) }
+            writeFrame(opcode: opcode, payload: payload)
             return
         }
         if held == nil && replies.isOldest(seq) {
             // The usual case for a backend reply: nothing earlier is pending, so it is framed straight
             // into the send queue instead of into a buffer of its own, then the replies that finished
             // early behind it follow.
-            context.scratch.withUnsafeMutableReadableBytes { writeFrame(opcode: opcode, payload: UnsafeRawBufferPointer($0)) }
+            writeFrame(opcode: opcode, payload: payload)
             complete(seq: seq, reply: nil)
             return
         }
-        let ctx = context
-        var framed = ctx.takeReplyBuffer(capacity: ctx.scratch.readableBytes + WebSocketFrameEncoder.maxHeaderSize)
-        ctx.scratch.withUnsafeReadableBytes {
-            WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: $0, into: &framed)
-        }
+        var framed = context.takeReplyBuffer(capacity: payload.count + WebSocketFrameEncoder.maxHeaderSize)
+        WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: payload, into: &framed)
         complete(seq: seq, reply: framed, holding: held)
     }
 
