@@ -93,15 +93,26 @@ public struct HTTPRequestHead: Sendable, Equatable {
     /// reduced to their path.
     public var path: Substring {
         let t = originForm
-        if let q = t.utf8.firstIndex(of: UInt8(ascii: "?")) { return t[..<q] }
+        if let q = Self.firstIndex(of: UInt8(ascii: "?"), in: t) { return t[..<q] }
         return t
     }
 
     /// The query part of the target (after `?`), or an empty string.
     public var query: Substring {
         let t = originForm
-        if let q = t.utf8.firstIndex(of: UInt8(ascii: "?")) { return t[t.utf8.index(after: q)...] }
+        if let q = Self.firstIndex(of: UInt8(ascii: "?"), in: t) { return t[t.utf8.index(after: q)...] }
         return ""
+    }
+
+    /// The index of the first `byte` in `text`, searched in its contiguous UTF-8 (the generic
+    /// `utf8.firstIndex` cost ~600 instructions for a short target).
+    static func firstIndex(of byte: UInt8, in text: Substring) -> String.Index? {
+        let offset = text.utf8.withContiguousStorageIfAvailable { $0.firstIndex(of: byte) }
+        switch offset {
+        case .some(.some(let o)): return text.utf8.index(text.startIndex, offsetBy: o)
+        case .some(.none): return nil
+        case .none: return text.utf8.firstIndex(of: byte)
+        }
     }
 
     /// Whether the connection stays open after this request: HTTP/1.1 unless `Connection: close`,

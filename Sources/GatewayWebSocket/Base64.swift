@@ -3,39 +3,42 @@
 /// their count, RFC 6455 §4.1). Also a decoder for base64url (RFC 4648 §5), for the parts of the
 /// tokens checked at connect.
 package enum Base64 {
-    private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    /// The standard alphabet. A static string's bytes need no lazy initialization per call.
+    private static let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
-    /// Encodes bytes, padding the last group with `=`.
+    /// Encodes bytes, padding the last group with `=`. The characters are written straight into the
+    /// string's storage (a handshake encodes one 20-byte digest).
     package static func encode(_ bytes: some Collection<UInt8>) -> String {
-        let input = Array(bytes)
-        var out: [UInt8] = []
-        out.reserveCapacity((input.count + 2) / 3 * 4)
-        var i = 0
-        while i + 3 <= input.count {
-            let group = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
-            out.append(alphabet[Int(group >> 18 & 63)])
-            out.append(alphabet[Int(group >> 12 & 63)])
-            out.append(alphabet[Int(group >> 6 & 63)])
-            out.append(alphabet[Int(group & 63)])
-            i += 3
+        if let s = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0)) }) { return s }
+        return Array(bytes).withUnsafeBytes { encode($0) }
+    }
+
+    /// Encodes the bytes of `inp`, padding the last group with `=`.
+    package static func encode(_ inp: UnsafeRawBufferPointer) -> String {
+        let count = (inp.count + 2) / 3 * 4
+        guard count > 0 else { return "" }
+        let a = alphabet.utf8Start
+        return String(unsafeUninitializedCapacity: count) { out in
+            var i = 0, o = 0
+            while i + 3 <= inp.count {
+                let group = UInt32(inp[i]) << 16 | UInt32(inp[i + 1]) << 8 | UInt32(inp[i + 2])
+                out[o] = a[Int(group >> 18 & 63)]
+                out[o + 1] = a[Int(group >> 12 & 63)]
+                out[o + 2] = a[Int(group >> 6 & 63)]
+                out[o + 3] = a[Int(group & 63)]
+                i += 3
+                o += 4
+            }
+            let rest = inp.count - i
+            if rest > 0 {
+                let group = UInt32(inp[i]) << 16 | (rest == 2 ? UInt32(inp[i + 1]) << 8 : 0)
+                out[o] = a[Int(group >> 18 & 63)]
+                out[o + 1] = a[Int(group >> 12 & 63)]
+                out[o + 2] = rest == 2 ? a[Int(group >> 6 & 63)] : UInt8(ascii: "=")
+                out[o + 3] = UInt8(ascii: "=")
+            }
+            return count
         }
-        switch input.count - i {
-        case 1:
-            let group = UInt32(input[i]) << 16
-            out.append(alphabet[Int(group >> 18 & 63)])
-            out.append(alphabet[Int(group >> 12 & 63)])
-            out.append(UInt8(ascii: "="))
-            out.append(UInt8(ascii: "="))
-        case 2:
-            let group = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8
-            out.append(alphabet[Int(group >> 18 & 63)])
-            out.append(alphabet[Int(group >> 12 & 63)])
-            out.append(alphabet[Int(group >> 6 & 63)])
-            out.append(UInt8(ascii: "="))
-        default:
-            break
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// The number of bytes `text` decodes to, or nil if it is not padded base64: a multiple of 4
@@ -43,14 +46,18 @@ package enum Base64 {
     /// bits before the padding are accepted (RFC 4648 §3.5 lets decoders choose); rejecting them
     /// would only break sloppy clients.
     package static func decodedCount(_ text: some StringProtocol) -> Int? {
-        let chars = Array(text.utf8)
+        if let n = text.utf8.withContiguousStorageIfAvailable({ decodedCount(UnsafeRawBufferPointer($0)) }) { return n }
+        return Array(text.utf8).withUnsafeBytes { decodedCount($0) }
+    }
+
+    private static func decodedCount(_ chars: UnsafeRawBufferPointer) -> Int? {
         guard chars.count % 4 == 0 else { return nil }
+        if chars.isEmpty { return 0 }
         var padding = 0
-        if chars.last == UInt8(ascii: "=") { padding += 1 }
+        if chars[chars.count - 1] == UInt8(ascii: "=") { padding += 1 }
         if chars.count >= 2 && chars[chars.count - 2] == UInt8(ascii: "=") { padding += 1 }
-        if padding == 0 && chars.isEmpty { return 0 }
-        for c in chars.dropLast(padding) {
-            guard value(of: c) != nil else { return nil }
+        for i in 0..<(chars.count - padding) {
+            guard value(of: chars[i]) != nil else { return nil }
         }
         return chars.count / 4 * 3 - padding
     }

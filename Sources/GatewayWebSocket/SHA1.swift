@@ -41,4 +41,10 @@ package struct SHA1 {
             n = 20
         }
     }
+
+    /// Pads the message and writes the 20-byte digest to `out`, which must have room for it (no
+    /// array for the one digest a handshake needs). The hasher must not be used afterwards.
+    package mutating func finalize(into out: UnsafeMutableRawPointer) {
+        cgw_sha1_final(&ctx, out.assumingMemoryBound(to: UInt8.self))
+    }
 }

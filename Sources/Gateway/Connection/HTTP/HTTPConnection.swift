@@ -126,7 +126,9 @@ final class HTTPConnection: ClientHandler, BackendCallHandler {
                     // The body will be read: say so now instead of making the client wait (curl waits 1 s).
                     tcp.write { $0.write(string: "HTTP/1.1 100 Continue\r\n\r\n") }
                 }
-                if head.path != "/healthz", context.runtime.modules[String(head.path)] == nil, let route = proxyRoute(for: head.path) {
+                // Proxy routes are looked for only where there are some: the module lookup hashes the path.
+                if !context.runtime.config.http.isEmpty, head.path != "/healthz",
+                   context.runtime.modules[String(head.path)] == nil, let route = proxyRoute(for: head.path) {
                     startProxy(head, route)
                 }
             case .body(let chunk):
