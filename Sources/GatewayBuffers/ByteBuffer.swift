@@ -159,7 +159,7 @@ public struct ByteBuffer: @unchecked Sendable, Equatable {
     /// The 8 lower-case hex digits of `x`, most significant first, as the bytes of a little-endian
     /// `UInt64` (SWAR: spread the nibbles one per byte, then map 0–9 and 10–15 to ASCII together).
     @inlinable
-    static func hex8(_ x: UInt32) -> UInt64 {
+    public static func hex8(_ x: UInt32) -> UInt64 {
         var s = UInt64(x.byteSwapped)  // bytes, most significant first
         s = (s | (s << 16)) & 0x0000_FFFF_0000_FFFF
         s = (s | (s << 8)) & 0x00FF_00FF_00FF_00FF  // byte i of x at byte 2i

@@ -81,9 +81,12 @@ struct ConnectionKey: Hashable, Sendable {
             out.write(string: NodeNames.name(node))
             out.write(byte: UInt8(ascii: "."))
         }
-        out.write(hex: UInt64(loop), digits: 2)
-        out.write(hex: high, digits: 16)
-        out.write(hex: UInt64(low), digits: 8)
+        // The 26 digits in one copy: every backend call writes the id twice (the connection and
+        // the request id), and three appends each cost three times what one does.
+        var digits = (
+            ByteBuffer.hex8(UInt32(loop)).littleEndian, ByteBuffer.hex8(UInt32(truncatingIfNeeded: high >> 32)).littleEndian,
+            ByteBuffer.hex8(UInt32(truncatingIfNeeded: high)).littleEndian, ByteBuffer.hex8(low).littleEndian)
+        withUnsafeBytes(of: &digits) { out.write(UnsafeRawBufferPointer(rebasing: $0[6..<32])) }
     }
 
     /// The text form (allocates; for logs, JSON and admin output).

@@ -9,10 +9,15 @@ extension WebSocketConnection {
     /// One WebSocket message: parse, route, then answer locally or call the backend.
     func handleMessage(_ payload: UnsafeRawBufferPointer, binary: Bool) {
         refreshIfReloaded()
-        // `module` is read through `self` each time, not bound to a local: a local is a second
-        // reference, retained and released per message.
+        // The module as a guaranteed reference, not retained: read through `self` (a `var`), each
+        // of its fields passed on (the raw command, the raw route) was retained and released per
+        // message. Only `refreshIfReloaded` replaces it, and not while a message is handled.
+        Unmanaged.passUnretained(module)._withUnsafeGuaranteedRef { handleMessage(payload, binary: binary, module: $0) }
+    }
+
+    private func handleMessage(_ payload: UnsafeRawBufferPointer, binary: Bool, module: ModuleRuntime) {
         let seq = replies.reserve()
-        context.metrics.messagesReceived += 1
+        withContext { $0.metrics.messagesReceived += 1 }
         let decoded: DecodedMessage
         do {
             decoded = try MessageCodec.decode(payload, binary: binary, parser: module.parser, rawCommand: module.rawCommand)
@@ -30,11 +35,23 @@ extension WebSocketConnection {
                        error: GatewayReplyError(code: .rateLimited, message: "more than \(limits.messagesPerSecond) messages per second", status: 429))
             return
         }
-        guard let ref = module.parser == .raw ? module.rawRoute : module.router.route(for: decoded.command) else {
+        // The raw route is bound from the module's `let` (borrowed, no retain); the router's answer
+        // is a new reference either way.
+        if module.parser == .raw, let ref = module.rawRoute {
+            answer(decoded, ref: ref, payload: payload, binary: binary, seq: seq, module: module)
+        } else if module.parser != .raw, let ref = module.router.route(for: decoded.command) {
+            answer(decoded, ref: ref, payload: payload, binary: binary, seq: seq, module: module)
+        } else {
             replyError(seq: seq, command: decoded.command, id: decoded.id,
                        error: GatewayReplyError(code: .unknownCommand, message: "no route for command \"\(decoded.command)\"", status: nil))
-            return
         }
+    }
+
+    /// A decoded message with its route: answered here (`local`) or by a backend call.
+    @inline(__always)
+    private func answer(
+        _ decoded: DecodedMessage, ref: RouteRef, payload: UnsafeRawBufferPointer, binary: Bool, seq: UInt64, module: ModuleRuntime
+    ) {
         let body = UnsafeRawBufferPointer(rebasing: payload[decoded.body])
         switch ref.route.target {
         case .local(.echo):

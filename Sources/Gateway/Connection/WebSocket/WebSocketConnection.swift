@@ -324,12 +324,20 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
 
     /// Writes a complete frame (payload already in `payload`) to the socket, enforcing the send queue
     /// limit.
+    /// Runs `body` with the loop's context, not retained: a mutation through the `unowned(unsafe)`
+    /// reference itself (`context.metrics.x += 1`) still retains and releases it around the access,
+    /// twice per message. The context outlives every connection on its loop.
+    @inline(__always)
+    func withContext<R>(_ body: (LoopContext) throws -> R) rethrows -> R {
+        try Unmanaged.passUnretained(context)._withUnsafeGuaranteedRef(body)
+    }
+
     func writeFrame(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) {
         guard machine.canSendData else { return }
         if deflate == nil || !compresses(payload.count) || !writeDeflated(opcode: opcode, payload: payload) {
             tcp.write { WebSocketFrameEncoder.writeFrame(opcode: opcode, payload: payload, into: &$0) }
         }
-        context.metrics.messagesSent += 1
+        withContext { $0.metrics.messagesSent += 1 }
         enforceSendQueueLimit()
     }
 
