@@ -96,5 +96,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayHTTP1"], swiftSettings: swiftSettings),
+        // Unit tests of gateway-bench's pure parts (histogram, open-loop schedule, option parsing), through
+        // `@testable import` of the executable target.
+        .testTarget(
+            name: "GatewayBenchTests",
+            dependencies: ["GatewayBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

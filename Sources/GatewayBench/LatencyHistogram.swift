@@ -48,6 +48,24 @@ final class LatencyHistogram {
         if value > max { max = value }
     }
 
+    /// The nearest rank of percentile `p` among `count` samples: the smallest `r` (1 ... count) with
+    /// `r ≥ p/100 · count`, so that at least p % of the samples are at or below the r-th smallest.
+    ///
+    /// Computed in integers: `p` is first rounded to millionths of a percent (enough for p99.9999),
+    /// then the ceiling is exact. In floating point, `99.9 / 100 * 1000` is 999.0000000000001, whose
+    /// ceiling, 1000, reported the maximum as p99.9 of 1,000 samples instead of the 999th.
+    static func rank(percentile p: Double, count: UInt64) -> UInt64 {
+        guard count > 0 else { return 0 }
+        guard p > 0 else { return 1 }
+        guard p < 100 else { return count }
+        let scale: UInt64 = 100_000_000  // 100 % in millionths of a percent
+        let parts = UInt64((p * 1_000_000).rounded())
+        // ⌈count · parts / scale⌉ without overflow: the product is 128-bit.
+        let (high, low) = count.multipliedFullWidth(by: parts)
+        let (q, r) = scale.dividingFullWidth((high, low))
+        return Swift.min(count, Swift.max(1, r > 0 ? q + 1 : q))
+    }
+
     /// Adds every sample of `other`.
     func merge(_ other: LatencyHistogram) {
         for i in 0..<Self.bucketCount { counts[i] &+= other.counts[i] }
@@ -59,7 +77,7 @@ final class LatencyHistogram {
     /// the exact maximum. 0 when empty.
     func percentile(_ p: Double) -> UInt64 {
         guard count > 0 else { return 0 }
-        let want = Swift.max(1, UInt64((p / 100 * Double(count)).rounded(.up)))
+        let want = Self.rank(percentile: p, count: count)
         var seen: UInt64 = 0
         for i in 0..<Self.bucketCount {
             seen &+= counts[i]
