@@ -78,6 +78,8 @@ let package = Package(
             name: "GatewayBench",
             dependencies: [
                 "GatewayIO", "GatewayHTTP1", "GatewayWebSocket", "GatewayBuffers",
+                // timerfd for the open-loop pacer (PacingTimer).
+                "CGatewayShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -51,6 +51,14 @@ final class BenchClient: ConnectionHandler {
     var ringHead = 0
     var inFlight = 0
 
+    /// rtt open loop: the connection's messages that came due so far (the next due one's number),
+    /// that were sent, and that were answered. `sent - acked` are in flight; `due - sent` are held.
+    var olDue: UInt64 = 0
+    var olSent: UInt64 = 0
+    var olAcked: UInt64 = 0
+    /// rtt open loop: the connection was open when the schedule started (its slots are expected).
+    var olStarted = false
+
     init(worker: BenchWorker, index: Int, isPublisher: Bool, pipeline: Int, maxMessageBytes: Int, retainedCapacity: Int) {
         self.worker = worker
         self.index = index

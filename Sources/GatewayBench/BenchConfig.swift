@@ -20,6 +20,14 @@ enum PublisherKind: Sendable {
     case http(url: BenchURL, body: Template, headers: [String])
 }
 
+/// `rtt --rate`: the open-loop settings (see `OpenLoopSchedule`).
+struct OpenLoopConfig: Sendable, Equatable {
+    /// Messages per second over all connections.
+    var rate: Double
+    /// Messages outstanding per connection before a due send is held back until a reply frees a slot.
+    var maxInFlight: Int
+}
+
 /// Everything the event loops need to run a scenario; immutable and shared by all loops.
 struct BenchConfig: Sendable {
     var mode: BenchMode
@@ -47,13 +55,16 @@ struct BenchConfig: Sendable {
     var deflate = false
     /// rtt: messages in flight per connection.
     var pipeline: Int = 1
+    /// rtt: open loop at a fixed rate instead of `pipeline` messages kept in flight; nil = closed loop.
+    var openLoop: OpenLoopConfig?
     /// rtt: the message template.
     var message = Template("")
     /// fanout: publishes per second.
     var publishRate: Double = 10
     /// fanout: how the publisher publishes.
     var publisher: PublisherKind?
-    /// fanout: seconds to wait for late deliveries after the window.
+    /// fanout: seconds to wait for late deliveries after the window; rtt open loop: for outstanding
+    /// replies (those still missing then are lost).
     var graceSeconds: Double = 2
     /// Largest server message accepted: 256 MiB, as wsload, so the client never limits the server.
     var maxMessageBytes = 256 << 20

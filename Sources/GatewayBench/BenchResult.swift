@@ -8,6 +8,8 @@ struct BenchResult {
     let connectLatency = LatencyHistogram()
     /// fanout: per measured publish, the latency of its last delivery.
     let timeToLastDelivery = LatencyHistogram()
+    /// rtt open loop: due time → actual send, for measured sends that were not held back.
+    let sendLag = LatencyHistogram()
     var connectPhaseSeconds = 0.0
     var windowSeconds = 0.0
     var connectionsOK = 0
@@ -23,6 +25,16 @@ struct BenchResult {
     }
 
     var missing: UInt64 { expected > received ? expected - received : 0 }
+
+    /// rtt open loop: measured messages never answered within the grace period (unsent ones included).
+    var lost: UInt64 {
+        stats.openLoopExpected > stats.receivedMeasured ? stats.openLoopExpected - stats.receivedMeasured : 0
+    }
+
+    /// rtt open loop: measured messages that never went out (held until the end).
+    var unsent: UInt64 {
+        stats.openLoopExpected > stats.openLoopSent ? stats.openLoopExpected - stats.openLoopSent : 0
+    }
 
     /// Errors as wsload counts them, plus (fanout) publish errors and missing deliveries.
     var errors: UInt64 {

@@ -58,15 +58,40 @@ struct BenchRunner {
             waitUntil { control.publisherState.load(ordering: .relaxed) != 0 || MonotonicClock.now() > limit }
         }
 
-        control.enter(.warmup)
-        announce()
-        sleep(seconds: config.warmupSeconds)
-        let windowStart = MonotonicClock.now()
-        control.enter(.measure)
-        sleep(seconds: config.durationSeconds)
-        let windowEnd = MonotonicClock.now()
+        let windowStart: UInt64
+        let windowEnd: UInt64
+        if config.openLoop != nil {
+            // The open-loop schedule is fixed up front: the window is exactly the schedule's measured
+            // slots, and the phases follow the clock rather than the sleeps.
+            let start = MonotonicClock.now() &+ Self.scheduleLeadNanos
+            control.scheduleStart.store(start, ordering: .relaxed)
+            control.enter(.warmup)
+            announce()
+            windowStart = start &+ MonotonicClock.nanos(seconds: config.warmupSeconds)
+            windowEnd = windowStart &+ MonotonicClock.nanos(seconds: config.durationSeconds)
+            sleep(until: windowStart)
+            control.enter(.measure)
+            sleep(until: windowEnd)
+        } else {
+            control.enter(.warmup)
+            announce()
+            sleep(seconds: config.warmupSeconds)
+            windowStart = MonotonicClock.now()
+            control.enter(.measure)
+            sleep(seconds: config.durationSeconds)
+            windowEnd = MonotonicClock.now()
+        }
         control.enter(.drain)
         announce()
+        if config.openLoop != nil {
+            // Grace: until every loop reported and every measured message is answered, or --grace.
+            let graceEnd = MonotonicClock.now() &+ MonotonicClock.nanos(seconds: config.graceSeconds)
+            waitUntil {
+                (control.openLoopReported.load(ordering: .relaxed) >= workers.count
+                    && control.openLoopReplies.load(ordering: .relaxed) >= control.openLoopExpected.load(ordering: .relaxed))
+                    || MonotonicClock.now() >= graceEnd
+            }
+        }
 
         var measuredPublishes = 0
         var totalPublishes = 0
@@ -99,6 +124,7 @@ struct BenchRunner {
             result.stats.merge(w.stats)
             result.latency.merge(w.latency)
             result.connectLatency.merge(w.connectLatency)
+            result.sendLag.merge(w.sendLag)
         }
         if let log {
             result.totalPublishes = totalPublishes
@@ -120,6 +146,10 @@ struct BenchRunner {
         return result
     }
 
+    /// How far ahead of the warm-up announcement the open-loop schedule starts, so every loop has
+    /// its cursor before the first slot is due (else the first sends of a run would all be late).
+    static let scheduleLeadNanos: UInt64 = 5_000_000
+
     /// Polls `condition` every millisecond until it holds or the run is interrupted.
     private func waitUntil(ignoringInterrupt: Bool = false, _ condition: () -> Bool) {
         while !condition() {
@@ -137,6 +167,12 @@ struct BenchRunner {
             if now >= end { return }
             usleep(UInt32(min(10_000, (end - now) / 1_000 + 1)))
         }
+    }
+
+    /// Sleeps until the CLOCK_MONOTONIC instant `end`, as `sleep(seconds:)`.
+    private func sleep(until end: UInt64) {
+        let now = MonotonicClock.now()
+        if end > now { sleep(seconds: Double(end - now) / 1e9) }
     }
 
     private static func installSignalHandlers() {

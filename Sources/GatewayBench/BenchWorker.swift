@@ -56,6 +56,14 @@ final class BenchWorker: @unchecked Sendable {
     private var trafficStarted = false
     private var closeStarted = false
 
+    // Open loop (rtt --rate; see BenchWorker+OpenLoop).
+    /// rtt open loop: due time → actual send of measured sends that were not held back.
+    let sendLag = LatencyHistogram()
+    var openLoopCursor: OpenLoopCursor?
+    var pacer: PacingTimer?
+    /// This loop added its expected and received counts to `control` (the drain began).
+    var openLoopReported = false
+
     // Publisher (role .publisher).
     var publishTimer: LoopTimer?
     var nextPublish: UInt64 = 0
@@ -178,15 +186,20 @@ final class BenchWorker: @unchecked Sendable {
         let phase = control.phase
         if phase >= .warmup && !trafficStarted {
             trafficStarted = true
-            if config.mode == .rtt && phase < .drain {
+            if config.mode == .rtt && phase < .drain, let openLoop = config.openLoop {
+                startOpenLoop(openLoop)
+            } else if config.mode == .rtt && phase < .drain {
                 for client in clients where client.isOpen {
                     if let c = client.connection { startSending(client, c) }
                 }
             }
             if role == .publisher { startPublishing(now: now) }
         }
+        if phase >= .drain && config.openLoop != nil && !openLoopReported { reportOpenLoop() }
         if phase >= .close && !closeStarted {
             closeStarted = true
+            pacer?.close()
+            pacer = nil
             publishTimer?.cancel()
             httpPublisher?.close()
             for client in clients {
@@ -227,7 +240,7 @@ final class BenchWorker: @unchecked Sendable {
         let phase = control.phase
         switch config.mode {
         case .rtt:
-            if phase == .warmup || phase == .measure { startSending(client, connection) }
+            if config.openLoop == nil && (phase == .warmup || phase == .measure) { startSending(client, connection) }
         case .handshakes:
             stats.handshakes += 1
             if phase == .measure {
@@ -259,7 +272,8 @@ final class BenchWorker: @unchecked Sendable {
     @inline(__always)
     func messageReceived(_ client: BenchClient, _ connection: TCPConnection, _ payload: UnsafeRawBufferPointer, now: UInt64) {
         switch config.mode {
-        case .rtt: rttReply(client, connection, now: now)
+        case .rtt:
+            if config.openLoop != nil { openLoopReply(client, connection, now: now) } else { rttReply(client, connection, now: now) }
         case .fanout: scanMarkers(payload, now: now)
         case .hold, .handshakes: break
         }

@@ -31,6 +31,11 @@ struct Report {
         let c = r.connectLatency
         s += "connections: ok \(r.connectionsOK) failed \(config.connections - r.connectionsOK)  (connect phase \(DecimalFormat.fixed(r.connectPhaseSeconds, 2))s; connect us p50 \(Self.us(c.percentile(50))) p99 \(Self.us(c.percentile(99))) max \(Self.us(c.max)))\n"
         switch config.mode {
+        case .rtt where config.openLoop != nil:
+            let ol = config.openLoop ?? OpenLoopConfig(rate: 0, maxInFlight: 0)
+            s += "open loop: target \(DecimalFormat.fixed(ol.rate, 0)) msg/s, achieved \(DecimalFormat.fixed(r.perSecond(stats.openLoopSent), 0)) msg/s  (measured window: scheduled \(stats.openLoopExpected) sent \(stats.openLoopSent) replies \(stats.receivedMeasured) lost \(r.lost), of which unsent \(r.unsent); grace \(DecimalFormat.fixed(config.graceSeconds, 1))s)\n"
+            s += "sends: held by --max-in-flight \(ol.maxInFlight): \(stats.openLoopHeld)  late >1ms: \(stats.openLoopLate)  send lag us p50 \(Self.us(r.sendLag.percentile(50))) p99 \(Self.us(r.sendLag.percentile(99))) p99.9 \(Self.us(r.sendLag.percentile(99.9))) max \(Self.us(r.sendLag.max))  (whole run: sent \(stats.sent) received \(stats.received), unsolicited \(stats.unsolicited))\n"
+            s += "latency us (from the scheduled send time): \(percentiles(r.latency))\n"
         case .rtt:
             s += "messages: sent \(stats.sent) received \(stats.received)  measured \(stats.receivedMeasured) in \(DecimalFormat.fixed(r.windowSeconds, 2))s = \(DecimalFormat.fixed(r.perSecond(stats.receivedMeasured), 0)) msg/s  (pipeline \(config.pipeline), unsolicited \(stats.unsolicited))\n"
             s += "latency us: \(percentiles(r.latency))\n"
@@ -87,6 +92,21 @@ struct Report {
             j.add("measured", stats.receivedMeasured)
             j.add("msgs_per_s", r.perSecond(stats.receivedMeasured))
             j.add("unsolicited", stats.unsolicited)
+            if let ol = config.openLoop {
+                j.add("open_loop", true)
+                j.add("rate", ol.rate)
+                j.add("rate_achieved", r.perSecond(stats.openLoopSent))
+                j.add("max_in_flight", ol.maxInFlight)
+                j.add("grace_s", config.graceSeconds, digits: 3)
+                j.add("scheduled", stats.openLoopExpected)
+                j.add("sent_measured", stats.openLoopSent)
+                j.add("replies", stats.receivedMeasured)
+                j.add("lost", r.lost)
+                j.add("unsent", r.unsent)
+                j.add("held", stats.openLoopHeld)
+                j.add("late_sends", stats.openLoopLate)
+                j.add("send_lag_us", histogram: r.sendLag)
+            }
         case .fanout:
             j.add("publisher", { if case .http? = config.publisher { "http" } else { "ws" } }())
             j.add("pub_rate", config.publishRate)

@@ -13,6 +13,13 @@ final class RunControl: Sendable {
     let openSockets = Atomic<Int>(0)
     /// Fanout: measured deliveries so far (lets the grace period end early).
     let measuredDeliveries = Atomic<UInt64>(0)
+    /// rtt open loop: CLOCK_MONOTONIC ns of the schedule's first slot (set before the warm-up starts).
+    let scheduleStart = Atomic<UInt64>(0)
+    /// rtt open loop, from the drain on: measured slots of the loops that reported, the measured
+    /// replies they have received, and how many loops reported (the grace period can end early).
+    let openLoopExpected = Atomic<UInt64>(0)
+    let openLoopReplies = Atomic<UInt64>(0)
+    let openLoopReported = Atomic<Int>(0)
     /// The publisher: 0 not ready yet, 1 ready (connected, or HTTP), 2 failed.
     let publisherState = Atomic<Int>(0)
 

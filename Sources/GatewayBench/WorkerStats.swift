@@ -12,6 +12,14 @@ struct WorkerStats {
     /// payloads as sent, so compressed when permessage-deflate is on (TLS: before decryption's
     /// overhead, i.e. plaintext frames).
     var bytesIn: UInt64 = 0
+    /// rtt open loop, all for messages due in the measured window: slots of the open connections
+    /// (what should have been sent and answered), sends that went out (on time, late or held),
+    /// sends held back by `--max-in-flight` (they went when a reply freed a slot, or never), and
+    /// sends that were free to go but left more than 1 ms after their due time (client lateness).
+    var openLoopExpected: UInt64 = 0
+    var openLoopSent: UInt64 = 0
+    var openLoopHeld: UInt64 = 0
+    var openLoopLate: UInt64 = 0
     /// rtt: data messages that arrived with nothing outstanding.
     var unsolicited: UInt64 = 0
     /// fanout: messages without a TS marker (e.g. welcome messages).
@@ -61,6 +69,10 @@ struct WorkerStats {
         received += other.received
         receivedMeasured += other.receivedMeasured
         bytesIn += other.bytesIn
+        openLoopExpected += other.openLoopExpected
+        openLoopSent += other.openLoopSent
+        openLoopHeld += other.openLoopHeld
+        openLoopLate += other.openLoopLate
         unsolicited += other.unsolicited
         noTimestamp += other.noTimestamp
         deliveries += other.deliveries

@@ -74,6 +74,8 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+// timerfd: gateway-bench paces its open-loop sends with one (Glibc's Swift module does not include it).
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
