@@ -26,6 +26,8 @@ struct OpenLoopConfig: Sendable, Equatable {
     var rate: Double
     /// Messages outstanding per connection before a due send is held back until a reply frees a slot.
     var maxInFlight: Int
+    /// The shortest time between two pacing wake-ups; sends due in between wait for the next one.
+    var paceNanos: UInt64 = 0
 }
 
 /// Everything the event loops need to run a scenario; immutable and shared by all loops.

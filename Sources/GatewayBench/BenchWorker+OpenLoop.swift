@@ -44,7 +44,8 @@ extension BenchWorker {
         let now = MonotonicClock.now()
         while let slot = cursor.next(dueBy: now) { slotDue(slot, schedule: cursor.schedule, now: now) }
         openLoopCursor = cursor
-        if let next = cursor.nextTime { pacer.arm(at: next) } else { pacer.disarm() }
+        // Not before `paceNanos` after this wake-up: what comes due meanwhile goes in one batch.
+        if let next = cursor.nextTime { pacer.arm(at: Swift.max(next, now &+ (config.openLoop?.paceNanos ?? 0))) } else { pacer.disarm() }
     }
 
     /// One slot came due: send it now if the connection may, otherwise hold it.

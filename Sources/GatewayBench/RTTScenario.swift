@@ -43,17 +43,23 @@ struct RTTScenario: ParsableCommand {
     @Option(name: .customLong("grace"), help: "Open loop: seconds to wait after the window for outstanding replies; those still missing are lost.")
     var grace = 2.0
 
+    /// 0 by default: every send is woken for at its due time. A few tens of µs trade that much send lag
+    /// (which counts in the latency) for fewer wake-ups when the client's CPU is the limit.
+    @Option(name: .customLong("pace-us"), help: "Open loop: shortest time between two pacing wake-ups, in µs (0 = wake for every due time); sends due in between go together at the next one and their lag counts in the latency.")
+    var paceMicros = 0.0
+
     func validate() throws {
         guard pipeline >= 1, pipeline <= 65_536 else { throw ValidationError("-p must be between 1 and 65536") }
         guard rate >= 0, rate.isFinite, rate <= 100_000_000 else { throw ValidationError("--rate must be between 0 and 100000000") }
         guard maxInFlight >= 1, maxInFlight <= 1 << 20 else { throw ValidationError("--max-in-flight must be between 1 and 1048576") }
         guard grace >= 0, grace.isFinite else { throw ValidationError("--grace must not be negative") }
+        guard paceMicros >= 0, paceMicros <= 1_000_000 else { throw ValidationError("--pace-us must be between 0 and 1000000") }
         if rate > 0 && pipeline != 1 { throw ValidationError("-p is the closed loop's depth; with --rate use --max-in-flight") }
     }
 
     /// The open-loop settings, or nil for the closed loop (`--rate 0`).
     var openLoop: OpenLoopConfig? {
-        rate > 0 ? OpenLoopConfig(rate: rate, maxInFlight: maxInFlight) : nil
+        rate > 0 ? OpenLoopConfig(rate: rate, maxInFlight: maxInFlight, paceNanos: UInt64(paceMicros * 1000)) : nil
     }
 
     func run() throws {

@@ -34,7 +34,9 @@ struct Report {
         case .rtt where config.openLoop != nil:
             let ol = config.openLoop ?? OpenLoopConfig(rate: 0, maxInFlight: 0)
             s += "open loop: target \(DecimalFormat.fixed(ol.rate, 0)) msg/s, achieved \(DecimalFormat.fixed(r.perSecond(stats.openLoopSent), 0)) msg/s  (measured window: scheduled \(stats.openLoopExpected) sent \(stats.openLoopSent) replies \(stats.receivedMeasured) lost \(r.lost), of which unsent \(r.unsent); grace \(DecimalFormat.fixed(config.graceSeconds, 1))s)\n"
-            s += "sends: held by --max-in-flight \(ol.maxInFlight): \(stats.openLoopHeld)  late >1ms: \(stats.openLoopLate)  send lag us p50 \(Self.us(r.sendLag.percentile(50))) p99 \(Self.us(r.sendLag.percentile(99))) p99.9 \(Self.us(r.sendLag.percentile(99.9))) max \(Self.us(r.sendLag.max))  (whole run: sent \(stats.sent) received \(stats.received), unsolicited \(stats.unsolicited))\n"
+            s += "sends: held by --max-in-flight \(ol.maxInFlight): \(stats.openLoopHeld)  late >1ms: \(stats.openLoopLate)  send lag us p50 \(Self.us(r.sendLag.percentile(50))) p99 \(Self.us(r.sendLag.percentile(99))) p99.9 \(Self.us(r.sendLag.percentile(99.9))) max \(Self.us(r.sendLag.max))  (whole run: sent \(stats.sent) received \(stats.received), unsolicited \(stats.unsolicited))"
+            if ol.paceNanos > 0 { s += "  (wake-ups ≥ \(DecimalFormat.us(ol.paceNanos)) us apart)" }
+            s += "\n"
             s += "latency us (from the scheduled send time): \(percentiles(r.latency))\n"
         case .rtt:
             s += "messages: sent \(stats.sent) received \(stats.received)  measured \(stats.receivedMeasured) in \(DecimalFormat.fixed(r.windowSeconds, 2))s = \(DecimalFormat.fixed(r.perSecond(stats.receivedMeasured), 0)) msg/s  (pipeline \(config.pipeline), unsolicited \(stats.unsolicited))\n"
@@ -98,6 +100,7 @@ struct Report {
                 j.add("rate_achieved", r.perSecond(stats.openLoopSent))
                 j.add("max_in_flight", ol.maxInFlight)
                 j.add("grace_s", config.graceSeconds, digits: 3)
+                j.add("pace_us", Double(ol.paceNanos) / 1000)
                 j.add("scheduled", stats.openLoopExpected)
                 j.add("sent_measured", stats.openLoopSent)
                 j.add("replies", stats.receivedMeasured)

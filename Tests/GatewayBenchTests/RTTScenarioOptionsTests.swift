@@ -16,9 +16,14 @@ import Testing
 
     @Test func rateSelectsTheOpenLoop() throws {
         let r = try RTTScenario.parse(Self.url + ["-c", "100", "--rate", "50000", "--max-in-flight", "16", "--grace", "0.5"])
-        #expect(r.openLoop == OpenLoopConfig(rate: 50_000, maxInFlight: 16))
+        #expect(r.openLoop == OpenLoopConfig(rate: 50_000, maxInFlight: 16, paceNanos: 0))
         #expect(r.grace == 0.5)
         #expect(r.common.connections == 100)
+    }
+
+    @Test func paceIsGivenInMicroseconds() throws {
+        let r = try RTTScenario.parse(Self.url + ["--rate", "1000", "--pace-us", "50"])
+        #expect(r.openLoop?.paceNanos == 50_000)
     }
 
     @Test func fractionalRateIsKept() throws {
@@ -32,6 +37,8 @@ import Testing
         ["--rate", "inf"],
         ["--rate", "1000", "--max-in-flight", "0"],
         ["--rate", "1000", "--grace", "-1"],
+        ["--rate", "1000", "--pace-us", "-5"],
+        ["--rate", "1000", "--pace-us", "2000000"],
         ["--rate", "1000", "-p", "4"],  // depth belongs to the closed loop
     ])
     func invalidOpenLoopOptionsAreRejected(_ extra: [String]) {
