@@ -80,8 +80,8 @@ extension BenchWorker {
     }
 
     /// A data message on an open-loop connection: answers the oldest outstanding message; records
-    /// its latency from the due time when that was in the window; then sends a held message, if any,
-    /// into the freed slot.
+    /// its latency from the due time when that was in the window (and the grace period is not over);
+    /// then sends a held message, if any, into the freed slot.
     @inline(__always)
     func openLoopReply(_ client: BenchClient, _ connection: TCPConnection, now: UInt64) {
         guard client.olSent > client.olAcked, let schedule = openLoopCursor?.schedule else {
@@ -90,12 +90,14 @@ extension BenchWorker {
         }
         let due = schedule.time(connection: client.index, message: client.olAcked)
         client.olAcked &+= 1
-        if schedule.isMeasured(due) {
+        let phase = control.phase
+        // From the close phase on the grace period is over: what arrives now was lost.
+        if phase < .close && schedule.isMeasured(due) {
             stats.receivedMeasured &+= 1
             latency.record(now > due ? now &- due : 0)
             if openLoopReported { control.openLoopReplies.add(1, ordering: .relaxed) }
         }
-        if client.olSent < client.olDue && control.phase < .close {
+        if client.olSent < client.olDue && phase < .close {
             let held = schedule.time(connection: client.index, message: client.olSent)
             sendScheduled(client, connection, measured: schedule.isMeasured(held))
         }
