@@ -26,6 +26,9 @@ the reference servers, with wsload as the neutral client:
       depth 1) through `"protocol": "h2c"` to nghttpd (Debian's nghttp2-server) vs through the native
       HTTP/1.1 client to the C backend, both in one gateway start; throughput and CPU ratios
   allocations per message in steady state (S1/S2, gateway under scripts/bench/malloc_count.c)
+  open loop (S1/S2): after the closed-loop runs, gateway-bench rtt --rate at 50 % and 90 % of each
+      server's closed-loop maximum (wsload, depth 1, 100 connections); latency from the scheduled send
+      time, so stalls reach the tail (no coordinated omission); p50/p99/p99.9/max, lost, late sends
 
 Every scenario runs --runs times per server; the report gives medians and the median of ratios
 measured in the same run (run i of the gateway against run i of the reference).
@@ -84,6 +87,10 @@ S1_UPSTREAM_VARIANT = "upstream2"       # the record variant of S1 over it
 # certificate), DEFLATE_MARKER (offer permessage-deflate on every connection, the publisher's too).
 GBENCH_TLS_MARKER = "wss://"
 GBENCH_DEFLATE_MARKER = "--deflate"
+
+OPEN_LOOP_CONNECTIONS = 100            # as the closed-loop depth-1 runs whose maximum sets the rates
+OPEN_LOOP_GRACE = 2.0                   # s after the window for outstanding replies (then: lost)
+OPEN_LOOP_VARIANT = "open-loop"         # the record variant of the open-loop runs (case: ol<level>)
 
 ENGINES = ("io_uring", "epoll")
 CMP = {">=": "≥", "<=": "≤", "": ""}
@@ -1136,6 +1143,16 @@ class Bench:
         return [self.gbench, "rtt", "-u", url, "-c", conns, "-t", a.client_threads, "-p", depth,
                 "-w", a.warmup, "-d", a.duration, "-m", PAYLOAD, "--io-engine", a.bench_engine, "--json"]
 
+    def gbench_open_loop(self, url, conns, rate, connect_rate=0):
+        """gateway-bench rtt in open loop: `rate` msg/s over all connections on a fixed schedule."""
+        a = self.args
+        argv = [self.gbench, "rtt", "-u", url, "-c", conns, "-t", a.client_threads, "--rate", f"{rate:.1f}",
+                "--grace", OPEN_LOOP_GRACE, "-w", a.warmup, "-d", a.duration, "-m", PAYLOAD,
+                "--io-engine", a.bench_engine, "--json"]
+        if connect_rate:
+            argv += ["-r", connect_rate]
+        return argv
+
     def record(self, rec):
         rec["load_avg"] = os.getloadavg()
         self.records.append(rec)
@@ -1158,6 +1175,11 @@ class Bench:
             bits.append(f"cpu/msg={rec['cpu']['server_s'] / r['measured'] * 1e6:.2f} us")
         if rec.get("allocs"):
             bits.append(f"allocs/msg={rec['allocs'].get('per_msg', float('nan')):.3f}")
+        if r.get("open_loop"):
+            lat = r.get("latency_us") or {}
+            bits.append(f"rate={r.get('rate_achieved', 0):.0f}/{r.get('rate', 0):.0f} p99={lat.get('p99', 0) / 1000:.2f} ms "
+                        f"p99.9={lat.get('p999', 0) / 1000:.2f} ms lost={r.get('lost')} late={r.get('late_sends')} "
+                        f"held={r.get('held')}")
         if r.get("errors"):
             bits.append(f"errors={r['errors']}")
         if rec.get("error"):
@@ -1190,18 +1212,22 @@ class Bench:
 
     # ---- scenarios
 
+    @staticmethod
+    def rtt_url(server, port, path):
+        """The round-trip URL of each server: Pushpin's /ws, uWS's /, the gateway's module `path`."""
+        if server == "pushpin":
+            return f"ws://127.0.0.1:{port}/ws"
+        if server.startswith("uws"):
+            return f"ws://127.0.0.1:{port}/"
+        return f"ws://127.0.0.1:{port}{path}"
+
     def rtt_block(self, scenario, server, run, path, alloc=False):
         tag = f"{scenario}-r{run}" + ("-alloc" if alloc else "")
         alloc_file = os.path.join(self.logs, f"{self.seq + 1:03d}-{tag}-{server}.allocs") if alloc else None
         p, info = self.start_server(server, tag, preload_file=alloc_file)
         try:
             port = info["port"]
-            if server == "pushpin":
-                url = f"ws://127.0.0.1:{port}/ws"
-            elif server.startswith("uws"):
-                url = f"ws://127.0.0.1:{port}/"
-            else:
-                url = f"ws://127.0.0.1:{port}{path}"
+            url = self.rtt_url(server, port, path)
             cases = []
             for depth in (1, 8):
                 conns = 100
@@ -1260,6 +1286,69 @@ class Bench:
             if server.startswith("gateway-") and not self.args.no_alloc:
                 self.rtt_block(scenario, server, run, path, alloc=True)
         self.run_servers(scenario, body)
+
+    def open_loop_servers(self, scenario):
+        """The servers of S1/S2's open-loop phase: the gateway engines of --open-loop-engine that ran
+        (of --engines), and the reference (Pushpin for S1 unless --no-open-loop-pushpin)."""
+        a = self.args
+        wanted = ENGINES if a.open_loop_engine == "both" else (a.open_loop_engine,)
+        gws = [f"gateway-{e}" for e in wanted if e in a.engines]
+        if not gws:
+            self.note(f"{scenario} open loop: --open-loop-engine {a.open_loop_engine} is not among --engines "
+                      f"{','.join(a.engines)}: no gateway open-loop runs")
+        ref = REF_OF[scenario]
+        if scenario == "S1" and a.no_open_loop_pushpin:
+            return gws
+        return gws + ([ref] if self.refs.get(ref) else [])
+
+    def closed_loop_max(self, scenario, server):
+        """A server's maximum for the open loop: the median wsload msg/s of its closed-loop depth-1 runs
+        (100 connections), the neutral client and the same connection count as the open loop."""
+        return med([m_rate(r) for r in self.records
+                    if r["scenario"] == scenario and r["server"] == server and r.get("client") == "wsload"
+                    and r.get("case") == "d1" and r.get("variant", "") == "" and ok_run(r)])
+
+    def scenario_open_loop(self, scenario):
+        """S1/S2 open loop: per server, gateway-bench rtt --rate at each --open-loop-levels percentage of its
+        closed-loop maximum, all levels in one server start per run (level order and server order rotated
+        per run). Latency runs from each message's scheduled send time (see scripts/bench/README.md)."""
+        a = self.args
+        path = "/backend" if scenario == "S1" else "/echo"
+        maxima = {}
+        for server in self.open_loop_servers(scenario):
+            m = self.closed_loop_max(scenario, server)
+            if m:
+                maxima[server] = m
+            else:
+                self.note(f"{scenario} open loop: no successful closed-loop depth-1 run of {LABEL[server]}: skipped")
+        servers = list(maxima)
+        levels = a.open_loop_levels
+        for run in range(1, a.runs + 1):
+            k = (run - 1) % max(1, len(servers))
+            for server in servers[k:] + servers[:k]:
+                tag = f"{scenario}-r{run}-ol"
+                try:
+                    p, info = self.start_server(server, tag)
+                except BenchError as e:
+                    self.record({"scenario": scenario, "server": server, "client": "gateway-bench", "run": run,
+                                 "variant": OPEN_LOOP_VARIANT, "error": str(e)})
+                    continue
+                try:
+                    url = self.rtt_url(server, info["port"], path)
+                    j = (run - 1) % len(levels)
+                    for level in levels[j:] + levels[:j]:
+                        rate = maxima[server] * level / 100
+                        argv = self.gbench_open_loop(url, OPEN_LOOP_CONNECTIONS, rate,
+                                                     connect_rate=500 if server == "pushpin" else 0)
+                        rec = self.run_client(argv, self.client_timeout(a.warmup, a.duration, grace=OPEN_LOOP_GRACE),
+                                              info["pids"], name=f"{tag}-{server}-gateway-bench-ol{level}")
+                        rec.update({"scenario": scenario, "case": f"ol{level}", "server": server,
+                                    "client": "gateway-bench", "run": run, "connections": OPEN_LOOP_CONNECTIONS,
+                                    "variant": OPEN_LOOP_VARIANT, "server_command": info["command"],
+                                    "open_loop": {"level": level, "closed_loop_max": maxima[server], "rate": rate}})
+                        self.record(rec)
+                finally:
+                    p.stop()
 
     def start_h2c_backend(self):
         """S1h2c's backend: nghttpd with `--no-tls` (h2c, prior knowledge accepted), one worker like the C
@@ -2200,6 +2289,75 @@ def s5_auth_table(A, args, engines, auth):
     return out
 
 
+def open_loop_levels(args, records):
+    """The levels of the open-loop runs: --open-loop-levels, or (an older results.json) those recorded."""
+    levels = getattr(args, "open_loop_levels", None)
+    if levels:
+        return levels
+    return sorted({r["open_loop"]["level"] for r in records if r.get("open_loop")})
+
+
+def open_loop_rows(A, args, scenario):
+    """S1/S2's open-loop summary, one row per server and level (medians over runs); also results.json's
+    `open_loop`."""
+    rows = []
+    servers = sorted({r["server"] for r in A.records_of(scenario) if r.get("variant") == OPEN_LOOP_VARIANT},
+                     key=lambda x: (not x.startswith("gateway-"), x))
+    for level in open_loop_levels(args, A.records):
+        for server in servers:
+            recs = A.select(scenario, server, client="gateway-bench", case=f"ol{level}", variant=OPEN_LOOP_VARIANT)
+            if not recs:
+                continue
+            good = [r for r in recs if ok_run(r)]
+
+            def m(f):
+                return med([f(r) for r in good])
+            rows.append({
+                "scenario": scenario, "level": level, "server": server,
+                "closed_loop_max": m(lambda r: r["open_loop"]["closed_loop_max"]),
+                "rate": m(lambda r: r["result"].get("rate")),
+                "achieved": m(lambda r: r["result"].get("rate_achieved")),
+                "p50_ms": m(lambda r: r["result"]["latency_us"]["p50"] / 1000),
+                "p99_ms": m(lambda r: r["result"]["latency_us"]["p99"] / 1000),
+                "p999_ms": m(lambda r: r["result"]["latency_us"]["p999"] / 1000),
+                "max_ms": m(lambda r: r["result"]["latency_us"]["max"] / 1000),
+                "lost": sum(r["result"].get("lost", 0) for r in good),
+                "held": sum(r["result"].get("held", 0) for r in good),
+                "late_sends": sum(r["result"].get("late_sends", 0) for r in good),
+                "scheduled": sum(r["result"].get("scheduled", 0) for r in good),
+                "send_lag_p99_ms": m(lambda r: (r["result"].get("send_lag_us") or {}).get("p99", 0) / 1000),
+                "errors": errs(recs), "runs": len(good), "runs_total": len(recs)})
+    return rows
+
+
+def open_loop_report(A, args, scenario):
+    """The open-loop latency table of S1/S2 (nothing when there were no open-loop runs)."""
+    rows = open_loop_rows(A, args, scenario)
+    if not rows:
+        return []
+    out = [f"Open loop (`gateway-bench rtt --rate`, {OPEN_LOOP_CONNECTIONS} connections, client engine "
+           f"{args.bench_engine}, `--grace {OPEN_LOOP_GRACE:g}`, default `--max-in-flight`): each server at "
+           "the given percentage of its closed-loop maximum (median wsload msg/s at depth 1, 100 connections, "
+           "above). Every connection sends on a fixed, staggered schedule whatever the replies do, and latency "
+           "runs from each message's *scheduled* send time, so a stall of the server (or of the client) shows in "
+           "the tail instead of slowing the load down. Medians over runs; lost / held / late sends are totals "
+           "over the runs out of the scheduled messages. *Lost*: no reply within the grace period. *Held*: due "
+           "while `--max-in-flight` replies were outstanding, sent when one came back (server backpressure). "
+           "*Late sends*: free to go but sent more than 1 ms after their scheduled time, i.e. the client fell "
+           "behind; many late sends (or achieved < target) mean the figures measure the client, not the server. "
+           "Send lag p99 is the client's own delay from scheduled to actual send.\n"]
+    out += table_head("load", "server", "closed-loop max msg/s", "target msg/s", "achieved msg/s", "p50 ms",
+                      "p99 ms", "p99.9 ms", "max ms", "lost", "held", "late sends", "send lag p99 ms",
+                      "errors", "runs")
+    for row in rows:
+        out.append(f"| {row['level']} % | {LABEL[row['server']]} | {fmt(row['closed_loop_max'])} | {fmt(row['rate'])} | "
+                   f"{fmt(row['achieved'])} | {fmt(row['p50_ms'])} | {fmt(row['p99_ms'])} | {fmt(row['p999_ms'])} | "
+                   f"{fmt(row['max_ms'])} | {row['lost']} | {row['held']} | {row['late_sends']} of {row['scheduled']} | "
+                   f"{fmt(row['send_lag_p99_ms'])} | {row['errors']} | {row['runs']}/{row['runs_total']} |")
+    out.append("")
+    return out
+
+
 def build_report(bench, meta):
     A = Analysis(bench.records, bench.args, bench.refs)
     args = bench.args
@@ -2304,6 +2462,7 @@ def build_report(bench, meta):
                 out.append(f"| {case[1:]} | {LABEL[server]} | {fmt(med(list(w.values())))} | {fmt(med(list(g.values())))} | "
                            f"{fmt_ratio(A.ratio(g, w))} | {fmt(med(list(wc.values())))} / {fmt(med(list(gc.values())))} |")
         out.append("")
+        out += open_loop_report(A, args, s)
         for case in ("d1", "d8"):
             ref_rate = A.by_run(A.select(s, ref, case=case), m_rate)
             group = {}
@@ -2787,7 +2946,9 @@ def write_outputs(bench, meta, interrupted=False):
     meta["build_commands"] = bench.build_commands
     meta["backend_command"] = bench.backend_command
     meta["binaries"] = bench.binaries
-    results = {"meta": meta, "notes": bench.notes, "targets": targets, "runs": bench.records}
+    A = Analysis(bench.records, args, bench.refs)
+    open_loop = [row for s in ("S1", "S2") if s in args.scenarios for row in open_loop_rows(A, args, s)]
+    results = {"meta": meta, "notes": bench.notes, "targets": targets, "open_loop": open_loop, "runs": bench.records}
     with open(os.path.join(bench.run_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=1, default=str)
     with open(os.path.join(bench.run_dir, "chart.svg"), "w") as f:
@@ -2885,7 +3046,8 @@ def write_outputs(bench, meta, interrupted=False):
             seen.add(sc)
             md.append(f"\n# {r['scenario']} {LABEL.get(r['server'], r['server'])}"
                       + (f" ({r.get('case')})" if r["scenario"] == "S7" else "")
-                      + (" (under malloc_count)" if r.get("variant") else ""))
+                      + (" (under malloc_count)" if r.get("variant") == "malloc_count" else "")
+                      + (" (open loop)" if r.get("variant") == OPEN_LOOP_VARIANT else ""))
             md.append(sc + " &")
         md.append(r["command"])
     md.append("```\n")
@@ -2921,6 +3083,15 @@ def parse_args(argv):
     p.add_argument("--out", help="output directory (default reports/bench-<YYYYmmdd-HHMMSS>)")
     p.add_argument("--no-build", action="store_true", help="use the existing release binaries and tools")
     p.add_argument("--no-alloc", action="store_true", help="skip the malloc_count runs")
+    p.add_argument("--no-open-loop", action="store_true",
+                   help="skip S1/S2's open-loop runs (gateway-bench rtt --rate at --open-loop-levels of each "
+                        "server's closed-loop maximum)")
+    p.add_argument("--open-loop-levels", default="50,90",
+                   help="open loop: rates as percentages of each server's closed-loop depth-1 msg/s (wsload median)")
+    p.add_argument("--open-loop-engine", choices=("io_uring", "epoll", "both"), default="io_uring",
+                   help="open loop: the gateway engine(s) measured (of --engines)")
+    p.add_argument("--no-open-loop-pushpin", action="store_true",
+                   help="open loop: leave Pushpin out of S1's (its maximum is low and each level adds a run)")
     p.add_argument("--no-s1-upstream", action="store_true",
                    help="skip S1 over the upstream group of two backends (run by default with S1)")
     p.add_argument("--client-threads", type=int, default=1, help="threads of every load generator (-t)")
@@ -3000,6 +3171,13 @@ def parse_args(argv):
     if bool(a.s8_cert) != bool(a.s8_key):
         p.error("--s8-cert and --s8-key go together")
     a.engines = [e.strip() for e in a.engines.split(",") if e.strip()]
+    try:
+        a.open_loop_levels = [float(x) for x in a.open_loop_levels.split(",") if x.strip()]
+    except ValueError:
+        p.error("--open-loop-levels: comma-separated percentages, e.g. 50,90")
+    a.open_loop_levels = [int(x) if x == int(x) else x for x in a.open_loop_levels]
+    if not a.open_loop_levels or [x for x in a.open_loop_levels if not 0 < x <= 200]:
+        p.error("--open-loop-levels: percentages in (0, 200]")
     for e in a.engines:
         if e not in ENGINES:
             p.error(f"unknown engine {e}")
@@ -3074,6 +3252,8 @@ def main(argv):
             log(f"=== {s}")
             if s in ("S1", "S2"):
                 bench.scenario_rtt(s)
+                if not args.no_open_loop:
+                    bench.scenario_open_loop(s)
             elif s == "S1host":
                 bench.scenario_s1host()
             elif s == "S3":
