@@ -12,6 +12,9 @@ public struct BackendResponse {
     /// Fields whose name starts with `Gateway-`: the gateway looks up five of them for every reply, and
     /// most replies have none, so a lookup can then answer without scanning.
     private var gatewayFieldCount = 0
+    /// Whether any field's name starts with `Gateway-` (session changes, delivery, close): most
+    /// replies have none, and their handling then skips every such lookup.
+    public var hasGatewayFields: Bool { gatewayFieldCount > 0 }
     /// Where the first `Content-Type` value lies in `fieldBytes` (read for every reply).
     private var contentTypeRange: Range<Int>?
     /// The body.

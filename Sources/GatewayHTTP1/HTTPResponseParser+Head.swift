@@ -7,6 +7,17 @@ extension HTTPResponseParser {
         var head: HTTPResponseHead
         var framing: HTTPBodyReader.Framing?
         var mustClose: Bool
+        /// How many fields were recorded in the `spans` passed to `parseHead`.
+        var spanCount = 0
+    }
+
+    /// Where one field's name and value lie in the head's bytes, recorded by `parseHead` so that
+    /// the fields can be reported without splitting the lines a second time.
+    struct FieldSpan {
+        var nameStart: Int32
+        var nameCount: Int32
+        var valueStart: Int32
+        var valueCount: Int32
     }
 
     /// Parses a complete head: `raw` is the status line and field lines, each ending in LF or CRLF,
@@ -20,7 +31,7 @@ extension HTTPResponseParser {
     ///     validated and interpreted for framing, and the head is built without allocating for them.
     static func parseHead(
         _ raw: UnsafeRawBufferPointer, fieldCount: Int, headRequest: Bool, maxBodyBytes: Int,
-        collectFields: Bool = true, policy: HTTPFramingPolicy
+        collectFields: Bool = true, policy: HTTPFramingPolicy, spans: UnsafeMutableBufferPointer<FieldSpan>? = nil
     ) throws(HTTPResponseParseError) -> ParsedHead {
         guard let statusEnd = HTTPBytes.firstLF(in: raw, from: 0) else { throw .invalidStatusLine }
         let (version, status, reason) = try parseStatusLine(HTTPFieldLines.line(in: raw, from: 0, lf: statusEnd))
@@ -37,8 +48,16 @@ extension HTTPResponseParser {
         var chunkedLast = false
         var connectionClose = false
         var connectionKeepAlive = false
+        var spanCount = 0
+        let rawBase = raw.baseAddress
         try HTTPFieldLines.forEach(in: raw, from: statusEnd + 1, policy: policy, map: HTTPResponseParseError.init) {
             name, value throws(HTTPResponseParseError) in
+            if let spans, spanCount < spans.count, let rawBase, let n = name.baseAddress, let v = value.baseAddress {
+                spans[spanCount] = FieldSpan(
+                    nameStart: Int32(truncatingIfNeeded: rawBase.distance(to: n)), nameCount: Int32(truncatingIfNeeded: name.count),
+                    valueStart: Int32(truncatingIfNeeded: rawBase.distance(to: v)), valueCount: Int32(truncatingIfNeeded: value.count))
+            }
+            spanCount += 1
             if bodyAllowed, HTTPFieldLines.equalsIgnoringCase(name, "content-length") {
                 guard let length = HTTPFieldLines.contentLength(value) else {
                     throw .invalidContentLength(String(decoding: value, as: UTF8.self))
@@ -99,7 +118,7 @@ extension HTTPResponseParser {
         let mustClose = framing == .untilClose || status == 101 || connectionClose
             || (version == .http1_0 && !connectionKeepAlive)
         let head = HTTPResponseHead(version: version, status: status, reason: reason, headers: HTTPHeaders(fields))
-        return ParsedHead(head: head, framing: framing, mustClose: mustClose)
+        return ParsedHead(head: head, framing: framing, mustClose: mustClose, spanCount: spanCount)
     }
 
     /// Parses `HTTP-version SP status-code [SP reason-phrase]` (RFC 9112 §4), without the line

@@ -220,21 +220,39 @@ public struct HTTPResponseParser {
         // The events are reported inside the section's scope, where the field bytes are valid; the
         // callback cannot observe the parser, so reporting before the state update below is safe.
         let policy = self.policy
-        // Only the small parts leave the closure: the head itself went to the callback.
-        let (framing, interim, mustClose, action) = try reader.scanner.withCompleteSection(input, start: start, end: end) {
-            raw throws(HTTPResponseParseError) -> (HTTPBodyReader.Framing?, Bool, Bool, HTTPParserAction) in
-            let parsed = try Self.parseHead(
-                raw, fieldCount: fieldCount, headRequest: expectation.isHead, maxBodyBytes: expectation.maxBodyBytes,
-                collectFields: collect, policy: policy)
-            var action = onEvent(.head(parsed.head))
-            if !collect {
-                guard let statusEnd = HTTPBytes.firstLF(in: raw, from: 0) else { throw .invalidStatusLine }
-                try HTTPFieldLines.forEach(in: raw, from: statusEnd + 1, policy: policy, map: HTTPResponseParseError.init) {
-                    name, value throws(HTTPResponseParseError) in
-                    if onEvent(.field(name: name, value: value)) == .pause { action = .pause }
+        // Only the small parts leave the closure: the head itself went to the callback. Without
+        // collected fields, each field is reported from where `parseHead` found it (its lines are
+        // split once); a head of more fields than the scanner counted (never) is split again.
+        let spanCapacity = collect ? 0 : fieldCount
+        let (framing, interim, mustClose, action) = try withUnsafeTemporaryAllocation(of: FieldSpan.self, capacity: spanCapacity) {
+            spans throws(HTTPResponseParseError) in
+            try reader.scanner.withCompleteSection(input, start: start, end: end) {
+                raw throws(HTTPResponseParseError) -> (HTTPBodyReader.Framing?, Bool, Bool, HTTPParserAction) in
+                let parsed = try Self.parseHead(
+                    raw, fieldCount: fieldCount, headRequest: expectation.isHead, maxBodyBytes: expectation.maxBodyBytes,
+                    collectFields: collect, policy: policy, spans: collect ? nil : spans)
+                // The small parts first: the head's last use is then the event, so it is moved into
+                // it rather than copied (a copy retained each of its fields).
+                let result = (parsed.framing, parsed.head.isInterim, parsed.mustClose, parsed.spanCount)
+                var action = onEvent(.head(parsed.head))
+                if !collect {
+                    if result.3 <= spans.count {
+                        for i in 0..<result.3 {
+                            let f = spans[i]
+                            let name = UnsafeRawBufferPointer(rebasing: raw[Int(f.nameStart)..<Int(f.nameStart + f.nameCount)])
+                            let value = UnsafeRawBufferPointer(rebasing: raw[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)])
+                            if onEvent(.field(name: name, value: value)) == .pause { action = .pause }
+                        }
+                    } else {
+                        guard let statusEnd = HTTPBytes.firstLF(in: raw, from: 0) else { throw .invalidStatusLine }
+                        try HTTPFieldLines.forEach(in: raw, from: statusEnd + 1, policy: policy, map: HTTPResponseParseError.init) {
+                            name, value throws(HTTPResponseParseError) in
+                            if onEvent(.field(name: name, value: value)) == .pause { action = .pause }
+                        }
+                    }
                 }
+                return (result.0, result.1, result.2, action)
             }
-            return (parsed.framing, parsed.head.isInterim, parsed.mustClose, action)
         }
         interimReceived = interim
         if !interim {

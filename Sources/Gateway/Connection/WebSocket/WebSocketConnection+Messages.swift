@@ -116,9 +116,12 @@ extension WebSocketConnection {
             return
         }
         // Session changes first, then delivery, then Gateway-Close.
-        let close = applySessionHeaders(call.response, log: callLog(command: pending.command, seq: seq, route: pending.route.pattern))
+        // A reply without Gateway- fields (most) is not copied out of the call to be searched for them.
+        let hasGatewayFields = call.response.hasGatewayFields
+        let close = hasGatewayFields
+            ? applySessionHeaders(call.response, log: callLog(command: pending.command, seq: seq, route: pending.route.pattern)) : nil
         var deliver = pending.route.route.deliver
-        if let h = call.response.header("gateway-deliver") {
+        if hasGatewayFields, let h = call.response.header("gateway-deliver") {
             if let d = Route.Deliver(header: h) {
                 deliver = d
             } else {
