@@ -21,7 +21,7 @@ package struct OutboundQueue {
         /// Bytes of `shared` already sent.
         var offset: Int
 
-        init(buffer: ByteBuffer) {
+        init(buffer: consuming ByteBuffer) {
             self.buffer = buffer
             self.shared = nil
             self.offset = 0
@@ -67,11 +67,24 @@ package struct OutboundQueue {
             return try body(&chunks[tail].buffer)
         }
         var b = pool.take()
-        defer {
-            count += b.readableBytes
-            if b.readableBytes > 0 { chunks.append(Chunk(buffer: b)) } else { pool.give(b) }
+        let r: R
+        do {
+            r = try body(&b)
+        } catch {
+            finishAppend(consume b, pool: &pool)
+            throw error
         }
-        return try body(&b)
+        finishAppend(consume b, pool: &pool)
+        return r
+    }
+
+    /// Queues a buffer `append` filled, or gives it back when it stayed empty. The buffer is moved
+    /// (a `defer` copied it: a retain and a release per append).
+    @inline(__always)
+    private mutating func finishAppend(_ b: consuming ByteBuffer, pool: inout BufferPool) {
+        let n = b.readableBytes
+        count += n
+        if n > 0 { chunks.append(Chunk(buffer: b)) } else { pool.give(b) }
     }
 
     /// Appends a shared frame.
@@ -142,7 +155,7 @@ package struct OutboundQueue {
         chunks[i].shared = nil
         var b = ByteBuffer()
         swap(&b, &chunks[i].buffer)
-        if b.capacity > 0 { pool.give(b) }
+        if b.capacity > 0 { pool.give(consume b) }
     }
 
     private mutating func compact() {
@@ -190,6 +203,6 @@ public struct BufferPool {
         guard free.count < maxCount, buffer.capacity <= maxCapacity, buffer.capacity > 0 else { return }
         var b = consume buffer
         b.clear()
-        free.append(b)
+        free.append(consume b)
     }
 }
