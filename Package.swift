@@ -97,7 +97,14 @@ let package = Package(
             dependencies: ["GatewayRedis", "GatewayIO", "GatewayBuffers", "GatewayTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "GatewayHTTP1"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "GatewayHTTP1", "GatewayIO", "GatewayWebSocket", "GatewayBuffers", "GatewayTestSupport", "CGatewayShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Unit tests of gateway-bench's pure parts (histogram, open-loop schedule, option parsing), through
         // `@testable import` of the executable target.
         .testTarget(
