@@ -4,7 +4,11 @@ internal import GatewayWebSocket
 /// it keeps a context. Without context takeover (the default) it owns none and uses its loop's
 /// (`LoopDeflate`); with it, the connection's own compressor and decompressor are created here,
 /// and their zlib memory is allocated on the first message that needs it.
-struct ConnectionDeflate {
+///
+/// A class, allocated only when the extension was negotiated: a connection without it holds a nil
+/// reference (8 bytes) instead of this whole value (56), which every idle connection paid before
+/// (issue 13, S4).
+final class ConnectionDeflate {
     /// The agreed parameters (RFC 7692 §7.1).
     let parameters: PerMessageDeflateParameters
     /// Inflates this connection's messages: the loop's, or its own when the client keeps a window.
@@ -26,7 +30,7 @@ struct ConnectionDeflate {
 
     /// The compressor for an outgoing message. A connection's own compressor keeps the level it was
     /// created with: its window cannot be carried over to a new stream.
-    mutating func compressor(loop: LoopDeflate, level: Int) -> PerMessageDeflateCompressor {
+    func compressor(loop: LoopDeflate, level: Int) -> PerMessageDeflateCompressor {
         if sharesCompressor { return loop.sharedCompressor(level: level, windowBits: parameters.serverMaxWindowBits) }
         if let own { return own }
         let c = PerMessageDeflateCompressor(

@@ -21,8 +21,7 @@ extension WebSocketConnection {
     /// smaller). A compressor with context always sends what it made: the client's window follows.
     func writeDeflated(opcode: WebSocketOpcode, payload: UnsafeRawBufferPointer) -> Bool {
         let ctx = context
-        // Optional chaining calls the mutating method in place (a connection's own compressor is
-        // created on first use and stored).
+        // A connection's own compressor is created on first use and stored in `deflate`.
         guard let compressor = deflate?.compressor(loop: ctx.deflate, level: module.config.compression.level) else { return false }
         let sent: Bool? = compressor.compress(payload) { compressed in
             if !compressor.contextTakeover && compressed.count >= payload.count { return false }

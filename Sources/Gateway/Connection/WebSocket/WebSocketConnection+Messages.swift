@@ -29,7 +29,9 @@ extension WebSocketConnection {
             return
         }
         let limits = context.limits
-        guard rateLimiter.allow(now: context.loop.now, perSecond: limits.messagesPerSecond, burst: limits.messageBurst) else {
+        guard limits.messagesPerSecond == 0
+            || madeExtras().rateLimiter.allow(now: context.loop.now, perSecond: limits.messagesPerSecond, burst: limits.messageBurst)
+        else {
             context.metrics.rateLimited += 1
             replyError(seq: seq, command: decoded.command, id: decoded.id,
                        error: GatewayReplyError(code: .rateLimited, message: "more than \(limits.messagesPerSecond) messages per second", status: 429))

@@ -35,18 +35,13 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     private var held = ByteBuffer()
     /// The session's entry in the loop's index; nil once the session ended.
     private(set) var handle: SessionShard.Handle?
-    /// Closes the connection when its token expires (`auth.jwt`); nil otherwise.
-    private var expiryTimer: LoopTimer?
     /// The rooms the session had when it ended: where `deliver: room` goes for a message whose call
     /// finishes after that (its delivery still goes out; see `backendCallDidComplete`).
     private(set) var roomsAtEnd: [String] = []
-    /// Trace id from the handshake's `traceparent`: backend calls continue the client's trace.
-    let traceID: String?
-    /// Handshake headers that some route may forward to backends.
-    let forwardable: [ForwardableHeader]
     /// Loop time of the 101.
     let openedAt: UInt64
-    var rateLimiter = MessageRateLimiter()
+    /// Rarely used state (trace id, forwarded headers, token expiry, rate limit); nil until needed.
+    private(set) var extras: WebSocketExtras?
     /// The socket closed (`connectionDidClose`): answers that arrive now have nobody to go to.
     private(set) var socketClosed = false
     /// permessage-deflate as negotiated at the handshake; nil when not in use.
@@ -65,9 +60,25 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
         let negotiated = deflate.map { ConnectionDeflate($0, loop: context.deflate) }
         self.deflate = negotiated
         self.reader = WebSocketFrameReader(maxMessageBytes: context.limits.maxMessageBytes, decompressor: negotiated?.decompressor)
-        self.traceID = traceID
-        self.forwardable = forwardable
         self.openedAt = now
+        if traceID != nil || !forwardable.isEmpty {
+            let x = madeExtras()
+            x.traceID = traceID
+            x.forwardable = forwardable
+        }
+    }
+
+    /// Trace id from the handshake's `traceparent`: backend calls continue the client's trace.
+    var traceID: String? { extras?.traceID }
+    /// Handshake headers that some route may forward to backends.
+    var forwardable: [ForwardableHeader] { extras?.forwardable ?? [] }
+
+    /// The connection's extras, made on first use.
+    func madeExtras() -> WebSocketExtras {
+        if let extras { return extras }
+        let x = WebSocketExtras()
+        extras = x
+        return x
     }
 
     /// Sends the hook's first message, joins the index, and parses what arrived behind the handshake.
@@ -146,11 +157,7 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
             self?.close(code: WebSocketCloseCode(rawValue: 4001), reason: "token expired")
         }
         timer.schedule(afterNanos: UInt64(min(delayMs, 1 << 42)) * 1_000_000)
-        expiryTimer = timer
-    }
-
-    deinit {
-        expiryTimer?.cancel()
+        madeExtras().expiryTimer = timer
     }
 
     func close(code: WebSocketCloseCode, reason: String) {
