@@ -112,7 +112,6 @@ struct PerConnectionMemoryTests {
         var rows: [(String, Int)] = [
             ("TCPConnection (malloc size)", Self.mallocSize(ws.tcp)),
             ("WebSocketConnection (malloc size)", Self.mallocSize(ws)),
-            ("SessionShard.Handle (malloc size)", ws.handle.map { Self.mallocSize($0) } ?? 0),
             ("WebSocketConnectionMachine (inline)", MemoryLayout<WebSocketConnectionMachine>.size),
             ("WebSocketFrameReader (inline)", MemoryLayout<WebSocketFrameReader>.size),
             ("ReplyQueue (inline)", MemoryLayout<ReplyQueue>.size),

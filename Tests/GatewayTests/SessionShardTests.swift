@@ -3,10 +3,10 @@ import GatewayBuffers
 import Testing
 
 /// Records the pushes a session receives.
-final class RecordingReceiver: PushReceiver {
+final class RecordingReceiver: SessionShard.Handle {
     var pushes = 0
     var accepts = true
-    func push(_ frames: PushFrames) -> Bool {
+    override func push(_ frames: PushFrames) -> Bool {
         guard accepts else { return false }
         pushes += 1
         return true
@@ -30,9 +30,9 @@ struct SessionShardTests {
 
     @Test func addIndexesUserAndRoomsOnceEach() {
         let shard = SessionShard()
-        let r = RecordingReceiver()
         let k = key()
-        let h = shard.add(r, key: k, user: "ann", rooms: ["a", "b", "a", ""])
+        let r = RecordingReceiver(key: k)
+        let h = shard.add(r, user: "ann", rooms: ["a", "b", "a", ""])
         #expect(h.rooms == ["a", "b"], "duplicates and empty names dropped, order kept")
         #expect(shard.byID[k] === h)
         #expect(shard.users["ann"]?.count == 1)
@@ -42,7 +42,7 @@ struct SessionShardTests {
 
     @Test func joinLeaveAndSetUserKeepTheIndexesInStep() {
         let shard = SessionShard()
-        let h = shard.add(RecordingReceiver(), key: key(), user: nil, rooms: [])
+        let h = shard.add(RecordingReceiver(key: key()), user: nil, rooms: [])
         shard.join(h, ["x", "y", "x"])
         #expect(h.rooms == ["x", "y"])
         #expect(shard.rooms["x"]?.count == 1)
@@ -59,8 +59,8 @@ struct SessionShardTests {
 
     @Test func removeClearsEveryIndexAndKeepsTheOthersReachable() {
         let shard = SessionShard()
-        let receivers = (0..<4).map { _ in RecordingReceiver() }
-        let handles = receivers.map { shard.add($0, key: key(), user: "u", rooms: ["r"]) }
+        let receivers = (0..<4).map { _ in RecordingReceiver(key: key()) }
+        let handles = receivers.map { shard.add($0, user: "u", rooms: ["r"]) }
         shard.remove(handles[1])
         shard.remove(handles[1])  // twice is harmless
         #expect(shard.count == 3)
@@ -76,10 +76,10 @@ struct SessionShardTests {
 
     @Test func aDeliveryReachesEachRecipientOnceAndSkipsTheExcepted() {
         let shard = SessionShard()
-        let a = RecordingReceiver(), b = RecordingReceiver(), c = RecordingReceiver()
-        let ha = shard.add(a, key: key(), user: "ann", rooms: ["x", "y"])
-        _ = shard.add(b, key: key(), user: nil, rooms: ["y"])
-        let hc = shard.add(c, key: key(), user: "ann", rooms: [])
+        let a = RecordingReceiver(key: key()), b = RecordingReceiver(key: key()), c = RecordingReceiver(key: key())
+        let ha = shard.add(a, user: "ann", rooms: ["x", "y"])
+        _ = shard.add(b, user: nil, rooms: ["y"])
+        let hc = shard.add(c, user: "ann", rooms: [])
         #expect(shard.deliver(Delivery(target: .rooms(["x", "y"]), except: [], frames: frames())) == 2, "a in both rooms gets it once")
         #expect(a.pushes == 1 && b.pushes == 1 && c.pushes == 0)
         #expect(shard.deliver(Delivery(target: .user("ann"), except: [ha.key], frames: frames())) == 1)
@@ -94,9 +94,9 @@ struct SessionShardTests {
         let shard = SessionShard()
         var changes: [SessionShard.IndexChange] = []
         shard.onIndexChange = { changes.append($0) }
-        let r1 = RecordingReceiver(), r2 = RecordingReceiver()
-        let h1 = shard.add(r1, key: key(), user: "ann", rooms: ["a"])
-        let h2 = shard.add(r2, key: key(), user: "ann", rooms: ["a", "b"])
+        let r1 = RecordingReceiver(key: key()), r2 = RecordingReceiver(key: key())
+        let h1 = shard.add(r1, user: "ann", rooms: ["a"])
+        let h2 = shard.add(r2, user: "ann", rooms: ["a", "b"])
         #expect(changes == [.userAppeared("ann"), .roomAppeared("a"), .roomAppeared("b")], "the second member of a and ann says nothing")
         changes.removeAll()
         shard.leave(h2, ["b"])

@@ -9,33 +9,36 @@ internal import GatewayIO
 /// only here (`join`, `leave`, `setUser`), so the indexes and what a connection reports about itself
 /// cannot disagree.
 final class SessionShard {
-    /// A session as the index knows it. The connection reads it (for backend headers and the admin
-    /// API); only the shard writes it.
-    final class Handle {
+    /// A session as the index knows it: the WebSocket connection itself (a subclass), so that a
+    /// session costs no object of its own (a separate handle was 104 bytes per idle connection,
+    /// issue 13). The user, the rooms and the index bookkeeping are written only here.
+    class Handle {
         /// The connection's id.
         let key: ConnectionKey
-        /// Where pushes go (the WebSocket connection). `unowned(unsafe)`: a connection removes its
-        /// handle (`remove`) when its session ends, at the latest when its socket closes, before it
-        /// can be freed; and this reference is followed once per recipient of every fan-out.
-        unowned(unsafe) let receiver: any PushReceiver
         /// The user id (`Gateway-Set-User`), if known.
         fileprivate(set) var user: String?
-        /// Rooms joined (`Gateway-Join`), in join order.
-        fileprivate(set) var rooms: [String]
-        /// Position in `sessions` (swap-remove).
+        /// Rooms joined (`Gateway-Join`), in join order. Kept as they were when the session ends:
+        /// where `deliver: room` goes for a message whose call finishes after that.
+        fileprivate(set) var rooms: [String] = []
+        /// Position in `sessions` (swap-remove); -1 while not in the index.
         fileprivate var index = -1
         /// Serial of the last delivery written to this session (dedup across rooms).
         fileprivate var deliveryMark: UInt64 = 0
 
-        /// The WebSocket connection behind this session (admin API).
-        var connection: WebSocketConnection? { receiver as? WebSocketConnection }
-
-        fileprivate init(key: ConnectionKey, receiver: any PushReceiver, user: String?, rooms: [String]) {
+        /// A session with id `key`, not in any index yet.
+        init(key: ConnectionKey) {
             self.key = key
-            self.receiver = receiver
-            self.user = user
-            self.rooms = rooms
         }
+
+        /// Whether the session is in the index (`add` ran and `remove` did not).
+        final var isIndexed: Bool { index >= 0 }
+
+        /// Writes a shared push frame to the session; returns whether it was queued. Overridden by
+        /// the connection (and by test receivers).
+        func push(_ frames: PushFrames) -> Bool { false }
+
+        /// The WebSocket connection behind this session (admin API).
+        final var connection: WebSocketConnection? { self as? WebSocketConnection }
     }
 
     /// A set of sessions that keeps insertion cheap and iteration allocation-free.
@@ -68,12 +71,15 @@ final class SessionShard {
 
     /// Registers a connection that just became a WebSocket, with the user and rooms the handshake
     /// gave it (duplicates and empty names dropped, order kept).
-    func add(_ receiver: any PushReceiver, key: ConnectionKey, user: String?, rooms joined: [String]) -> Handle {
+    @discardableResult
+    func add(_ h: Handle, user: String?, rooms joined: [String]) -> Handle {
+        guard !h.isIndexed else { return h }
         var names: [String] = []
         for n in joined where !n.isEmpty && !names.contains(n) { names.append(n) }
-        let h = Handle(key: key, receiver: receiver, user: user, rooms: names)
+        h.user = user
+        h.rooms = names
         h.index = sessions.append(h)
-        byID[key] = h
+        byID[h.key] = h
         if let u = user { insert(h, into: &users, key: u, kind: .user) }
         for r in names { insert(h, into: &rooms, key: r, kind: .room) }
         onSessionChange?(h, false)
@@ -171,6 +177,6 @@ final class SessionShard {
 
     private func push(_ h: Handle, _ d: Delivery) -> Int {
         h.deliveryMark = d.serial
-        return h.receiver.push(d.frames) ? 1 : 0
+        return h.push(d.frames) ? 1 : 0
     }
 }

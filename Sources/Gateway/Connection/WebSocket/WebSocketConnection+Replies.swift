@@ -35,7 +35,8 @@ extension WebSocketConnection {
         case .others:
             target = .all
         case .senderRooms:
-            let rooms = handle?.rooms ?? roomsAtEnd
+            // After the session ended, `rooms` are those it had then: the delivery still goes out.
+            let rooms = self.rooms
             senderGetsReply = !rooms.isEmpty
             if !rooms.isEmpty { target = .rooms(rooms) }
         case .room(let name):

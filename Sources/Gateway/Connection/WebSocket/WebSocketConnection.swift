@@ -15,7 +15,7 @@ internal import Logging
 /// messages) and where data frames are written (`writeFrame`, `writeFramed`, `push`; see
 /// `WebSocketConnection+Deflate.swift`), always at the moment bytes enter the send queue, so a
 /// compressor that keeps a window sees messages in the order the client receives them.
-final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver {
+final class WebSocketConnection: SessionShard.Handle, ClientHandler, BackendCallHandler {
     /// `unowned(unsafe)`: the loop's context outlives its connections (it is dropped only after the
     /// loop stopped), and this reference is used several times per message.
     unowned(unsafe) let context: LoopContext
@@ -33,11 +33,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     var replies = ReplyQueue()
     /// Bytes received while reading is paused; parsed on resume.
     private var held = ByteBuffer()
-    /// The session's entry in the loop's index; nil once the session ended.
-    private(set) var handle: SessionShard.Handle?
-    /// The rooms the session had when it ended: where `deliver: room` goes for a message whose call
-    /// finishes after that (its delivery still goes out; see `backendCallDidComplete`).
-    private(set) var roomsAtEnd: [String] = []
+    /// The session's entry in the loop's index (this connection itself); nil before the session
+    /// started and once it ended.
+    var handle: SessionShard.Handle? { isIndexed ? self : nil }
     /// Loop time of the 101.
     let openedAt: UInt64
     /// Rarely used state (trace id, forwarded headers, token expiry, rate limit); nil until needed.
@@ -61,6 +59,7 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
         self.deflate = negotiated
         self.reader = WebSocketFrameReader(maxMessageBytes: context.limits.maxMessageBytes, decompressor: negotiated?.decompressor)
         self.openedAt = now
+        super.init(key: identity.key)
         if traceID != nil || !forwardable.isEmpty {
             let x = madeExtras()
             x.traceID = traceID
@@ -89,7 +88,7 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
             }
         }
         guard !machine.isEnded else { return }
-        handle = context.sessions.add(self, key: identity.key, user: user, rooms: rooms)
+        context.sessions.add(self, user: user, rooms: rooms)
         context.metrics.websocketsOpened += 1
         tcp.deadline = machine.deadline
         if context.draining {
@@ -279,11 +278,9 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
     /// connection stops being a WebSocket (closing handshake done, protocol error, EOF, kick…), not
     /// when TCP finally closes.
     private func endSession() {
-        guard let h = handle else { return }
-        handle = nil
-        let user = h.user, rooms = h.rooms
-        roomsAtEnd = rooms
-        context.sessions.remove(h)
+        guard isIndexed else { return }
+        let user = self.user, rooms = self.rooms
+        context.sessions.remove(self)
         recordClose(user: user)
         // Not `replies.removeAll()`: this can run from inside the reply queue's own write callback (a
         // reply that overflowed the send queue); queued replies go with the connection.
@@ -316,7 +313,7 @@ final class WebSocketConnection: ClientHandler, BackendCallHandler, PushReceiver
 
     /// Writes a shared push frame (fan-out) for this connection's wire format. Returns whether it was
     /// queued.
-    func push(_ frames: PushFrames) -> Bool {
+    override func push(_ frames: PushFrames) -> Bool {
         guard machine.canSendData, let f = frames.frame(for: module.parser) else { return false }
         if deflate != nil && compresses(f.count) {
             pushDeflated(frames, plain: f)
