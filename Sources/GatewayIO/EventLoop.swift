@@ -23,6 +23,10 @@ public final class EventLoop: @unchecked Sendable {
     /// How often deadlines (`TCPConnection.deadline`) are checked. 250 ms keeps timeouts accurate to
     /// a quarter second while costing one linear scan of the connection table four times a second.
     public static let sweepIntervalNanos: UInt64 = 250_000_000
+    /// Sweeps without a write after which a connection's empty send queue frees its storage: 8, so
+    /// 2 s. Long enough that a connection writing a few times a second keeps it (no malloc per
+    /// message), short enough that idle connections hold none (issue 13).
+    static let idleSweepsBeforeTrim: UInt8 = 8
 
     let engine: Engine
     var connections: [TCPConnection?] = []
@@ -279,6 +283,7 @@ public final class EventLoop: @unchecked Sendable {
                     c.deadline = 0
                     c.handler?.connectionDidTimeOut(c)
                 }
+                c.trimIfIdle(after: Self.idleSweepsBeforeTrim)
             case .flushing, .lingering:
                 if now >= c.lingerDeadline { beginClose(engine, c) }
             case .closing, .closed:

@@ -57,6 +57,9 @@ public final class TCPConnection {
     /// An outgoing connect is in progress (no reading or writing until it completes).
     package internal(set) var connecting = false
     var lingerDeadline: UInt64 = 0
+    /// Sweeps since the connection last wrote (saturating): after `EventLoop.idleSweepsBeforeTrim`
+    /// of them the empty send queue gives its storage back (`trimIfIdle`).
+    var idleSweeps: UInt8 = 0
 
     /// Whether the connection should be receiving: not paused, not at EOF, not connecting, not
     /// closing. What an engine checks before it arms a receive.
@@ -200,6 +203,18 @@ public final class TCPConnection {
         markDirty()
     }
 
+    /// Called by the loop's sweep: counts a sweep without writes and, after enough of them, frees
+    /// the empty send queues' storage, so that an idle connection holds no buffers.
+    func trimIfIdle(after sweeps: UInt8) {
+        if idleSweeps < sweeps {
+            idleSweeps += 1
+            return
+        }
+        guard !isDirty, outbound.isEmpty else { return }
+        outbound.releaseStorageIfEmpty()
+        if usesTLS, let tls, tls.plaintext.isEmpty { tls.plaintext.releaseStorageIfEmpty() }
+    }
+
     /// Closes now, dropping anything still queued.
     public func abort(error: IOError? = nil) {
         if closeError == nil { closeError = error }
@@ -207,6 +222,7 @@ public final class TCPConnection {
     }
 
     func markDirty() {
+        idleSweeps = 0
         if !isDirty {
             isDirty = true
             withLoop { $0.dirty.append(self) }

@@ -26,6 +26,24 @@ struct OutboundQueueTests {
         #expect(spans(&q) == [Array("abcd".utf8)])
     }
 
+    @Test func aDrainedQueueKeepsItsStorageUntilReleased() {
+        var pool = BufferPool()
+        var q = OutboundQueue()
+        var released = q.releaseStorageIfEmpty()
+        #expect(!released, "nothing allocated yet")
+        q.append(pool: &pool) { $0.write(string: "ab") }
+        released = q.releaseStorageIfEmpty()
+        #expect(!released, "not empty")
+        q.consume(2, pool: &pool)
+        #expect(q.isEmpty)
+        released = q.releaseStorageIfEmpty()
+        #expect(released, "the drained queue kept its chunk array")
+        released = q.releaseStorageIfEmpty()
+        #expect(!released)
+        q.append(pool: &pool) { $0.write(string: "cd") }
+        #expect(spans(&q) == [Array("cd".utf8)])
+    }
+
     @Test func lockedChunksAreNotAppendedTo() {
         var pool = BufferPool()
         var q = OutboundQueue()
