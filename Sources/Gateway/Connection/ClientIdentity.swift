@@ -5,8 +5,6 @@ struct ClientIdentity {
     let key: ConnectionKey
     /// Loop time of the accept.
     let acceptedAt: UInt64
-    /// The address counted by admission control, released once when the socket closes.
-    let admittedIP: String
 
     /// The id's text form (allocates: for JSON, logs and cold paths).
     var id: String { key.string }

@@ -20,12 +20,21 @@ final class WebSocketConnection: SessionShard.Handle, ClientHandler, BackendCall
     /// loop stopped), and this reference is used several times per message.
     unowned(unsafe) let context: LoopContext
     let tcp: TCPConnection
-    let identity: ClientIdentity
-    var registryIndex = -1
+    /// Loop time of the accept (the key is the handle's: not kept twice).
+    private let acceptedAt: UInt64
+    /// Who the connection is.
+    var identity: ClientIdentity { ClientIdentity(key: key, acceptedAt: acceptedAt) }
+    /// Position in `LoopContext.clients`, stored in 32 bits (with `runtimeGeneration` in one word).
+    var registryIndex: Int {
+        get { Int(registry) }
+        set { registry = Int32(truncatingIfNeeded: newValue) }
+    }
+    private var registry: Int32 = -1
     /// The module definition in use; refreshed after a reload (see `runtimeGeneration`).
     private(set) var module: ModuleRuntime
     /// Generation of the config `module` was taken from.
-    private var runtimeGeneration: Int
+    /// Stored truncated to 32 bits: it is only compared for a change, and 2^32 reloads do not happen.
+    private var runtimeGeneration: UInt32
     /// Pings, timeouts, the closing handshake, backpressure and drain.
     var machine: WebSocketConnectionMachine
     private var reader: WebSocketFrameReader
@@ -50,9 +59,9 @@ final class WebSocketConnection: SessionShard.Handle, ClientHandler, BackendCall
          traceID: String?, forwardable: [ForwardableHeader], deflate: PerMessageDeflateParameters? = nil) {
         self.context = context
         self.tcp = tcp
-        self.identity = identity
+        self.acceptedAt = identity.acceptedAt
         self.module = module
-        self.runtimeGeneration = context.runtimeGeneration
+        self.runtimeGeneration = UInt32(truncatingIfNeeded: context.runtimeGeneration)
         let now = context.loop.now
         self.machine = WebSocketConnectionMachine(policy: .init(context.limits), now: now)
         let negotiated = deflate.map { ConnectionDeflate($0, loop: context.deflate) }
@@ -376,9 +385,9 @@ final class WebSocketConnection: SessionShard.Handle, ClientHandler, BackendCall
     /// Takes the module's new definition after a reload (a removed module keeps its old one) and
     /// the new limits.
     func refreshIfReloaded() {
-        guard runtimeGeneration != context.runtimeGeneration else { return }
+        guard runtimeGeneration != UInt32(truncatingIfNeeded: context.runtimeGeneration) else { return }
         if let m = context.runtime.modules[module.config.path] { module = m }
-        runtimeGeneration = context.runtimeGeneration
+        runtimeGeneration = UInt32(truncatingIfNeeded: context.runtimeGeneration)
         machine.policy = .init(context.limits)
     }
 }
