@@ -61,7 +61,7 @@ final class SessionShard {
     /// the index changed. Nil for a single node.
     var onSessionChange: ((Handle, _ ended: Bool) -> Void)?
 
-    private(set) var byID: [ConnectionKey: Handle] = [:]
+    private(set) var byID = SessionTable()
     private(set) var rooms: [String: Members] = [:]
     private(set) var users: [String: Members] = [:]
     /// Open WebSocket sessions (for `all`), each knowing its position.
@@ -79,7 +79,7 @@ final class SessionShard {
         h.user = user
         h.rooms = names
         h.index = sessions.append(h)
-        byID[h.key] = h
+        byID.insert(h)
         if let u = user { insert(h, into: &users, key: u, kind: .user) }
         for r in names { insert(h, into: &rooms, key: r, kind: .room) }
         onSessionChange?(h, false)
@@ -90,7 +90,7 @@ final class SessionShard {
     func remove(_ h: Handle) {
         guard sessions.remove(at: h.index, if: { $0 === h }, reindex: { $0.index = $1 }) else { return }
         h.index = -1
-        byID[h.key] = nil
+        byID.remove(h.key)
         if let u = h.user { drop(h, from: &users, key: u, kind: .user) }
         for r in h.rooms { drop(h, from: &rooms, key: r, kind: .room) }
         onSessionChange?(h, true)
