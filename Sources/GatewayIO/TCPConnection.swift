@@ -10,8 +10,38 @@ internal import Glibc
 /// dirty; at the end of the loop tick every dirty connection is flushed with one `sendmsg` (epoll) or
 /// one queued send operation (io_uring, submitted with everything else in one `io_uring_enter`).
 public final class TCPConnection {
+    // Stored properties are laid out in declaration order: the narrow ones come first, together,
+    // so that padding does not grow the object (184 -> 152 bytes, issue 13: an idle connection's
+    // memory).
+
     /// The socket descriptor (owned by this object until it closes).
     public let fd: Int32
+    /// The connection's index in its loop's table (and in each engine's slot tables).
+    package let slot: UInt32
+    /// Distinguishes this connection from earlier ones in the same slot (24 bits, see `UserData`).
+    package let generation: UInt32
+
+    // Loop state (loop thread only). The engines read these and keep their own bookkeeping (what is
+    // armed, in flight or registered) in their own tables.
+    var isDirty = false
+    /// Where the connection is in its life.
+    package internal(set) var closeState: CloseState = .open
+    /// `pauseReading()` is in force.
+    package internal(set) var readPaused = false
+    /// The peer's EOF (or a receive error) was seen.
+    package internal(set) var eof = false
+    /// An outgoing connect is in progress (no reading or writing until it completes).
+    package internal(set) var connecting = false
+    /// `tls != nil`, kept as a plain flag: the per-message paths test it without touching (retaining)
+    /// the session, so connections without TLS pay one load and branch (callgrind: the optional
+    /// binding cost ~45 instructions per echoed message).
+    private(set) var usesTLS = false
+    /// When true, `connectionDidDrain` is called once the send queue becomes empty.
+    public var notifyWhenDrained = false
+    /// Sweeps since the connection last wrote (saturating): after `EventLoop.idleSweepsBeforeTrim`
+    /// of them the empty send queue gives its storage back (`trimIfIdle`).
+    var idleSweeps: UInt8 = 0
+
     /// The loop this connection lives on. `unowned(unsafe)`: a connection never outlives its loop
     /// (the loop closes and drops every connection before it goes away), and the checked `unowned`
     /// costs an atomic retain/release on every access of this hot reference.
@@ -23,15 +53,8 @@ public final class TCPConnection {
     /// Time (loop clock, nanoseconds) at which `connectionDidTimeOut` fires; `0` means no deadline.
     /// Checked by the loop's sweep, so it fires up to `EventLoop.sweepIntervalNanos` late.
     public var deadline: UInt64 = 0
-    /// When true, `connectionDidDrain` is called once the send queue becomes empty.
-    public var notifyWhenDrained = false
     /// Free for the handler's use (e.g. an index into its own tables).
     public var userTag: Int = 0
-
-    /// The connection's index in its loop's table (and in each engine's slot tables).
-    package let slot: UInt32
-    /// Distinguishes this connection from earlier ones in the same slot (24 bits, see `UserData`).
-    package let generation: UInt32
     /// Bytes waiting to be written (ciphertext when `tls` is set).
     package var outbound = OutboundQueue()
     /// The TLS session when the connection is TLS; the handler's writes then wait in its plaintext
@@ -39,27 +62,14 @@ public final class TCPConnection {
     var tls: TLSSession? {
         didSet { usesTLS = tls != nil }
     }
-    /// `tls != nil`, kept as a plain flag: the per-message paths test it without touching (retaining)
-    /// the session, so connections without TLS pay one load and branch (callgrind: the optional
-    /// binding cost ~45 instructions per echoed message).
-    private(set) var usesTLS = false
-
-    // Loop state (loop thread only). The engines read these and keep their own bookkeeping (what is
-    // armed, in flight or registered) in their own tables.
-    var isDirty = false
-    /// Where the connection is in its life.
-    package internal(set) var closeState: CloseState = .open
-    /// `pauseReading()` is in force.
-    package internal(set) var readPaused = false
-    /// The peer's EOF (or a receive error) was seen.
-    package internal(set) var eof = false
-    var closeError: IOError?
-    /// An outgoing connect is in progress (no reading or writing until it completes).
-    package internal(set) var connecting = false
+    /// Why the connection closed, when an error closed it; boxed, because it is rare and an inline
+    /// `IOError?` takes 24 bytes of every connection.
+    var closeError: IOError? {
+        get { closeErrorBox?.error }
+        set { closeErrorBox = newValue.map(CloseErrorBox.init) }
+    }
+    private var closeErrorBox: CloseErrorBox?
     var lingerDeadline: UInt64 = 0
-    /// Sweeps since the connection last wrote (saturating): after `EventLoop.idleSweepsBeforeTrim`
-    /// of them the empty send queue gives its storage back (`trimIfIdle`).
-    var idleSweeps: UInt8 = 0
 
     /// Whether the connection should be receiving: not paused, not at EOF, not connecting, not
     /// closing. What an engine checks before it arms a receive.
@@ -236,4 +246,10 @@ public final class TCPConnection {
     func withLoop<R>(_ body: (EventLoop) throws -> R) rethrows -> R {
         try Unmanaged.passUnretained(loop)._withUnsafeGuaranteedRef(body)
     }
+}
+
+/// `TCPConnection.closeError` out of line.
+private final class CloseErrorBox {
+    let error: IOError
+    init(_ error: IOError) { self.error = error }
 }
