@@ -15,13 +15,18 @@ final class SessionShard {
     class Handle {
         /// The connection's id.
         let key: ConnectionKey
+        /// Position in `sessions` (swap-remove); -1 while not in the index. 32 bits, stored in the
+        /// padding after the 20-byte key.
+        fileprivate var index: Int {
+            get { Int(position) }
+            set { position = Int32(truncatingIfNeeded: newValue) }
+        }
+        private var position: Int32 = -1
         /// The user id (`Gateway-Set-User`), if known.
         fileprivate(set) var user: String?
         /// Rooms joined (`Gateway-Join`), in join order. Kept as they were when the session ends:
         /// where `deliver: room` goes for a message whose call finishes after that.
         fileprivate(set) var rooms: [String] = []
-        /// Position in `sessions` (swap-remove); -1 while not in the index.
-        fileprivate var index = -1
         /// Serial of the last delivery written to this session (dedup across rooms).
         fileprivate var deliveryMark: UInt64 = 0
 

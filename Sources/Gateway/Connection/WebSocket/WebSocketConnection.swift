@@ -24,17 +24,21 @@ final class WebSocketConnection: SessionShard.Handle, ClientHandler, BackendCall
     private let acceptedAt: UInt64
     /// Who the connection is.
     var identity: ClientIdentity { ClientIdentity(key: key, acceptedAt: acceptedAt) }
-    /// Position in `LoopContext.clients`, stored in 32 bits (with `runtimeGeneration` in one word).
+    /// Position in `LoopContext.clients`.
     var registryIndex: Int {
         get { Int(registry) }
         set { registry = Int32(truncatingIfNeeded: newValue) }
     }
+    // The narrow fields sit together, so that they share one word (stored properties are laid
+    // out in declaration order).
     private var registry: Int32 = -1
+    /// Generation of the config `module` was taken from, truncated to 32 bits: it is only compared
+    /// for a change, and 2^32 reloads do not happen.
+    private var runtimeGeneration: UInt32
+    /// The socket closed (`connectionDidClose`): answers that arrive now have nobody to go to.
+    private(set) var socketClosed = false
     /// The module definition in use; refreshed after a reload (see `runtimeGeneration`).
     private(set) var module: ModuleRuntime
-    /// Generation of the config `module` was taken from.
-    /// Stored truncated to 32 bits: it is only compared for a change, and 2^32 reloads do not happen.
-    private var runtimeGeneration: UInt32
     /// Pings, timeouts, the closing handshake, backpressure and drain.
     var machine: WebSocketConnectionMachine
     private var reader: WebSocketFrameReader
@@ -49,8 +53,6 @@ final class WebSocketConnection: SessionShard.Handle, ClientHandler, BackendCall
     let openedAt: UInt64
     /// Rarely used state (trace id, forwarded headers, token expiry, rate limit); nil until needed.
     private(set) var extras: WebSocketExtras?
-    /// The socket closed (`connectionDidClose`): answers that arrive now have nobody to go to.
-    private(set) var socketClosed = false
     /// permessage-deflate as negotiated at the handshake; nil when not in use.
     var deflate: ConnectionDeflate?
 
