@@ -19,6 +19,19 @@ final class LoopDeflate {
     /// differ in level, and a client may ask for a smaller `server_max_window_bits`.
     private var shared: [PerMessageDeflateCompressor] = []
 
+    /// The `ConnectionDeflate` every connection without context takeover either way shares, one per
+    /// agreed `server_max_window_bits` (8...15), made by `make` on first use.
+    private var sharedStates: [ConnectionDeflate?] = Array(repeating: nil, count: 16)
+
+    /// The shared connection state for `windowBits`, made with `make` on first use.
+    func sharedConnectionState(windowBits: Int, _ make: () -> ConnectionDeflate) -> ConnectionDeflate {
+        guard sharedStates.indices.contains(windowBits) else { return make() }
+        if let s = sharedStates[windowBits] { return s }
+        let s = make()
+        sharedStates[windowBits] = s
+        return s
+    }
+
     /// The shared compressor for `level` and `windowBits`, created on first use.
     func sharedCompressor(level: Int, windowBits: Int) -> PerMessageDeflateCompressor {
         for c in shared where c.level == level && c.windowBits == windowBits { return c }

@@ -46,7 +46,7 @@ extension WebSocketConnection {
         guard let d = deflate else { return tcp.write(shared: plain) }
         let ctx = context
         if d.sharesCompressor {
-            let compressor = ctx.deflate.sharedCompressor(level: module.config.compression.level, windowBits: d.parameters.serverMaxWindowBits)
+            let compressor = ctx.deflate.sharedCompressor(level: module.config.compression.level, windowBits: d.serverMaxWindowBits)
             tcp.write(shared: frames.deflatedFrame(for: module.parser, plain: plain, compressor: compressor, metrics: &ctx.metrics))
         } else if !writeDeflated(framed: plain.unsafeBytes) {
             tcp.write(shared: plain)

@@ -66,7 +66,7 @@ final class WebSocketConnection: SessionShard.Handle, ClientHandler, BackendCall
         self.runtimeGeneration = UInt32(truncatingIfNeeded: context.runtimeGeneration)
         let now = context.loop.now
         self.machine = WebSocketConnectionMachine(policy: .init(context.limits), now: now)
-        let negotiated = deflate.map { ConnectionDeflate($0, loop: context.deflate) }
+        let negotiated = deflate.map { ConnectionDeflate.make($0, loop: context.deflate) }
         self.deflate = negotiated
         self.reader = WebSocketFrameReader(maxMessageBytes: context.limits.maxMessageBytes, decompressor: negotiated?.decompressor)
         self.openedAt = now
