@@ -24,7 +24,7 @@ extension HTTPRequestParser {
         var otherCodings = false
         try HTTPFieldLines.forEach(in: raw, from: lineEnd + 1, policy: policy, map: HTTPParseError.init) {
             name, value throws(HTTPParseError) in
-            let nameString = String(decoding: name, as: UTF8.self)
+            let nameString = HTTPFieldLines.name(name)
             let valueString = String(decoding: value, as: UTF8.self)
             if HTTPFieldLines.equalsIgnoringCase(name, "content-length") {
                 guard let length = HTTPFieldLines.contentLength(value) else { throw .invalidContentLength(valueString) }

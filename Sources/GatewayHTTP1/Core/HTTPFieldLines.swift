@@ -119,6 +119,23 @@ enum HTTPFieldLines {
         return version
     }
 
+    /// The field name as a `String`: a literal (no allocation) when the bytes are one of the long
+    /// names every WebSocket handshake sends, spelled as browsers and clients spell them; a new
+    /// string otherwise. Names over 15 bytes do not fit a small string, so each of the four cost
+    /// an allocation and a free per handshake.
+    static func name(_ bytes: UnsafeRawBufferPointer) -> String {
+        func same(_ literal: StaticString) -> Bool {
+            bytes.elementsEqual(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        }
+        switch bytes.count {
+        case 17 where same("Sec-WebSocket-Key"): return "Sec-WebSocket-Key"
+        case 21 where same("Sec-WebSocket-Version"): return "Sec-WebSocket-Version"
+        case 22 where same("Sec-WebSocket-Protocol"): return "Sec-WebSocket-Protocol"
+        case 24 where same("Sec-WebSocket-Extensions"): return "Sec-WebSocket-Extensions"
+        default: return String(decoding: bytes, as: UTF8.self)
+        }
+    }
+
     /// ASCII case-insensitive comparison of bytes with a lowercase ASCII literal.
     static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
         HTTPHeaders.equalsIgnoringCase(bytes, UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
