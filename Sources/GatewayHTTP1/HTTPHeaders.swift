@@ -158,6 +158,13 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         return true
     }
 
+    /// ASCII case-insensitive comparison of bytes with a lowercase ASCII literal (a header name or
+    /// token the caller looks for).
+    @inline(__always)
+    public static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
+        equalsIgnoringCase(bytes, UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
+    }
+
     /// Each of the eight bytes of `w` lowercased as `lowercase` does (ASCII `A`–`Z` only; bytes
     /// with the high bit set are left alone), without a branch per byte.
     @inline(__always)

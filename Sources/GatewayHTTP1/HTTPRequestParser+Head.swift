@@ -26,14 +26,14 @@ extension HTTPRequestParser {
             name, value throws(HTTPParseError) in
             let nameString = HTTPFieldLines.name(name)
             let valueString = String(decoding: value, as: UTF8.self)
-            if HTTPFieldLines.equalsIgnoringCase(name, "content-length") {
+            if HTTPHeaders.equalsIgnoringCase(name, "content-length") {
                 guard let length = HTTPFieldLines.contentLength(value) else { throw .invalidContentLength(valueString) }
                 if let contentLength, contentLength != length { throw .invalidContentLength(valueString) }
                 contentLength = length
-            } else if HTTPFieldLines.equalsIgnoringCase(name, "transfer-encoding") {
+            } else if HTTPHeaders.equalsIgnoringCase(name, "transfer-encoding") {
                 transferEncoding.append(valueString)
                 HTTPFieldLines.forEachListElement(value) { coding in
-                    if HTTPFieldLines.equalsIgnoringCase(coding, "chunked") { chunkedCount += 1 } else { otherCodings = true }
+                    if HTTPHeaders.equalsIgnoringCase(coding, "chunked") { chunkedCount += 1 } else { otherCodings = true }
                 }
             }
             fields.append((name: nameString, value: valueString))

@@ -58,7 +58,7 @@ extension HTTPResponseParser {
                     valueStart: Int32(truncatingIfNeeded: rawBase.distance(to: v)), valueCount: Int32(truncatingIfNeeded: value.count))
             }
             spanCount += 1
-            if bodyAllowed, HTTPFieldLines.equalsIgnoringCase(name, "content-length") {
+            if bodyAllowed, HTTPHeaders.equalsIgnoringCase(name, "content-length") {
                 guard let length = HTTPFieldLines.contentLength(value) else {
                     throw .invalidContentLength(String(decoding: value, as: UTF8.self))
                 }
@@ -66,19 +66,19 @@ extension HTTPResponseParser {
                     throw .invalidContentLength(String(decoding: value, as: UTF8.self))
                 }
                 contentLength = length
-            } else if bodyAllowed, HTTPFieldLines.equalsIgnoringCase(name, "transfer-encoding") {
+            } else if bodyAllowed, HTTPHeaders.equalsIgnoringCase(name, "transfer-encoding") {
                 hasTransferEncoding = true
                 HTTPFieldLines.forEachListElement(value) { coding in
-                    let isChunked = HTTPFieldLines.equalsIgnoringCase(coding, "chunked")
+                    let isChunked = HTTPHeaders.equalsIgnoringCase(coding, "chunked")
                     codings += 1
                     if isChunked { chunkedCount += 1 }
                     chunkedLast = isChunked
                 }
-            } else if HTTPFieldLines.equalsIgnoringCase(name, "connection") {
+            } else if HTTPHeaders.equalsIgnoringCase(name, "connection") {
                 HTTPFieldLines.forEachListElement(value) { option in
-                    if HTTPFieldLines.equalsIgnoringCase(option, "close") {
+                    if HTTPHeaders.equalsIgnoringCase(option, "close") {
                         connectionClose = true
-                    } else if HTTPFieldLines.equalsIgnoringCase(option, "keep-alive") {
+                    } else if HTTPHeaders.equalsIgnoringCase(option, "keep-alive") {
                         connectionKeepAlive = true
                     }
                 }
@@ -101,7 +101,7 @@ extension HTTPResponseParser {
                 var values: [String] = []
                 try HTTPFieldLines.forEach(in: raw, from: statusEnd + 1, policy: policy, map: HTTPResponseParseError.init) {
                     name, value throws(HTTPResponseParseError) in
-                    if HTTPFieldLines.equalsIgnoringCase(name, "transfer-encoding") {
+                    if HTTPHeaders.equalsIgnoringCase(name, "transfer-encoding") {
                         values.append(String(decoding: value, as: UTF8.self))
                     }
                 }

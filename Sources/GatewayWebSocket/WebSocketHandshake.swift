@@ -128,7 +128,7 @@ private enum UpgradeField {
         default: return nil
         }
         var n = name
-        let same = n.withUTF8 { HTTPHeaders.equalsIgnoringCase(UnsafeRawBufferPointer($0), UnsafeRawBufferPointer(start: candidate.1.utf8Start, count: candidate.1.utf8CodeUnitCount)) }
+        let same = n.withUTF8 { HTTPHeaders.equalsIgnoringCase(UnsafeRawBufferPointer($0), candidate.1) }
         guard same else { return nil }
         self = candidate.0
     }

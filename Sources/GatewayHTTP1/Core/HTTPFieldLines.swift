@@ -136,11 +136,6 @@ enum HTTPFieldLines {
         }
     }
 
-    /// ASCII case-insensitive comparison of bytes with a lowercase ASCII literal.
-    static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
-        HTTPHeaders.equalsIgnoringCase(bytes, UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount))
-    }
-
     /// The value of a decimal digit, or nil.
     @inline(__always)
     static func decimalDigit(_ c: UInt8) -> Int? {
